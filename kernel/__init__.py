@@ -1,0 +1,1 @@
+"""The Mindframe kernel: container, bus and plugin lifecycle."""

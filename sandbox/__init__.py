@@ -1,0 +1,1 @@
+"""Out-of-process host for plugins that ask for isolation."""

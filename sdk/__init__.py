@@ -1,0 +1,4 @@
+"""Everything a plugin author imports."""
+from pluggy import HookimplMarker
+hookimpl = HookimplMarker("mindframe")
+
