@@ -1,0 +1,102 @@
+"""In-process backend: queues fed directly, durability from the SQL log (durable.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from functools import partial
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from . import schema
+from .bus import Bus, ErrorCallback
+from .durable import DurableLog, LogRow
+from .events import Envelope, Event
+from .subscription import Delivery, LocalDelivery, Subscription
+
+
+class MemoryBus(Bus):
+    """The embedded default: one process, durable events in the kernel's database."""
+
+    backend = "memory"
+
+    def __init__(self, engine: AsyncEngine, on_error: ErrorCallback | None = None) -> None:
+        super().__init__(engine, on_error)
+        self.log = DurableLog(engine, self.report)
+        self._catchup: dict[str, asyncio.Task[None]] = {}
+
+    async def _start_backend(self) -> None:
+        await self.log.start()
+
+    async def _close_backend(self) -> None:
+        for task in self._catchup.values():
+            task.cancel()
+        self._catchup.clear()
+        await self.log.close()
+
+    async def _publish(self, env: Envelope, event: Event, payload: bytes) -> None:
+        if env.durable:
+            await self.log.append(env, payload)
+        for sub in self._trie.match(env.topic):
+            await sub.put(self._local_delivery(sub, env, event, payload))
+
+    def _local_delivery(
+        self, sub: Subscription, env: Envelope, event: Event | None, payload: bytes
+    ) -> LocalDelivery:
+        on_ack = partial(self.log.ack, sub.name, env.id) if env.durable and sub.durable else None
+        return LocalDelivery(env, event, payload, on_ack)
+
+    def _attach(self, sub: Subscription) -> None:
+        if not sub.durable:
+            sub.ready.set()
+        elif sub.name not in self._catchup:
+            # Events committed after this point reach the queue live; the catch-up covers
+            # what an earlier run of this named subscription left unacknowledged.
+            upto = self.log.last_seq
+            registered = self.log.register(sub.name, sub.pattern)
+            self._catchup[sub.name] = self._spawn(self._catch_up(sub, registered, upto))
+
+    async def _catch_up(self, sub: Subscription, registered: asyncio.Future[int], upto: int
+                        ) -> None:
+        try:
+            start = await registered
+            async for row in self.log.unacked(sub.name, sub.pattern, start, upto):
+                await sub.put(self._row_delivery(sub, row))
+        finally:
+            sub.ready.set()
+
+    def _row_delivery(self, sub: Subscription, row: LogRow) -> LocalDelivery:
+        env = Envelope(
+            id=row.event_id, topic=row.topic, timestamp=row.created_at, priority=row.priority,
+            durable=True, headers=row.headers, seq=row.seq,
+        )
+        return LocalDelivery(env, None, row.payload, partial(self.log.ack, sub.name, env.id))
+
+    async def _detach(self, sub: Subscription, *, delete: bool, drain: bool = False) -> None:
+        if delete:
+            task = self._catchup.pop(sub.name, None)
+            if task is not None:
+                task.cancel()
+
+    async def _forget(self, sub: Subscription) -> None:
+        if not sub.durable:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                delete(schema.subscriptions).where(schema.subscriptions.c.name == sub.name))
+            await conn.execute(delete(schema.acks).where(schema.acks.c.subscription == sub.name))
+
+    async def _can_redeliver(self, sub: Subscription, delivery: Delivery) -> bool:
+        return delivery.envelope.durable and sub.durable
+
+    async def _history(
+        self, pattern: str, since: datetime | None, from_seq: int | None
+    ) -> AsyncIterator[tuple[Envelope, bytes]]:
+        async for row in self.log.scan(pattern, since, from_seq):
+            env = Envelope(
+                id=row.event_id, topic=row.topic, timestamp=row.created_at,
+                priority=row.priority, durable=True, headers=row.headers, seq=row.seq,
+            )
+            yield env, row.payload
