@@ -1,0 +1,168 @@
+"""`PluginContext`: the one handle a plugin gets, and the record of what it acquired.
+
+Every way of acquiring something (a service, a subscription, a task, a session) goes
+through a method here that writes the release into the plugin's ledger in the same
+call, so the kernel can unload the plugin without the plugin's help.
+"""
+
+from __future__ import annotations
+
+import gettext
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+from anyio.abc import TaskGroup
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from .container import Container, Lifetime
+from .ledger import Entry, Ledger, Release
+from .manifest import Manifest
+from .storage import Database
+
+if TYPE_CHECKING:
+    from .bus import Bus, Event, Subscription
+
+T = TypeVar("T")
+ErrorReporter = Callable[[BaseException, dict[str, Any]], None]
+TASK_STOP_GRACE = 5.0
+
+
+class PluginContext:
+    """What a plugin receives in every hook: its identity, settings and handles onto the
+    kernel's container, bus, database and task group."""
+
+    def __init__(
+        self,
+        *,
+        manifest: Manifest,
+        folder: Path | None,
+        settings: Any,
+        container: Container,
+        bus: Bus,
+        database: Database,
+        task_group: TaskGroup,
+        report_error: ErrorReporter,
+    ) -> None:
+        self.manifest = manifest
+        self.folder = folder
+        self.settings = settings
+        self.ledger = Ledger(manifest.name)
+        self.log = logging.getLogger(f"mindframe.plugins.{manifest.name}")
+        self.translator: gettext.NullTranslations = gettext.NullTranslations()
+        self._container = container
+        self._bus = bus
+        self._database = database
+        self._task_group = task_group
+        self._report_error = report_error
+
+    # --- identity ----------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    @property
+    def table_prefix(self) -> str:
+        """Every table of this plugin's is named with this prefix."""
+        return f"{self.manifest.module_name}_"
+
+    def gettext(self, message: str) -> str:
+        return self.translator.gettext(message)
+
+    def on_unload(self, release: Release, label: str = "callback") -> Entry:
+        """Run `release` (plain or async) when the plugin is unloaded, newest first."""
+        return self.ledger.record("callback", label, release)
+
+    # --- services ------------------------------------------------------------------------
+
+    def provide(
+        self,
+        service_type: type[T],
+        provider: T | Callable[[], T],
+        *,
+        name: str | None = None,
+        lifetime: Lifetime = "singleton",
+    ) -> None:
+        """Offer a service (an instance or a factory) to other plugins and to handlers."""
+        registration = self._container.provide(
+            service_type, provider, owner=self.name, name=name, lifetime=lifetime
+        )
+        self.ledger.record(
+            "service", registration.key, lambda: self._container.remove(registration)
+        )
+
+    def resolve(self, service_type: type[T], name: str | None = None) -> T:
+        return self._container.resolve(service_type, name)
+
+    # --- bus -----------------------------------------------------------------------------
+
+    @property
+    def bus(self) -> Bus:
+        return self._bus
+
+    def subscribe(
+        self, pattern: str, handler: Callable[..., Awaitable[Any]], **options: Any
+    ) -> Subscription:
+        """Subscribe `handler` to `pattern` for as long as this plugin is loaded."""
+        subscription = self._bus.subscribe(pattern, handler, owner=self.name, **options)
+        self.ledger.record("subscription", pattern, subscription.cancel)
+        return subscription
+
+    async def publish(self, event: Event, **options: Any) -> str:
+        return await self._bus.publish(event, **options)
+
+    # --- database ------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._database.engine
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """An `AsyncSession`, closed when the block ends or, at the latest, at unload."""
+        session = self._database.session()
+        entry = self.ledger.record("session", "AsyncSession", session.close)
+        try:
+            yield session
+        finally:
+            self.ledger.forget(entry)
+            await session.close()
+
+    # --- background work -----------------------------------------------------------------
+
+    def spawn(self, function: Callable[..., Awaitable[Any]], *args: Any, name: str | None = None) -> None:
+        """Run `function(*args)` in the background until it returns or the plugin unloads.
+
+        An exception in it is logged and reported through `capture_exception`."""
+        label = name or getattr(function, "__qualname__", repr(function))
+        scope = anyio.CancelScope()
+        finished = anyio.Event()
+        entry: Entry | None = None
+
+        async def run() -> None:
+            try:
+                with scope:
+                    await function(*args)
+            except Exception as error:
+                self.log.exception("background task %s failed", label)
+                self._report_error(error, {"plugin": self.name, "task": label})
+            finally:
+                finished.set()
+                if entry is not None:
+                    self.ledger.forget(entry)
+
+        async def stop() -> None:
+            scope.cancel()
+            with anyio.move_on_after(TASK_STOP_GRACE):
+                await finished.wait()
+
+        entry = self.ledger.record("task", label, stop)
+        self._task_group.start_soon(run, name=f"{self.name}:{label}")

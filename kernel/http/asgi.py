@@ -1,0 +1,110 @@
+"""The ASGI entry: one dictionary lookup sends a request to the plugin app that owns its
+prefix (`/api/<plugin>/…` or `/<plugin>/…`); everything else goes to the kernel's app.
+
+A mount can be held (during a reload): requests for it wait, then go to whatever app is
+mounted when the hold is released, so nobody sees the swap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from .problems import PROBLEM_MEDIA_TYPE, problem_body
+
+ASGIApp = Callable[..., Any]
+HOLD_TIMEOUT = 30.0
+
+
+@dataclass
+class Mount:
+    app: ASGIApp
+    api: bool = True
+    pages: bool = False
+
+
+@dataclass
+class Dispatcher:
+    kernel_app: ASGIApp
+    lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None
+    mounts: dict[str, Mount] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    holds: dict[str, anyio.Event] = field(default_factory=dict)
+
+    def mount(self, name: str, mount: Mount) -> None:
+        self.unavailable.pop(name, None)
+        self.mounts[name] = mount
+
+    def unmount(self, name: str, reason: str | None = None) -> None:
+        self.mounts.pop(name, None)
+        if reason:
+            self.unavailable[name] = reason
+
+    def hold(self, name: str) -> None:
+        self.holds.setdefault(name, anyio.Event())
+
+    def release(self, name: str) -> None:
+        event = self.holds.pop(name, None)
+        if event is not None:
+            event.set()
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith("/api/"):
+            name, api = path[5:].partition("/")[0], True
+        else:
+            name, api = path[1:].partition("/")[0], False
+        if name in self.holds:
+            with anyio.move_on_after(HOLD_TIMEOUT):
+                await self.holds[name].wait()
+        mount = self.mounts.get(name)
+        if mount is not None and (mount.api if api else mount.pages):
+            await mount.app(scope, receive, send)
+        elif api and name in self.unavailable and kind == "http":
+            await _send_problem(send, 503, self.unavailable[name], {"plugin": name})
+        else:
+            await self.kernel_app(scope, receive, send)
+
+    async def _lifespan(self, receive: Callable, send: Callable) -> None:
+        message = await receive()
+        assert message["type"] == "lifespan.startup"
+        if self.lifespan is None:
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        started = False
+        try:
+            async with self.lifespan():
+                started = True
+                await send({"type": "lifespan.startup.complete"})
+                await receive()
+        except Exception as error:
+            phase = "shutdown" if started else "startup"
+            await send({"type": f"lifespan.{phase}.failed", "message": repr(error)})
+            return
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+async def _send_problem(send: Callable, status: int, detail: str, extra: dict[str, Any]) -> None:
+    body = json.dumps(problem_body(status, detail, **extra)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,107 @@
+"""The kernel's own Litestar app: `/health`, the management API under `/api/kernel/`, the
+merged OpenAPI schema under `/schema`, and the problem-details 404 for everything else."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Any
+
+from litestar import Litestar, Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, SwaggerRenderPlugin
+
+from .openapi import merge_schemas
+from .problems import problem_details_plugin, unhandled_error_handler
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+
+def loopback_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Without an auth plugin, changing the runtime is allowed from this machine only."""
+    host = connection.client.host if connection.client else ""
+    try:
+        local = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = host in {"localhost", "testclient"}
+    if not local:
+        raise NotAuthorizedException(
+            "the management API accepts changes from loopback only until an auth plugin is active"
+        )
+
+
+def _record_or_404(runtime: Runtime, name: str) -> Any:
+    try:
+        return runtime.plugin(name)
+    except LookupError:
+        raise NotFoundException(f"no plugin named {name!r}") from None
+
+
+@get("/health", tags=["kernel"], summary="Health of the runtime and each plugin")
+async def health(runtime: Runtime) -> dict[str, Any]:
+    return await runtime.health()
+
+
+@get("/api/kernel/plugins", tags=["kernel"], summary="Every plugin with its state, version and error")
+async def list_plugins(runtime: Runtime) -> list[dict[str, Any]]:
+    return runtime.plugins_view()
+
+
+@get("/api/kernel/plugins/{name:str}", tags=["kernel"], summary="One plugin")
+async def show_plugin(runtime: Runtime, name: str) -> dict[str, Any]:
+    return _record_or_404(runtime, name).view()
+
+
+@post("/api/kernel/plugins/{name:str}/enable", tags=["kernel"], guards=[loopback_only], status_code=200)
+async def enable_plugin(runtime: Runtime, name: str) -> dict[str, Any]:
+    """Start the plugin and the plugins it had held back."""
+    _record_or_404(runtime, name)
+    started = await runtime.enable(name)
+    return {"plugin": runtime.plugin(name).view(), "started": started}
+
+
+@post("/api/kernel/plugins/{name:str}/disable", tags=["kernel"], guards=[loopback_only], status_code=200)
+async def disable_plugin(runtime: Runtime, name: str) -> dict[str, Any]:
+    """Stop the plugin, after stopping every plugin that requires it."""
+    _record_or_404(runtime, name)
+    stopped = await runtime.disable(name)
+    return {"plugin": runtime.plugin(name).view(), "stopped": stopped}
+
+
+def merging(render: type[OpenAPIRenderPlugin]) -> OpenAPIRenderPlugin:
+    """A render plugin that shows the merged schema of the kernel and every plugin app."""
+
+    class Merged(render):  # type: ignore[valid-type,misc]
+        def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+            state = request.app.state
+            if state.get("merged_schema") is None:
+                state.merged_schema = merge_schemas(openapi_schema, state.runtime)
+            return super().render(request, state.merged_schema)
+
+    return Merged()
+
+
+def build_kernel_app(runtime: Runtime) -> Litestar:
+    from ..runtime import Runtime
+
+    app = Litestar(
+        route_handlers=[health, list_plugins, show_plugin, enable_plugin, disable_plugin],
+        dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False)},
+        plugins=[problem_details_plugin()],
+        exception_handlers={Exception: unhandled_error_handler(runtime.report_error, "kernel")},
+        openapi_config=OpenAPIConfig(
+            title="Mindframe",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[merging(SwaggerRenderPlugin), merging(JsonRenderPlugin)],
+        ),
+        signature_namespace={"Runtime": Runtime},
+        logging_config=None,
+    )
+    app.state.runtime = runtime
+    app.state.merged_schema = None
+    return app

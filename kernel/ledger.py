@@ -1,0 +1,66 @@
+"""The ownership ledger: what a plugin acquired, recorded at the moment it acquired it.
+
+Release is registered together with acquisition (the Home Assistant `async_on_unload`
+idea), so unloading a plugin cannot forget anything and a test can assert that nothing
+of it is left.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+log = logging.getLogger("mindframe.ledger")
+
+Release = Callable[[], Awaitable[None] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    kind: str  # "service", "route", "subscription", "task", "table", "session", ...
+    label: str
+    release: Release
+
+
+class Ledger:
+    """Entries in acquisition order; released newest first, each exactly once."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self._entries: list[Entry] = []
+
+    def record(self, kind: str, label: str, release: Release) -> Entry:
+        entry = Entry(kind, label, release)
+        self._entries.append(entry)
+        return entry
+
+    def forget(self, entry: Entry) -> None:
+        """Drop an entry whose resource was already released by its owner."""
+        if entry in self._entries:
+            self._entries.remove(entry)
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(entry.kind for entry in self._entries))
+
+    def entries(self) -> list[Entry]:
+        return list(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def release_all(self) -> list[str]:
+        """Release everything, newest first; returns the failures so none is hidden."""
+        failures = []
+        while self._entries:
+            entry = self._entries.pop()
+            try:
+                result = entry.release()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as error:
+                failures.append(f"{entry.kind} {entry.label}: {error!r}")
+                log.exception("plugin %s: releasing %s %s failed", self.owner, entry.kind, entry.label)
+        return failures

@@ -1,0 +1,196 @@
+"""One plugin's way through the states: load (import + register hooks), start (settings,
+wiring hooks, `startup`, mount), stop (`shutdown`, release the ledger) and unload.
+
+A failure at any step leaves the plugin failed with a one-line reason and the traceback,
+and releases whatever the failed step had acquired.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from . import hooks, loader
+from .records import PluginRecord, PluginState
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+log = logging.getLogger("mindframe.lifecycle")
+HEALTH_TIMEOUT = 2.0
+
+
+class StartupTimeout(TimeoutError):
+    pass
+
+
+class Lifecycle:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    # --- load ----------------------------------------------------------------------------
+
+    def load(self, record: PluginRecord) -> None:
+        """Import the plugin's code and register its hooks; state becomes loaded or failed."""
+        manifest = record.manifest
+        assert manifest is not None
+        try:
+            if record.candidate.entry_point is not None:
+                record.code = loader.import_installed(record.candidate.entry_point.module)
+            else:
+                assert record.folder is not None
+                record.code = loader.import_folder(
+                    record.folder, loader.module_name_for(manifest.module_name)
+                )
+        except BaseException as error:
+            if not isinstance(error, Exception | SyntaxError):
+                raise
+            record.fail(loader.describe_error(error, record.folder), loader.format_traceback(error))
+            log.error("plugin %s failed to import: %s", record.name, record.error)
+            return
+        try:
+            record.hooks = hooks.register(self.runtime.plugin_manager, record.code.module, record.name)
+        except hooks.HookError as error:
+            record.code.rollback()
+            record.code = None
+            record.fail(f"{record.candidate.origin}: {error}")
+            log.error("plugin %s has bad hooks: %s", record.name, record.error)
+            return
+        record.state = PluginState.LOADED
+        record.error = None
+
+    def unload(self, record: PluginRecord) -> None:
+        """Forget the plugin's code: unregister its hooks and drop its modules."""
+        if record.code is None:
+            return
+        if self.runtime.plugin_manager.is_registered(record.code.module):
+            self.runtime.plugin_manager.unregister(record.code.module)
+        loader.forget_modules(record.code.module_name)
+        record.code = None
+        record.hooks = {}
+        if record.state is not PluginState.FAILED:
+            record.state = PluginState.UNLOADED
+
+    # --- start ---------------------------------------------------------------------------
+
+    async def start(self, record: PluginRecord) -> None:
+        """Wire and start a loaded plugin whose requirements are active."""
+        runtime = self.runtime
+        blocker = self._inactive_requirement(record)
+        if blocker is not None:
+            other = runtime.records[blocker]
+            reason = other.error.splitlines()[0] if other.error else other.state.value
+            record.fail(f"held back: requires '{blocker}', which is {other.state.value} ({reason})")
+            record.held_back_by = blocker
+            return
+        record.held_back_by = None
+        manifest = record.manifest
+        assert manifest is not None
+        step = "settings"
+        try:
+            model = await self._call(record, "settings_model")
+            settings = runtime.settings.plugin_section(manifest.name, manifest.settings, model)
+            record.context = ctx = runtime.new_context(record, settings)
+            step = "register_services"
+            await self._call(record, "register_services", ctx=ctx)
+            step = "register_tables"
+            declared = await self._call(record, "register_tables", ctx=ctx)
+            if declared is not None:
+                tables = await runtime.database.claim_tables(record.name, ctx.table_prefix, declared)
+                ctx.ledger.record(
+                    "table", ", ".join(t.name for t in tables),
+                    lambda: runtime.database.release_tables(tables),
+                )
+            step = "register_subscriptions"
+            await self._call(record, "register_subscriptions", ctx=ctx)
+            step = "register_routes"
+            routes = list(await self._call(record, "register_routes", ctx=ctx) or [])
+            step = "register_pages"
+            pages = list(await self._call(record, "register_pages", ctx=ctx) or [])
+            app = runtime.build_plugin_app(record, routes, pages) if routes or pages else None
+            step = "startup"
+            with anyio.fail_after(manifest.startup_timeout):
+                await self._call(record, "startup", ctx=ctx)
+        except BaseException as error:
+            if not isinstance(error, Exception):
+                raise
+            if isinstance(error, TimeoutError) and step == "startup":
+                error = StartupTimeout(
+                    f"startup did not finish within {manifest.startup_timeout:g} s "
+                    "(raise startup_timeout in plugin.toml if it needs longer)"
+                )
+            await self._release(record)
+            kind, _, detail = loader.describe_error(error, record.folder).partition(": ")
+            record.fail(f"{kind} in {step}: {detail}", loader.format_traceback(error))
+            log.error("plugin %s failed to start: %s", record.name, record.error)
+            runtime.unmount(record.name, f"plugin '{record.name}' is failed: {record.error}")
+            runtime.report_error(error, {"plugin": record.name, "hook": step})
+            return
+        if app is not None:
+            runtime.mount(record, app, api=bool(routes), pages=bool(pages))
+            ctx.ledger.record("routes", f"/api/{record.name}", lambda: runtime.unmount(record.name, None))
+        record.state = PluginState.ACTIVE
+        record.error = None
+        record.traceback = None
+        log.info("plugin %s %s active", record.name, manifest.version)
+
+    def _inactive_requirement(self, record: PluginRecord) -> str | None:
+        assert record.manifest is not None
+        active = self.runtime.active()
+        for requirement in record.manifest.requirements:
+            if requirement.name not in active:
+                return requirement.name
+        return None
+
+    # --- stop ----------------------------------------------------------------------------
+
+    async def stop(self, record: PluginRecord, final: PluginState) -> None:
+        """Call `shutdown`, then release everything the plugin acquired."""
+        ctx = record.context
+        if ctx is not None and "shutdown" in record.hooks:
+            try:
+                with anyio.fail_after(self.runtime.settings.kernel.hook_timeout):
+                    await self._call(record, "shutdown", ctx=ctx)
+            except Exception as error:
+                log.exception("plugin %s: shutdown failed", record.name)
+                self.runtime.report_error(error, {"plugin": record.name, "hook": "shutdown"})
+        await self._release(record)
+        record.state = final
+        reason = f"plugin '{record.name}' is {final.value}"
+        self.runtime.unmount(record.name, reason)
+
+    async def _release(self, record: PluginRecord) -> None:
+        ctx = record.context
+        if ctx is None:
+            return
+        failures = await ctx.ledger.release_all()
+        if failures:
+            log.warning("plugin %s: %d resources failed to release: %s", record.name, len(failures), failures)
+
+    # --- calls -----------------------------------------------------------------------------
+
+    async def _call(self, record: PluginRecord, hook: str, **arguments: Any) -> Any:
+        impl = record.hooks.get(hook)
+        if impl is None:
+            return None
+        return await hooks.call(impl, **arguments)
+
+    async def check_health(self, record: PluginRecord) -> dict[str, Any]:
+        if "health" not in record.hooks:
+            return {"ok": True}
+        try:
+            with anyio.fail_after(HEALTH_TIMEOUT):
+                result = await self._call(record, "health", ctx=record.context)
+        except TimeoutError:
+            return {"ok": False, "error": f"health check took longer than {HEALTH_TIMEOUT:g} s"}
+        except Exception as error:
+            return {"ok": False, "error": f"{type(error).__name__}: {error}"}
+        if result is None or result is True:
+            return {"ok": True}
+        if result is False:
+            return {"ok": False}
+        if isinstance(result, dict):
+            return {"ok": bool(result.get("ok", True)), **{k: v for k, v in result.items() if k != "ok"}}
+        return {"ok": True, "detail": result}

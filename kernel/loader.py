@@ -1,0 +1,122 @@
+"""Importing a plugin's code as a real package, in a way a later reload can replace.
+
+A folder plugin `hello` becomes the package `mindframe_plugins.hello`, so relative imports
+work. Importing a new version first takes the old modules out of `sys.modules` and keeps
+them aside: if the new code fails, or fails to start, `ImportedCode.rollback` puts the
+old ones back and the old version never noticed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import traceback
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT_PACKAGE = "mindframe_plugins"
+
+
+def module_name_for(plugin_module_name: str) -> str:
+    return f"{ROOT_PACKAGE}.{plugin_module_name}"
+
+
+def _ensure_root_package() -> None:
+    if ROOT_PACKAGE not in sys.modules:
+        root = types.ModuleType(ROOT_PACKAGE, "Namespace of the plugins loaded from folders.")
+        root.__path__ = []
+        sys.modules[ROOT_PACKAGE] = root
+
+
+def owned_modules(module_name: str) -> dict[str, types.ModuleType]:
+    """The package and every submodule of it currently imported."""
+    prefix = module_name + "."
+    return {
+        name: module
+        for name, module in list(sys.modules.items())
+        if name == module_name or name.startswith(prefix)
+    }
+
+
+def forget_modules(module_name: str) -> dict[str, types.ModuleType]:
+    modules = owned_modules(module_name)
+    for name in modules:
+        del sys.modules[name]
+    root = sys.modules.get(ROOT_PACKAGE)
+    leaf = module_name.rpartition(".")[2]
+    if root is not None and module_name.startswith(ROOT_PACKAGE + ".") and hasattr(root, leaf):
+        delattr(root, leaf)
+    return modules
+
+
+@dataclass
+class ImportedCode:
+    """A freshly imported plugin package and the modules it displaced."""
+
+    module: types.ModuleType
+    module_name: str
+    displaced: dict[str, types.ModuleType] = field(default_factory=dict)
+
+    def rollback(self) -> None:
+        """Drop the new modules and put the displaced ones back."""
+        forget_modules(self.module_name)
+        sys.modules.update(self.displaced)
+
+
+def import_folder(folder: Path, module_name: str) -> ImportedCode:
+    """Import `folder/__init__.py` as package `module_name`, displacing any older version."""
+    _ensure_root_package()
+    displaced = forget_modules(module_name)
+    try:
+        spec = importlib.util.spec_from_file_location(
+            module_name, folder / "__init__.py", submodule_search_locations=[str(folder)]
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    except BaseException:
+        forget_modules(module_name)
+        sys.modules.update(displaced)
+        raise
+    return ImportedCode(module, module_name, displaced)
+
+
+def import_installed(module_name: str) -> ImportedCode:
+    """Import (or re-import) a pip-installed plugin module and its submodules."""
+    importlib.invalidate_caches()
+    displaced = forget_modules(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except BaseException:
+        forget_modules(module_name)
+        sys.modules.update(displaced)
+        raise
+    return ImportedCode(module, module_name, displaced)
+
+
+def describe_error(error: BaseException, folder: Path | None = None) -> str:
+    """One line saying what went wrong and where: the file and line inside the plugin
+    (for a syntax error, the line the parser stopped at)."""
+    kind = type(error).__name__
+    if isinstance(error, SyntaxError) and error.filename:
+        return f"{kind}: {error.msg} ({error.filename}, line {error.lineno})"
+    frames = traceback.extract_tb(error.__traceback__)
+    inside = [f for f in frames if folder is not None and _is_within(f.filename, folder)]
+    frame = (inside or frames or [None])[-1]
+    where = f" ({frame.filename}, line {frame.lineno})" if frame else ""
+    message = str(error) or repr(error)
+    return f"{kind}: {message}{where}"
+
+
+def format_traceback(error: BaseException) -> str:
+    return "".join(traceback.format_exception(error))
+
+
+def _is_within(filename: str, folder: Path) -> bool:
+    try:
+        return Path(filename).resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False

@@ -1,0 +1,308 @@
+"""The runtime: finds, loads, starts and stops plugins, and owns the shared services.
+
+One plugin's failure (bad manifest, import error, raising or hanging startup, missing
+requirement, cycle) fails that plugin and holds back its dependents; everything else
+runs. `Runtime` is an async context manager: entering boots, leaving stops.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from . import hooks
+from .bus import Bus, create_bus
+from .container import Container
+from .context import PluginContext
+from .discovery import Candidate, builtin_plugins_dir, discover
+from .http.apps import build_app, count_routes, service_dependencies
+from .http.asgi import Dispatcher, Mount
+from .http.kernel_app import build_kernel_app
+from .lifecycle import Lifecycle
+from .ordering import dependents_of, requirement_problems, start_order, with_requirements
+from .records import PluginRecord, PluginState
+from .settings import Settings, load_settings
+from .storage import Database
+
+log = logging.getLogger("mindframe.runtime")
+RESERVED_NAMES = {"api", "kernel", "schema", "health", "static", "docs"}
+
+
+class Runtime:
+    """Everything a running Mindframe is: plugins, container, bus, database and HTTP."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        only: Iterable[str] | None = None,
+        plugin_roots: Iterable[Path] | None = None,
+        entry_points: bool = True,
+    ) -> None:
+        self.settings = settings or load_settings()
+        kernel = self.settings.kernel
+        roots = list(plugin_roots) if plugin_roots is not None else []
+        if plugin_roots is None and kernel.builtin_plugins:
+            roots.append(builtin_plugins_dir())
+        if plugin_roots is None:
+            roots.extend(kernel.plugins_dirs)
+        self.roots = roots
+        self.only = set(only) if only is not None else None
+        self.entry_points = entry_points
+        self.records: dict[str, PluginRecord] = {}
+        self.order: list[str] = []
+        self.container = Container()
+        self.plugin_manager = hooks.new_plugin_manager()
+        self.database: Database = None  # type: ignore[assignment]  # set in start()
+        self.bus: Bus = None  # type: ignore[assignment]
+        self.task_group: TaskGroup = None  # type: ignore[assignment]
+        self.lifecycle = Lifecycle(self)
+        self.dispatcher = Dispatcher(kernel_app=build_kernel_app(self), lifespan=self.running)
+        self._pending: set[Any] = set()
+
+    # --- public view -----------------------------------------------------------------------
+
+    @property
+    def asgi(self) -> Dispatcher:
+        return self.dispatcher
+
+    def active(self) -> set[str]:
+        return {name for name, r in self.records.items() if r.state is PluginState.ACTIVE}
+
+    def plugin(self, name: str) -> PluginRecord:
+        try:
+            return self.records[name]
+        except KeyError:
+            raise LookupError(f"no plugin named {name!r}") from None
+
+    def plugins_view(self) -> list[dict[str, Any]]:
+        return [self.records[name].view() for name in self._display_order()]
+
+    def route_count(self) -> int:
+        return sum(count_routes(m.app) for m in self.dispatcher.mounts.values())
+
+    # --- boot and stop ---------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Runtime]:
+        """Boot, yield, stop; the task group that plugins' background work lives in spans it."""
+        async with anyio.create_task_group() as task_group:
+            self.task_group = task_group
+            try:
+                await self.start()
+                yield self
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self.stop()
+                task_group.cancel_scope.cancel()
+
+    async def __aenter__(self) -> Runtime:
+        self._running = self.running()
+        return await self._running.__aenter__()
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self._running.__aexit__(*exc_info)
+
+    async def start(self) -> None:
+        kernel = self.settings.kernel
+        kernel.data_dir.mkdir(parents=True, exist_ok=True)
+        self.database = Database(kernel.resolved_database_url())
+        self.bus = await create_bus(kernel.bus_url, self.database.engine, on_error=self.report_error)
+        await self.bus.start()
+        self._discover()
+        for record in self.records.values():
+            if record.state is PluginState.DISCOVERED:
+                self.lifecycle.load(record)
+        self._resolve()
+        for name in self.order:
+            record = self.records[name]
+            if record.state is PluginState.LOADED:
+                if name in kernel.disabled:
+                    record.state = PluginState.DISABLED
+                    continue
+                await self.lifecycle.start(record)
+        active = len(self.active())
+        log.info("mindframe: %d of %d plugins active", active, len(self.records))
+
+    async def stop(self) -> None:
+        for name in reversed(self.order):
+            record = self.records.get(name)
+            if record is not None and record.state is PluginState.ACTIVE:
+                await self.lifecycle.stop(record, PluginState.UNLOADED)
+        for record in self.records.values():
+            self.lifecycle.unload(record)
+        if self.bus is not None:
+            await self.bus.close()
+        if self.database is not None:
+            await self.database.close()
+
+    def _discover(self) -> None:
+        candidates = discover(self.roots, include_entry_points=self.entry_points)
+        if self.only is not None:
+            manifests = {c.manifest.name: c.manifest for c in candidates if c.manifest}
+            wanted = with_requirements(self.only, manifests)
+            candidates = [c for c in candidates if c.name in wanted]
+        for candidate in candidates:
+            self._add(candidate)
+
+    def _add(self, candidate: Candidate) -> PluginRecord:
+        record = PluginRecord(candidate)
+        name = candidate.name
+        if candidate.error:
+            record.fail(candidate.error)
+        elif name in RESERVED_NAMES:
+            record.fail(f"{candidate.origin}: the name {name!r} is reserved by the kernel; rename it")
+        if name in self.records:
+            first = self.records[name]
+            record.fail(f"{candidate.origin}: a plugin named {name!r} is already loaded from {first.candidate.origin}")
+            name = f"{name}@{candidate.origin}"
+        self.records[name] = record
+        return record
+
+    def _resolve(self) -> None:
+        """Fail plugins whose requirements cannot be met, and compute the start order."""
+        usable = {n: r.manifest for n, r in self.records.items() if r.manifest and r.state is PluginState.LOADED}
+        everything = {n: r.manifest for n, r in self.records.items() if r.manifest and "@" not in n}
+        for name, manifest in usable.items():
+            problems = requirement_problems(manifest, everything)
+            if problems:
+                self.records[name].fail("; ".join(problems))
+        order, cycles = start_order(everything.values())
+        for name, description in cycles.items():
+            if self.records[name].state is PluginState.LOADED:
+                self.records[name].fail(description)
+        self.order = [*order, *(n for n in self.records if n not in order)]
+
+    def _display_order(self) -> list[str]:
+        return sorted(self.records, key=lambda n: (self.order.index(n) if n in self.order else 1 << 30, n))
+
+    # --- enable and disable ------------------------------------------------------------------
+
+    def _manifests(self) -> dict[str, Any]:
+        return {n: r.manifest for n, r in self.records.items() if r.manifest and "@" not in n}
+
+    async def disable(self, name: str) -> list[str]:
+        """Stop `name` and, first, everything that requires it. Returns the plugins stopped."""
+        record = self.plugin(name)
+        stopped = []
+        for dependent in reversed(dependents_of(name, self._manifests())):
+            other = self.records[dependent]
+            if other.state is PluginState.ACTIVE:
+                await self.lifecycle.stop(other, PluginState.DISABLED)
+                other.error = f"held back: requires '{name}', which is disabled"
+                other.held_back_by = name
+                stopped.append(dependent)
+        if record.state is PluginState.ACTIVE:
+            await self.lifecycle.stop(record, PluginState.DISABLED)
+        else:
+            record.state = PluginState.DISABLED
+        stopped.append(name)
+        return stopped
+
+    async def enable(self, name: str) -> list[str]:
+        """Start `name` and the plugins it had held back. Returns the plugins now active."""
+        record = self.plugin(name)
+        if record.state is PluginState.ACTIVE:
+            return []
+        if record.code is None:
+            self.lifecycle.load(record)
+        else:
+            record.state = PluginState.LOADED
+        started = []
+        if record.state is PluginState.LOADED:
+            await self.lifecycle.start(record)
+        if record.state is PluginState.ACTIVE:
+            started.append(name)
+            for dependent in dependents_of(name, self._manifests()):
+                other = self.records[dependent]
+                if other.held_back_by is not None and other.state in (PluginState.DISABLED, PluginState.FAILED):
+                    other.state = PluginState.LOADED if other.code else other.state
+                    if other.state is PluginState.LOADED:
+                        await self.lifecycle.start(other)
+                        if other.state is PluginState.ACTIVE:
+                            started.append(dependent)
+        return started
+
+    # --- contexts, HTTP mounts and errors ---------------------------------------------------------
+
+    def new_context(self, record: PluginRecord, settings: Any) -> PluginContext:
+        assert record.manifest is not None
+        return PluginContext(
+            manifest=record.manifest,
+            folder=record.folder,
+            settings=settings,
+            container=self.container,
+            bus=self.bus,
+            database=self.database,
+            task_group=self.task_group,
+            report_error=self.report_error,
+        )
+
+    def build_plugin_app(self, record: PluginRecord, routes: list[Any], pages: list[Any]) -> Any:
+        assert record.manifest is not None
+        name = record.name
+        return build_app(
+            name=name,
+            title=f"{name} plugin",
+            version=record.manifest.version,
+            routes=routes,
+            pages=pages,
+            api_prefix=f"/api/{name}",
+            page_prefix=f"/{name}",
+            dependencies=service_dependencies(self.container),
+            report=self.report_error,
+        )
+
+    def mount(self, record: PluginRecord, app: Any, *, api: bool, pages: bool) -> None:
+        self.dispatcher.mount(record.name, Mount(app, api=api, pages=pages))
+        self.invalidate_schema()
+
+    def unmount(self, name: str, reason: str | None) -> None:
+        self.dispatcher.unmount(name, reason)
+        self.invalidate_schema()
+
+    def invalidate_schema(self) -> None:
+        self.dispatcher.kernel_app.state.merged_schema = None
+
+    def report_error(self, error: BaseException, context: dict[str, Any]) -> None:
+        """Hand an error to every active plugin's `capture_exception`; never raises."""
+        for plugin, result in hooks.broadcast(
+            self.plugin_manager, "capture_exception", self.active(), error=error, context=context
+        ):
+            if inspect.isawaitable(result):
+                self._schedule(plugin, result)
+
+    def _schedule(self, plugin: str, awaitable: Any) -> None:
+        async def run() -> None:
+            try:
+                await awaitable
+            except Exception:
+                log.exception("plugin %s: capture_exception raised", plugin)
+            finally:
+                self._pending.discard(run)
+
+        self._pending.add(run)
+        if self.task_group is not None:
+            self.task_group.start_soon(run)
+
+    async def health(self) -> dict[str, Any]:
+        """Each plugin's state and, for active plugins, what its `health` hook says."""
+        report: dict[str, Any] = {}
+        for name in self._display_order():
+            record = self.records[name]
+            entry: dict[str, Any] = {"state": record.state.value}
+            if record.state is PluginState.FAILED:
+                entry.update(ok=False, error=record.error)
+            elif record.state is PluginState.ACTIVE:
+                entry.update(await self.lifecycle.check_health(record))
+            report[name] = entry
+        failing = [n for n, e in report.items() if e.get("ok") is False]
+        return {"status": "degraded" if failing else "ok", "failing": failing, "plugins": report}
+

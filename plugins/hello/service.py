@@ -1,0 +1,41 @@
+"""`GreetingService`: greets, stores and counts; other plugins can resolve it."""
+
+from __future__ import annotations
+
+from mindframe.sdk import PluginContext
+from sqlalchemy import func, insert, select
+
+from .events import Greeted
+from .models import greetings
+from .settings import HelloSettings
+
+
+class GreetingService:
+    def __init__(self, ctx: PluginContext) -> None:
+        self._ctx = ctx
+        self._settings: HelloSettings = ctx.settings
+
+    def compose(self, name: str) -> str:
+        return f"{self._settings.greeting}, {name}!"
+
+    async def greet(self, name: str) -> str:
+        if len(name) > self._settings.max_name_length:
+            raise ValueError(f"name is longer than {self._settings.max_name_length} characters")
+        text = self.compose(name)
+        async with self._ctx.session() as session:
+            await session.execute(insert(greetings).values(name=name, text=text))
+            await session.commit()
+        await self._ctx.publish(Greeted(name=name, text=text))
+        return text
+
+    async def count(self, name: str | None = None) -> int:
+        query = select(func.count()).select_from(greetings)
+        if name is not None:
+            query = query.where(greetings.c.name == name)
+        async with self._ctx.session() as session:
+            return int((await session.execute(query)).scalar_one())
+
+    async def names(self) -> list[str]:
+        async with self._ctx.session() as session:
+            rows = await session.execute(select(greetings.c.name).distinct().order_by(greetings.c.name))
+            return [row[0] for row in rows]
