@@ -138,7 +138,9 @@ class PluginContext:
 
     # --- background work -----------------------------------------------------------------
 
-    def spawn(self, function: Callable[..., Awaitable[Any]], *args: Any, name: str | None = None) -> None:
+    def spawn(
+        self, function: Callable[..., Awaitable[Any]], *args: Any, name: str | None = None
+    ) -> None:
         """Run `function(*args)` in the background until it returns or the plugin unloads.
 
         An exception in it is logged and reported through `capture_exception`."""

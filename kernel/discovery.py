@@ -109,7 +109,9 @@ def discover(roots: list[Path], *, include_entry_points: bool = True) -> list[Ca
     for root in roots:
         if not root.is_dir():
             candidates.append(
-                Candidate(origin=str(root), folder=root, error=f"{root}: plugins folder does not exist")
+                Candidate(
+                    origin=str(root), folder=root, error=f"{root}: plugins folder does not exist"
+                )
             )
             continue
         candidates.extend(discover_folder(folder) for folder in find_plugin_folders(root))

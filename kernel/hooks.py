@@ -32,7 +32,8 @@ def new_plugin_manager() -> pluggy.PluginManager:
 
 def known_hooks() -> list[str]:
     return sorted(
-        name for name, value in vars(hookspecs).items()
+        name
+        for name, value in vars(hookspecs).items()
         if callable(value) and hasattr(value, f"{hookspecs.PROJECT}_spec")
     )
 
@@ -93,7 +94,9 @@ def broadcast(
         if impl.plugin_name not in active:
             continue
         try:
-            results.append((impl.plugin_name, impl.function(*[arguments[a] for a in impl.argnames])))
+            results.append(
+                (impl.plugin_name, impl.function(*[arguments[a] for a in impl.argnames]))
+            )
         except Exception:
             log.exception("plugin %s: hook %s raised", impl.plugin_name, hook)
     return results

@@ -134,7 +134,7 @@ def register_routes(ctx: PluginContext) -> list[Any]:
 
 @hookspec
 def register_pages(ctx: PluginContext) -> list[Any]:
-    """Return Litestar route handlers for the plugin's HTML pages, served under `/<plugin-name>/`."""
+    """Return Litestar route handlers for the plugin's HTML pages, under `/<plugin-name>/`."""
 
 
 @hookspec

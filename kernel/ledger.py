@@ -62,5 +62,7 @@ class Ledger:
                     await result
             except Exception as error:
                 failures.append(f"{entry.kind} {entry.label}: {error!r}")
-                log.exception("plugin %s: releasing %s %s failed", self.owner, entry.kind, entry.label)
+                log.exception(
+                    "plugin %s: releasing %s %s failed", self.owner, entry.kind, entry.label
+                )
         return failures

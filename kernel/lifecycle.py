@@ -51,7 +51,9 @@ class Lifecycle:
             log.error("plugin %s failed to import: %s", record.name, record.error)
             return
         try:
-            record.hooks = hooks.register(self.runtime.plugin_manager, record.code.module, record.name)
+            record.hooks = hooks.register(
+                self.runtime.plugin_manager, record.code.module, record.name
+            )
         except hooks.HookError as error:
             record.code.rollback()
             record.code = None
@@ -98,9 +100,12 @@ class Lifecycle:
             step = "register_tables"
             declared = await self._call(record, "register_tables", ctx=ctx)
             if declared is not None:
-                tables = await runtime.database.claim_tables(record.name, ctx.table_prefix, declared)
+                tables = await runtime.database.claim_tables(
+                    record.name, ctx.table_prefix, declared
+                )
                 ctx.ledger.record(
-                    "table", ", ".join(t.name for t in tables),
+                    "table",
+                    ", ".join(t.name for t in tables),
                     lambda: runtime.database.release_tables(tables),
                 )
             step = "register_subscriptions"
@@ -130,7 +135,9 @@ class Lifecycle:
             return
         if app is not None:
             runtime.mount(record, app, api=bool(routes), pages=bool(pages))
-            ctx.ledger.record("routes", f"/api/{record.name}", lambda: runtime.unmount(record.name, None))
+            ctx.ledger.record(
+                "routes", f"/api/{record.name}", lambda: runtime.unmount(record.name, None)
+            )
         record.state = PluginState.ACTIVE
         record.error = None
         record.traceback = None
@@ -167,7 +174,12 @@ class Lifecycle:
             return
         failures = await ctx.ledger.release_all()
         if failures:
-            log.warning("plugin %s: %d resources failed to release: %s", record.name, len(failures), failures)
+            log.warning(
+                "plugin %s: %d resources failed to release: %s",
+                record.name,
+                len(failures),
+                failures,
+            )
 
     # --- calls -----------------------------------------------------------------------------
 
@@ -192,5 +204,8 @@ class Lifecycle:
         if result is False:
             return {"ok": False}
         if isinstance(result, dict):
-            return {"ok": bool(result.get("ok", True)), **{k: v for k, v in result.items() if k != "ok"}}
+            return {
+                "ok": bool(result.get("ok", True)),
+                **{k: v for k, v in result.items() if k != "ok"},
+            }
         return {"ok": True, "detail": result}

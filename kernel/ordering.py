@@ -72,7 +72,9 @@ def with_requirements(wanted: Iterable[str], manifests: dict[str, Manifest]) -> 
         selected.add(name)
         manifest = manifests.get(name)
         if manifest is not None:
-            stack.extend(by_key[_key(r.name)] for r in manifest.requirements if _key(r.name) in by_key)
+            stack.extend(
+                by_key[_key(r.name)] for r in manifest.requirements if _key(r.name) in by_key
+            )
     return selected
 
 

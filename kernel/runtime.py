@@ -114,7 +114,9 @@ class Runtime:
         kernel = self.settings.kernel
         kernel.data_dir.mkdir(parents=True, exist_ok=True)
         self.database = Database(kernel.resolved_database_url())
-        self.bus = await create_bus(kernel.bus_url, self.database.engine, on_error=self.report_error)
+        self.bus = await create_bus(
+            kernel.bus_url, self.database.engine, on_error=self.report_error
+        )
         await self.bus.start()
         self._discover()
         for record in self.records.values():
@@ -158,17 +160,26 @@ class Runtime:
         if candidate.error:
             record.fail(candidate.error)
         elif name in RESERVED_NAMES:
-            record.fail(f"{candidate.origin}: the name {name!r} is reserved by the kernel; rename it")
+            record.fail(
+                f"{candidate.origin}: the name {name!r} is reserved by the kernel; rename it"
+            )
         if name in self.records:
             first = self.records[name]
-            record.fail(f"{candidate.origin}: a plugin named {name!r} is already loaded from {first.candidate.origin}")
+            record.fail(
+                f"{candidate.origin}: a plugin named {name!r} is already loaded "
+                f"from {first.candidate.origin}"
+            )
             name = f"{name}@{candidate.origin}"
         self.records[name] = record
         return record
 
     def _resolve(self) -> None:
         """Fail plugins whose requirements cannot be met, and compute the start order."""
-        usable = {n: r.manifest for n, r in self.records.items() if r.manifest and r.state is PluginState.LOADED}
+        usable = {
+            n: r.manifest
+            for n, r in self.records.items()
+            if r.manifest and r.state is PluginState.LOADED
+        }
         everything = {n: r.manifest for n, r in self.records.items() if r.manifest and "@" not in n}
         for name, manifest in usable.items():
             problems = requirement_problems(manifest, everything)
@@ -181,7 +192,9 @@ class Runtime:
         self.order = [*order, *(n for n in self.records if n not in order)]
 
     def _display_order(self) -> list[str]:
-        return sorted(self.records, key=lambda n: (self.order.index(n) if n in self.order else 1 << 30, n))
+        return sorted(
+            self.records, key=lambda n: (self.order.index(n) if n in self.order else 1 << 30, n)
+        )
 
     # --- enable and disable ------------------------------------------------------------------
 
@@ -222,7 +235,10 @@ class Runtime:
             started.append(name)
             for dependent in dependents_of(name, self._manifests()):
                 other = self.records[dependent]
-                if other.held_back_by is not None and other.state in (PluginState.DISABLED, PluginState.FAILED):
+                if other.held_back_by is not None and other.state in (
+                    PluginState.DISABLED,
+                    PluginState.FAILED,
+                ):
                     other.state = PluginState.LOADED if other.code else other.state
                     if other.state is PluginState.LOADED:
                         await self.lifecycle.start(other)
@@ -305,4 +321,3 @@ class Runtime:
             report[name] = entry
         failing = [n for n, e in report.items() if e.get("ok") is False]
         return {"status": "degraded" if failing else "ok", "failing": failing, "plugins": report}
-

@@ -41,11 +41,15 @@ class KernelSettings(BaseModel):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy async URL; SQLite in data_dir when unset"
     )
-    bus_url: str | None = Field(default=None, description="nats://… for JetStream; in-memory when unset")
+    bus_url: str | None = Field(
+        default=None, description="nats://… for JetStream; in-memory when unset"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     plugins_dirs: list[Path] = Field(default_factory=list)
-    builtin_plugins: bool = Field(default=True, description="load the plugins shipped with Mindframe")
+    builtin_plugins: bool = Field(
+        default=True, description="load the plugins shipped with Mindframe"
+    )
     disabled: list[str] = Field(default_factory=list, description="plugins not to start")
     hook_timeout: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
@@ -86,13 +90,15 @@ def _env_value(raw: str) -> Any:
     return raw
 
 
-def _environment_layer(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def _environment_layer(
+    environ: Mapping[str, str],
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     top: dict[str, Any] = {}
     sections: dict[str, dict[str, Any]] = {}
     for key, raw in environ.items():
         if not key.startswith(ENV_PREFIX) or key == CONFIG_ENV:
             continue
-        name = key[len(ENV_PREFIX):].lower()
+        name = key[len(ENV_PREFIX) :].lower()
         if "__" in name:
             section, field = name.split("__", 1)
             sections.setdefault(section, {})[field] = _env_value(raw)
@@ -131,5 +137,7 @@ def load_settings(
         kernel = KernelSettings.model_validate(top)
     except ValidationError as error:
         where = f"{config}" if config else "kernel settings"
-        raise SettingsError(f"{where}: " + "; ".join(describe_validation_error(error, "key"))) from None
+        raise SettingsError(
+            f"{where}: " + "; ".join(describe_validation_error(error, "key"))
+        ) from None
     return Settings(kernel, sections)

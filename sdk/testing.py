@@ -102,7 +102,9 @@ async def boot(
     async with runtime:
         runtime.bus.subscribe(">", probe._hear, owner="mindframe.testing", queue_size=100_000)
         transport = httpx.ASGITransport(app=runtime.asgi)
-        async with httpx.AsyncClient(transport=transport, base_url="http://mindframe.test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://mindframe.test"
+        ) as client:
             yield Kernel(runtime, client, probe)
 
 
@@ -128,7 +130,9 @@ class PluginFactory:
         folder.mkdir(parents=True, exist_ok=True)
         if manifest is None:
             needs = ", ".join(f'"{r}"' for r in requires)
-            manifest = f'name = "{name}"\nversion = "{version}"\nrequires = [{needs}]\n{extra_manifest}'
+            manifest = (
+                f'name = "{name}"\nversion = "{version}"\nrequires = [{needs}]\n{extra_manifest}'
+            )
         (folder / MANIFEST_FILE).write_text(textwrap.dedent(manifest))
         (folder / "__init__.py").write_text(textwrap.dedent(init))
         for relative, text in (files or {}).items():
@@ -154,7 +158,9 @@ def boot_kernel(tmp_path: Path, plugin_factory: PluginFactory) -> BootKernel:
     """`async with boot_kernel(["hello"], settings={"hello": {...}}) as kernel:`; plugins
     written with `plugin_factory` are found too."""
 
-    def start(plugins: Iterable[str] | None = None, **options: Any) -> AbstractAsyncContextManager[Kernel]:
+    def start(
+        plugins: Iterable[str] | None = None, **options: Any
+    ) -> AbstractAsyncContextManager[Kernel]:
         options.setdefault("data_dir", tmp_path / "data")
         options.setdefault("plugins_dirs", [plugin_factory.root])
         plugin_factory.root.mkdir(parents=True, exist_ok=True)
@@ -178,8 +184,14 @@ async def kernel(request: pytest.FixtureRequest, boot_kernel: BootKernel) -> Asy
     """The plugin this test file belongs to, booted with its requirements."""
     found = _plugin_under_test(Path(str(request.node.path)))
     if found is None:
-        pytest.fail("the `kernel` fixture needs a test inside a plugin folder; use boot_kernel([...])")
+        pytest.fail(
+            "the `kernel` fixture needs a test inside a plugin folder; use boot_kernel([...])"
+        )
     name, root = found
-    roots = [root] if root != builtin_plugins_dir() and not root.is_relative_to(builtin_plugins_dir()) else []
+    roots = (
+        [root]
+        if root != builtin_plugins_dir() and not root.is_relative_to(builtin_plugins_dir())
+        else []
+    )
     async with boot_kernel([name], plugins_dirs=roots) as booted:
         yield booted

@@ -1,1 +1,1 @@
-"""HTTP: the ASGI entry that dispatches to each plugin's own Litestar app, and the kernel's routes."""
+"""HTTP: the ASGI entry dispatching to each plugin's own Litestar app, and the kernel's routes."""

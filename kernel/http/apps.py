@@ -55,13 +55,17 @@ def build_app(
     if routes:
         routers.append(Router(path=api_prefix, route_handlers=list(routes), tags=[name]))
     if pages and page_prefix:
-        routers.append(Router(path=page_prefix, route_handlers=list(pages), include_in_schema=False))
+        routers.append(
+            Router(path=page_prefix, route_handlers=list(pages), include_in_schema=False)
+        )
     return Litestar(
         route_handlers=routers,
         dependencies=dependencies,
         plugins=[problem_details_plugin()],
         exception_handlers={Exception: unhandled_error_handler(report, name)},
-        openapi_config=OpenAPIConfig(title=title, version=version, render_plugins=[JsonRenderPlugin()]),
+        openapi_config=OpenAPIConfig(
+            title=title, version=version, render_plugins=[JsonRenderPlugin()]
+        ),
         logging_config=None,
         debug=debug,
     )

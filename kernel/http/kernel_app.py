@@ -46,7 +46,9 @@ async def health(runtime: Runtime) -> dict[str, Any]:
     return await runtime.health()
 
 
-@get("/api/kernel/plugins", tags=["kernel"], summary="Every plugin with its state, version and error")
+@get(
+    "/api/kernel/plugins", tags=["kernel"], summary="Every plugin with its state, version and error"
+)
 async def list_plugins(runtime: Runtime) -> list[dict[str, Any]]:
     return runtime.plugins_view()
 
@@ -56,7 +58,12 @@ async def show_plugin(runtime: Runtime, name: str) -> dict[str, Any]:
     return _record_or_404(runtime, name).view()
 
 
-@post("/api/kernel/plugins/{name:str}/enable", tags=["kernel"], guards=[loopback_only], status_code=200)
+@post(
+    "/api/kernel/plugins/{name:str}/enable",
+    tags=["kernel"],
+    guards=[loopback_only],
+    status_code=200,
+)
 async def enable_plugin(runtime: Runtime, name: str) -> dict[str, Any]:
     """Start the plugin and the plugins it had held back."""
     _record_or_404(runtime, name)
@@ -64,7 +71,12 @@ async def enable_plugin(runtime: Runtime, name: str) -> dict[str, Any]:
     return {"plugin": runtime.plugin(name).view(), "started": started}
 
 
-@post("/api/kernel/plugins/{name:str}/disable", tags=["kernel"], guards=[loopback_only], status_code=200)
+@post(
+    "/api/kernel/plugins/{name:str}/disable",
+    tags=["kernel"],
+    guards=[loopback_only],
+    status_code=200,
+)
 async def disable_plugin(runtime: Runtime, name: str) -> dict[str, Any]:
     """Stop the plugin, after stopping every plugin that requires it."""
     _record_or_404(runtime, name)

@@ -24,7 +24,9 @@ def merge_schemas(kernel_schema: dict[str, Any], runtime: Runtime) -> dict[str, 
         merged["paths"].update(plugin_schema.get("paths", {}))
         for key, value in plugin_schema.get("components", {}).get("schemas", {}).items():
             if key in schemas and schemas[key] != value:
-                log.warning("OpenAPI component %r of plugin %s differs from one already merged", key, name)
+                log.warning(
+                    "OpenAPI component %r of plugin %s differs from one already merged", key, name
+                )
                 continue
             schemas[key] = value
         record = runtime.records.get(name)

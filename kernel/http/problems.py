@@ -22,7 +22,13 @@ ErrorReporter = Callable[[BaseException, dict[str, Any]], None]
 
 
 def problem_body(status: int, detail: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail, **extra}
+    return {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
 
 
 def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
@@ -52,11 +58,15 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
     )
 
 
-def unhandled_error_handler(report: ErrorReporter, plugin: str) -> Callable[[Request, Exception], Response]:
+def unhandled_error_handler(
+    report: ErrorReporter, plugin: str
+) -> Callable[[Request, Exception], Response]:
     """A 500 that tells the client nothing private, and tells the error trackers everything."""
 
     def handle(request: Request, exc: Exception) -> Response:
-        log.exception("plugin %s: unhandled error on %s %s", plugin, request.method, request.url.path)
+        log.exception(
+            "plugin %s: unhandled error on %s %s", plugin, request.method, request.url.path
+        )
         report(exc, {"plugin": plugin, "method": request.method, "path": request.url.path})
         return Response(
             problem_body(500, "The server hit an unexpected error; it has been recorded."),

@@ -37,5 +37,7 @@ class GreetingService:
 
     async def names(self) -> list[str]:
         async with self._ctx.session() as session:
-            rows = await session.execute(select(greetings.c.name).distinct().order_by(greetings.c.name))
+            rows = await session.execute(
+                select(greetings.c.name).distinct().order_by(greetings.c.name)
+            )
             return [row[0] for row in rows]
