@@ -292,7 +292,7 @@ class Bus:
             since = since.replace(tzinfo=UTC)
         count = 0
         async for env, payload in self._history(pattern, since, from_seq):
-            env = msgspec.structs.replace(env, replayed=True)
+            env = msgspec.structs.replace(env, replayed=True, reply_to=None)
             try:
                 event = ev.decode(env.topic, payload)
             except Exception as exc:
@@ -368,7 +368,7 @@ class Bus:
             return
         if sub is not None:
             sub.dead_lettered += 1
-        await delivery.ack()
+        await delivery.term()
 
     async def _dead_letter_many(
         self, sub: Subscription, deliveries: Iterable[Delivery], reason: str

@@ -55,6 +55,10 @@ class Delivery:
     async def ack(self) -> None:
         """The handler succeeded (or the event was dead-lettered): never deliver again."""
 
+    async def term(self) -> None:
+        """Given up on (dead-lettered): never deliver again."""
+        await self.ack()
+
     async def retry(self, sub: Subscription, delay: float) -> None:
         """Deliver again after ``delay`` with attempt + 1."""
         raise NotImplementedError
