@@ -118,11 +118,7 @@ class Runtime:
             kernel.bus_url, self.database.engine, on_error=self.report_error
         )
         await self.bus.start()
-        self._discover()
-        for record in self.records.values():
-            if record.state is PluginState.DISCOVERED:
-                self.lifecycle.load(record)
-        self._resolve()
+        self.prepare()
         for name in self.order:
             record = self.records[name]
             if record.state is PluginState.LOADED:
@@ -138,12 +134,23 @@ class Runtime:
             record = self.records.get(name)
             if record is not None and record.state is PluginState.ACTIVE:
                 await self.lifecycle.stop(record, PluginState.UNLOADED)
-        for record in self.records.values():
-            self.lifecycle.unload(record)
+        self.unload_all()
         if self.bus is not None:
             await self.bus.close()
         if self.database is not None:
             await self.database.close()
+
+    def prepare(self) -> None:
+        """Discover, import and order every plugin; start none (also the CLI's dry load)."""
+        self._discover()
+        for record in self.records.values():
+            if record.state is PluginState.DISCOVERED:
+                self.lifecycle.load(record)
+        self._resolve()
+
+    def unload_all(self) -> None:
+        for record in self.records.values():
+            self.lifecycle.unload(record)
 
     def _discover(self) -> None:
         candidates = discover(self.roots, include_entry_points=self.entry_points)

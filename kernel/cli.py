@@ -1,0 +1,189 @@
+"""The `mindframe` command line: run the server and manage a running one.
+
+Commands that talk to a running server use its management API (`--url`); `plugins`
+falls back to a dry load (discover and import, start nothing) when no server answers.
+Plugins add commands through the `register_cli` hook, loaded only when such a command
+is asked for so the built-in ones stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+class PluginCommands(click.Group):
+    """Finds commands that plugins add when a name is not one of the kernel's."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and not getattr(self, "_plugins_asked", False):
+            self._plugins_asked = True
+            _add_plugin_commands(self)
+            command = super().get_command(ctx, name)
+        return command
+
+
+def _add_plugin_commands(group: click.Group) -> None:
+    from .runtime import Runtime
+
+    runtime = Runtime()
+    runtime.prepare()
+    runtime.plugin_manager.hook.register_cli(group=group)
+
+
+@click.group(cls=PluginCommands)
+@click.version_option(package_name="mindframe")
+def main() -> None:
+    """Mindframe: a plugin-hosting agent runtime."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on [default: 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port to listen on [default: 8000].")
+@click.option(
+    "--plugins-dir",
+    "plugins_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="An extra folder of plugins (repeatable).",
+)
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING … [default: INFO].")
+def run(
+    host: str | None,
+    port: int | None,
+    plugins_dirs: tuple[Path, ...],
+    config: Path | None,
+    data_dir: Path | None,
+    log_level: str | None,
+) -> None:
+    """Run the server with every plugin found."""
+    import uvicorn
+
+    from .runtime import Runtime
+    from .settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(
+            config,
+            overrides={"host": host, "port": port, "data_dir": data_dir, "log_level": log_level},
+        )
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    if plugins_dirs:
+        settings.kernel.plugins_dirs = [*settings.kernel.plugins_dirs, *plugins_dirs]
+    level = settings.kernel.log_level.upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    runtime = Runtime(settings)
+    uvicorn.run(
+        runtime.asgi,
+        host=settings.kernel.host,
+        port=settings.kernel.port,
+        log_level=level.lower(),
+        lifespan="on",
+    )
+
+
+# --- plugins -------------------------------------------------------------------------------
+
+
+def _api(url: str, method: str, path: str) -> Any:
+    request = urllib.request.Request(
+        url.rstrip("/") + path, method=method, data=b"" if method == "POST" else None
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        body = error.read().decode(errors="replace")
+        try:
+            detail = json.loads(body).get("detail", body)
+        except ValueError:
+            detail = body
+        raise click.ClickException(f"{method} {path}: {error.code} {detail}") from None
+
+
+def _server_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=2):
+            return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _dry_load() -> list[dict[str, Any]]:
+    """Discover and import every plugin without starting any, for when no server runs."""
+    from .runtime import Runtime
+
+    runtime = Runtime()
+    runtime.prepare()
+    try:
+        return runtime.plugins_view()
+    finally:
+        runtime.unload_all()
+
+
+def _print_plugins(plugins: list[dict[str, Any]], verbose: bool) -> None:
+    width = max([len(p["name"]) for p in plugins] + [4])
+    for plugin in plugins:
+        state = plugin["state"]
+        colour = {"active": "green", "failed": "red", "disabled": "yellow"}.get(state)
+        version = plugin["version"] or "-"
+        line = f"{plugin['name']:<{width}}  {version:<10} {click.style(f'{state:<10}', fg=colour)}"
+        if plugin.get("error"):
+            line += f" {plugin['error']}"
+        click.echo(line)
+        if verbose and plugin.get("traceback"):
+            click.echo(click.style(plugin["traceback"], dim=True))
+
+
+@main.group(invoke_without_command=True)
+@click.option("--url", default=DEFAULT_URL, show_default=True, help="The running server.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of failed plugins.")
+@click.pass_context
+def plugins(ctx: click.Context, url: str, as_json: bool, verbose: bool) -> None:
+    """List plugins with their state, version and error (`plugins enable|disable NAME`)."""
+    ctx.obj = {"url": url}
+    if ctx.invoked_subcommand is not None:
+        return
+    if _server_answers(url):
+        found = _api(url, "GET", "/api/kernel/plugins")
+    else:
+        click.echo(f"(no server at {url}: showing a dry load, nothing started)", err=True)
+        found = _dry_load()
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+    else:
+        _print_plugins(found, verbose)
+    if any(p["state"] == "failed" for p in found):
+        sys.exit(1)
+
+
+@plugins.command()
+@click.argument("name")
+@click.pass_obj
+def enable(obj: dict[str, str], name: str) -> None:
+    """Start a plugin (and the plugins it held back) on the running server."""
+    result = _api(obj["url"], "POST", f"/api/kernel/plugins/{name}/enable")
+    _print_plugins([result["plugin"]], verbose=True)
+
+
+@plugins.command()
+@click.argument("name")
+@click.pass_obj
+def disable(obj: dict[str, str], name: str) -> None:
+    """Stop a plugin (and, first, the plugins that require it) on the running server."""
+    result = _api(obj["url"], "POST", f"/api/kernel/plugins/{name}/disable")
+    click.echo(f"stopped: {', '.join(result['stopped'])}")
