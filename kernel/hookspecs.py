@@ -28,6 +28,7 @@ from pluggy import HookspecMarker
 
 if TYPE_CHECKING:
     import click
+
     from mindframe.sdk import PluginContext, PluginSettings, Subject
 
 PROJECT = "mindframe"

@@ -5,11 +5,12 @@ SQLAlchemy as they are; this module adds only what is Mindframe's: the hook mark
 context a hook receives, the settings base, event types and the GDPR subject.
 """
 
+from pluggy import HookimplMarker
+
 from mindframe.kernel.bus import Envelope, Event, idempotent
 from mindframe.kernel.container import ServiceError
 from mindframe.kernel.context import PluginContext
 from mindframe.kernel.settings import PluginSettings
-from pluggy import HookimplMarker
 
 from .subject import Subject
 

@@ -25,6 +25,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+
 from mindframe.kernel.bus import Envelope, Event
 from mindframe.kernel.bus.topics import matches
 from mindframe.kernel.discovery import MANIFEST_FILE, builtin_plugins_dir

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, Request, get, post
 from litestar.connection import ASGIConnection
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, SwaggerRenderPlugin
+from litestar.params import FromPath
 
 from .openapi import merge_schemas
 from .problems import problem_details_plugin, unhandled_error_handler
@@ -42,19 +43,19 @@ def _record_or_404(runtime: Runtime, name: str) -> Any:
 
 
 @get("/health", tags=["kernel"], summary="Health of the runtime and each plugin")
-async def health(runtime: Runtime) -> dict[str, Any]:
+async def health(runtime: NamedDependency[Runtime]) -> dict[str, Any]:
     return await runtime.health()
 
 
 @get(
     "/api/kernel/plugins", tags=["kernel"], summary="Every plugin with its state, version and error"
 )
-async def list_plugins(runtime: Runtime) -> list[dict[str, Any]]:
+async def list_plugins(runtime: NamedDependency[Runtime]) -> list[dict[str, Any]]:
     return runtime.plugins_view()
 
 
 @get("/api/kernel/plugins/{name:str}", tags=["kernel"], summary="One plugin")
-async def show_plugin(runtime: Runtime, name: str) -> dict[str, Any]:
+async def show_plugin(runtime: NamedDependency[Runtime], name: FromPath[str]) -> dict[str, Any]:
     return _record_or_404(runtime, name).view()
 
 
@@ -64,7 +65,7 @@ async def show_plugin(runtime: Runtime, name: str) -> dict[str, Any]:
     guards=[loopback_only],
     status_code=200,
 )
-async def enable_plugin(runtime: Runtime, name: str) -> dict[str, Any]:
+async def enable_plugin(runtime: NamedDependency[Runtime], name: FromPath[str]) -> dict[str, Any]:
     """Start the plugin and the plugins it had held back."""
     _record_or_404(runtime, name)
     started = await runtime.enable(name)
@@ -77,7 +78,7 @@ async def enable_plugin(runtime: Runtime, name: str) -> dict[str, Any]:
     guards=[loopback_only],
     status_code=200,
 )
-async def disable_plugin(runtime: Runtime, name: str) -> dict[str, Any]:
+async def disable_plugin(runtime: NamedDependency[Runtime], name: FromPath[str]) -> dict[str, Any]:
     """Stop the plugin, after stopping every plugin that requires it."""
     _record_or_404(runtime, name)
     stopped = await runtime.disable(name)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import msgspec
 from litestar import get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import ClientException
+from litestar.params import FromPath
 
 from .service import GreetingService
 
@@ -19,7 +21,9 @@ class Greeting(msgspec.Struct):
 
 
 @post("/greetings", status_code=201, summary="Greet someone and remember it")
-async def create_greeting(data: GreetingRequest, greeting_service: GreetingService) -> Greeting:
+async def create_greeting(
+    data: GreetingRequest, greeting_service: NamedDependency[GreetingService]
+) -> Greeting:
     try:
         text = await greeting_service.greet(data.name)
     except ValueError as error:
@@ -28,10 +32,12 @@ async def create_greeting(data: GreetingRequest, greeting_service: GreetingServi
 
 
 @get("/greetings/{name:str}", summary="How often someone was greeted")
-async def show_greeting(name: str, greeting_service: GreetingService) -> Greeting:
+async def show_greeting(
+    name: FromPath[str], greeting_service: NamedDependency[GreetingService]
+) -> Greeting:
     return Greeting(text=greeting_service.compose(name), count=await greeting_service.count(name))
 
 
 @get("/names", summary="Everyone greeted so far")
-async def list_names(greeting_service: GreetingService) -> list[str]:
+async def list_names(greeting_service: NamedDependency[GreetingService]) -> list[str]:
     return await greeting_service.names()

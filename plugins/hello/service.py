@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mindframe.sdk import PluginContext
 from sqlalchemy import func, insert, select
+
+from mindframe.sdk import PluginContext
 
 from .events import Greeted
 from .models import greetings

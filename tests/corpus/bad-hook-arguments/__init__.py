@@ -1,0 +1,8 @@
+"""Names a hook argument the hook does not have."""
+
+from mindframe.sdk import hookimpl
+
+
+@hookimpl
+async def startup(context) -> None:
+    pass

@@ -1,0 +1,1 @@
+import mindframe_no_such_module  # noqa: F401

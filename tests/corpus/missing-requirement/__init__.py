@@ -1,0 +1,1 @@
+"""Requires a plugin nobody installed."""

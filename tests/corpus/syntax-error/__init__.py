@@ -1,0 +1,4 @@
+"""A plugin whose code does not parse."""
+
+def broken(:
+    pass

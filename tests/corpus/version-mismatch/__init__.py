@@ -1,0 +1,1 @@
+"""Requires a newer steady than the one installed."""
