@@ -178,6 +178,7 @@ class Bus:
             await self._retire(sub, REASON_UNSUBSCRIBED)
 
     def _unroute(self, sub: Subscription) -> None:
+        sub.retired = True  # workers still running hand their next events to _retire
         self._trie.remove(sub.pattern, sub)
         self._subs.pop(sub.name, None)
 
@@ -309,6 +310,9 @@ class Bus:
     # -- delivery --------------------------------------------------------------------------
     async def _deliver(self, sub: Subscription, delivery: Delivery) -> None:
         env = delivery.envelope
+        if sub.retired:
+            sub.leftovers.append(delivery)
+            return
         event = delivery.event
         if event is None:
             try:

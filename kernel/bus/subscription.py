@@ -129,6 +129,7 @@ class Subscription:
         )
         self.leftovers: list[Delivery] = []  # retries pending at shutdown
         self.ready = asyncio.Event()  # set once the backend feeds this subscription
+        self.retired = False  # removed from the bus; nothing more is handled
         self.orphaned = False  # unsubscribed with keep_queues, waiting to be adopted
         self.handled = self.failed = self.retried = self.dead_lettered = 0
         self._rate_bucket = (0, 0)  # (second, count) for the current second

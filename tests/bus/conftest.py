@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mindframe.kernel.bus import Bus, create_bus
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from mindframe.kernel.bus import Bus, create_bus
 
 sys.path.insert(0, str(Path(__file__).parent))  # for bus_testlib (importlib mode)
 

@@ -33,7 +33,7 @@ async def test_wildcards_route_typed_events_with_envelope(bus: Bus) -> None:
     envs = {g[2].topic: g[2] for g in got if g[0] == "rest"}  # type: ignore[union-attr]
     assert envs["bt.chat.created"].id == event_id
     assert envs["bt.chat.created"].attempt == 1
-    assert isinstance([g[1] for g in got if g[0] == "rest" and g[1] == Ping(n=1)][0], Ping)
+    assert isinstance(next(g[1] for g in got if g[0] == "rest" and g[1] == Ping(n=1)), Ping)
 
 
 async def test_subscribing_after_a_publish_still_receives(bus: Bus) -> None:
@@ -253,7 +253,8 @@ async def test_stats_are_json_and_count(bus: Bus) -> None:
     stats = json.loads(json.dumps(bus.stats()))
     subs = {s["name"]: s for s in stats["subscriptions"]}
     assert subs["ok"]["handled"] == 3 and subs["ok"]["failed"] == 0
-    assert (subs["bad"]["failed"], subs["bad"]["retried"], subs["bad"]["dead_lettered"]) == (6, 3, 3)
+    bad = subs["bad"]
+    assert (bad["failed"], bad["retried"], bad["dead_lettered"]) == (6, 3, 3)
     assert subs["ok"]["pattern"] == "bt.ping" and subs["ok"]["owner"] == "o"
     assert {"queue_depth", "rate_per_s"} <= subs["ok"].keys()
     assert stats["published"] == 3
