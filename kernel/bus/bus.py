@@ -83,8 +83,7 @@ class Bus:
             return
         self._closing = True
         subs = list(self._subs.values())
-        for sub in subs:
-            await self._detach(sub, delete=False)
+        await asyncio.gather(*(self._detach(s, delete=False, drain=True) for s in subs))
         try:
             async with asyncio.timeout(timeout):
                 await asyncio.gather(*(s.queue.join() for s in subs if s.running))
@@ -184,7 +183,7 @@ class Bus:
 
     async def _retire(self, sub: Subscription, reason: str) -> None:
         """Stop a removed subscription; whatever it had queued goes to dead letters."""
-        await self._detach(sub, delete=True, drain=True)
+        await self._detach(sub, delete=True)
         await sub.stop()
         leftovers = [*sub.drain_nowait(), *sub.leftovers, *await self._backlog(sub)]
         sub.leftovers.clear()
@@ -446,7 +445,7 @@ class Bus:
         sub.ready.set()
 
     async def _detach(self, sub: Subscription, *, delete: bool, drain: bool = False) -> None:
-        """Stop feeding the queue; ``delete`` forgets the backend's cursor for it."""
+        """Stop feeding the queue (``drain``: after feeding what is already published)."""
 
     async def _backlog(self, sub: Subscription) -> list[Delivery]:
         """Events the backend still holds for a subscription being retired."""

@@ -77,6 +77,7 @@ class _Feed:
     consumers: dict[str, JetStreamContext.PullSubscription] = field(default_factory=dict)
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     stopping: bool = False
+    draining: bool = False  # stop once the server has nothing more (close)
 
 
 class NatsBus(Bus):
@@ -106,7 +107,7 @@ class NatsBus(Bus):
         self._inbox = ""
 
     # -- names -----------------------------------------------------------------------------
-    def subject(self, topic_or_pattern: str) -> str:
+    def subscription_subject(self, topic_or_pattern: str) -> str:
         return f"{self.namespace}.{topic_or_pattern}"
 
     def stream_name(self, token: str) -> str:
@@ -162,7 +163,7 @@ class NatsBus(Bus):
         name = self.stream_name(token)
         await self.js.add_stream(
             name=name,
-            subjects=[self.subject(token), self.subject(f"{token}.>")],
+            subjects=[self.subscription_subject(token), self.subscription_subject(f"{token}.>")],
             storage=StorageType.FILE,
             duplicate_window=120.0,
         )
@@ -185,7 +186,8 @@ class NatsBus(Bus):
         }
         if env.reply_to:
             headers[_H_REPLY] = env.reply_to
-        await self.js.publish(self.subject(env.topic), payload, stream=stream, headers=headers)
+        subject = self.subscription_subject(env.topic)
+        await self.js.publish(subject, payload, stream=stream, headers=headers)
 
     def _envelope_of(self, msg: Msg) -> Envelope:
         hdrs = msg.headers or {}
@@ -210,7 +212,7 @@ class NatsBus(Bus):
         feed = self._feeds.get(sub.name)
         if feed is None:
             feed = self._feeds[sub.name] = _Feed(start_time=datetime.now(UTC))
-        feed.stopping = False
+        feed.stopping = feed.draining = False
         self._spawn(self._open_feed(sub, feed))
 
     async def _open_feed(self, sub: Subscription, feed: _Feed) -> None:
@@ -241,7 +243,7 @@ class NatsBus(Bus):
                 inactive_threshold=None if sub.durable else _NON_DURABLE_IDLE,
             )
             psub = await self.js.pull_subscribe(
-                self.subject(sub.pattern), durable=self.consumer_name(sub.name),
+                self.subscription_subject(sub.pattern), durable=self.consumer_name(sub.name),
                 stream=stream, config=config,
             )
             feed.consumers[stream] = psub
@@ -255,9 +257,11 @@ class NatsBus(Bus):
             try:
                 msgs = await psub.fetch(max(1, min(room, _BATCH)), timeout=self.fetch_timeout)
             except nats.errors.TimeoutError:
+                if feed.draining:
+                    return
                 continue
             except Exception as exc:
-                if feed.stopping or self._closing:
+                if feed.stopping or feed.draining:
                     return
                 self.report(exc, {"component": "bus.nats", "subscription": sub.name})
                 await asyncio.sleep(0.5)
@@ -269,7 +273,10 @@ class NatsBus(Bus):
         feed = self._feeds.get(sub.name)
         if feed is None:
             return
-        feed.stopping = True  # each loop ends after its current fetch
+        if drain:
+            feed.draining = True  # each loop ends when the server has nothing more
+        else:
+            feed.stopping = True  # each loop ends after its current fetch
         tasks = list(feed.tasks.values())
         feed.tasks.clear()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -347,7 +354,7 @@ class NatsBus(Bus):
                 config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL,
                                         ack_policy=AckPolicy.NONE)
             config.inactive_threshold = 30.0
-            psub = await self.js.pull_subscribe(self.subject(pattern), stream=stream,
+            psub = await self.js.pull_subscribe(self.subscription_subject(pattern), stream=stream,
                                                 config=config)
             try:
                 pending = (await psub.consumer_info()).num_pending or 0
