@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import sys
 import tempfile
@@ -160,6 +161,18 @@ async def measure(count: int, rounds: int, block: float, budget: float) -> list[
             for coroutine in pm.hook.health(ctx=shared_ctx):
                 await coroutine
 
+        # what-if, not kernel code: decide sync/async and the argument order at registration
+        prepared = [
+            (impl.function, inspect.iscoroutinefunction(impl.function), ctx)
+            for impl, _, ctx in per_plugin
+        ]
+
+        async def prototype_sync_each() -> None:
+            for function, is_async, ctx in prepared:
+                result = function(ctx)
+                if is_async:
+                    await result
+
         lifecycle: Lifecycle = runtime.lifecycle
 
         async def kernel_check_health() -> None:
@@ -170,6 +183,7 @@ async def measure(count: int, rounds: int, block: float, budget: float) -> list[
             ("broadcast capture_exception (hooks.broadcast)", kernel_broadcast, raw_broadcast),
             ("broadcast via Runtime.report_error", kernel_report_error, raw_broadcast),
             ("per-plugin sync register_services (hooks.call)", kernel_sync_each, raw_sync),
+            ("what-if: sync/async known at registration", prototype_sync_each, raw_sync),
             ("per-plugin async health (hooks.call)", kernel_async_each, raw_async),
             ("health via Lifecycle.check_health", kernel_check_health, raw_async),
         ]
