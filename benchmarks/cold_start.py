@@ -369,6 +369,54 @@ def top_functions(path: Path, limit: int = 12) -> list[tuple[str, float, int]]:
     return rows[:limit]
 
 
+WHAT_IF = """
+import sys
+import time
+
+sys.path.insert(0, {bare_dir!r})
+from litestar import Litestar, Router
+from litestar.di import Provide
+
+import bare_app
+
+COUNT = {count}
+routers = [bare_app.make_router(i) for i in range(COUNT)]
+
+
+def build(all_services: bool) -> float:
+    start = time.perf_counter()
+    for index in range(COUNT):
+        router = bare_app.make_router(index)
+        if all_services:  # what the kernel does: every service known so far, on every app
+            deps = {{f"svc{{k}}": Provide(lambda: k, sync_to_thread=False) for k in range(index)}}
+        else:  # only what the plugin's handlers ask for
+            deps = {{}}
+        Litestar(route_handlers=[router], dependencies=deps, logging_config=None)
+    return time.perf_counter() - start
+
+
+times = {{True: [], False: []}}
+for round_ in range(2):
+    for flag in ((True, False) if round_ % 2 == 0 else (False, True)):
+        times[flag].append(build(flag))
+print(min(times[True]), min(times[False]))
+"""
+
+
+def what_if_dependencies(bare_dir: Path, count: int, env: dict[str, str]) -> tuple[float, float]:
+    """Seconds to build `count` one-router Litestar apps when each app also gets every
+    service registered before it (as `service_dependencies` does) vs only its own."""
+    out = subprocess.run(
+        [PYTHON, "-c", WHAT_IF.format(bare_dir=str(bare_dir), count=count)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout.split()
+    return float(out[0]), float(out[1])
+
+
 # --- main --------------------------------------------------------------------------------
 
 
@@ -459,6 +507,10 @@ def main() -> None:
         report["deps_import_process_s"] = statistics.median(deps_times)
         report["empty_process_s"] = statistics.median(empty_times)
 
+        report["what_if_all_deps_s"], report["what_if_own_deps_s"] = what_if_dependencies(
+            bare_dir, args.plugins, env
+        )
+
         if profile:
             port = free_port()
             driver = root / "profile_boot.py"
@@ -505,6 +557,11 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"  {category:<34} {seconds:>6.2f} s  {seconds / total:>5.0%} of that boot")
     top = ", ".join(f"{k} {v:.2f}" for k, v in report["importtime_third_party_top"].items())
     print(f"  third-party, largest: {top}")
+    every, own = report["what_if_all_deps_s"], report["what_if_own_deps_s"]
+    print(
+        f"what-if: {report['plugins']} one-router Litestar apps, each given every service "
+        f"registered before it: {every:.2f} s; only its own: {own:.2f} s"
+    )
     if "profile" in report:
         profiled = report["profiled_boot_s"]
         print(f"cProfile of one boot ({profiled:.2f} s under the profiler), cumulative:")

@@ -12,7 +12,7 @@ Both servers run as subprocesses on 127.0.0.1 and stay up; one load generator (`
 a small asyncio keep-alive client in a separate process when wrk is missing) drives them
 in alternating rounds of fixed duration. Reported: median requests/s, p50/p99 latency.
 
-    .venv/bin/python benchmarks/http_throughput.py [--quick] [--rounds 3] [--duration 5]
+    .venv/bin/python benchmarks/http_throughput.py [--quick] [--rounds 5] [--duration 5]
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def check_same_answer(kernel_url: str, bare_url: str) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 rounds of 2 s")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per round")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
