@@ -92,16 +92,25 @@ class Runtime:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Runtime]:
-        """Boot, yield, stop; the task group that plugins' background work lives in spans it."""
+        """Boot, yield, stop; the task group that plugins' background work lives in spans it.
+
+        An error from the body is re-raised as itself, not wrapped in the task group's
+        exception group, so callers (and test reports) see what actually failed."""
+        body_error: BaseException | None = None
         async with anyio.create_task_group() as task_group:
             self.task_group = task_group
             try:
                 await self.start()
-                yield self
+                try:
+                    yield self
+                except BaseException as error:
+                    body_error = error
             finally:
                 with anyio.CancelScope(shield=True):
                     await self.stop()
                 task_group.cancel_scope.cancel()
+        if body_error is not None:
+            raise body_error
 
     async def __aenter__(self) -> Runtime:
         self._running = self.running()
@@ -141,12 +150,16 @@ class Runtime:
             await self.database.close()
 
     def prepare(self) -> None:
-        """Discover, import and order every plugin; start none (also the CLI's dry load)."""
+        """Discover, order and import every plugin; start none (also the CLI's dry load).
+
+        Plugins are imported in dependency order, so a plugin may import its
+        requirements' modules (`from mindframe_plugins.auth import ...`)."""
         self._discover()
-        for record in self.records.values():
+        self._resolve()
+        for name in self.order:
+            record = self.records[name]
             if record.state is PluginState.DISCOVERED:
                 self.lifecycle.load(record)
-        self._resolve()
 
     def unload_all(self) -> None:
         for record in self.records.values():
@@ -185,7 +198,7 @@ class Runtime:
         usable = {
             n: r.manifest
             for n, r in self.records.items()
-            if r.manifest and r.state is PluginState.LOADED
+            if r.manifest and r.state is PluginState.DISCOVERED
         }
         everything = {n: r.manifest for n, r in self.records.items() if r.manifest and "@" not in n}
         for name, manifest in usable.items():
@@ -194,7 +207,7 @@ class Runtime:
                 self.records[name].fail("; ".join(problems))
         order, cycles = start_order(everything.values())
         for name, description in cycles.items():
-            if self.records[name].state is PluginState.LOADED:
+            if self.records[name].state is PluginState.DISCOVERED:
                 self.records[name].fail(description)
         self.order = [*order, *(n for n in self.records if n not in order)]
 

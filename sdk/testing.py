@@ -88,13 +88,16 @@ async def boot(
     settings: dict[str, dict[str, Any]] | None = None,
     database_url: str | None = None,
     entry_points: bool = False,
+    kernel_settings: dict[str, Any] | None = None,
 ) -> AsyncIterator[Kernel]:
     """Boot `plugins` (all found, when None) with their requirements; isolated from the
     developer's own mindframe.toml and MINDFRAME_ environment."""
     roots = [*([builtin_plugins_dir()] if builtin else []), *plugins_dirs]
-    kernel_settings = KernelSettings(data_dir=data_dir, database_url=database_url)
+    settings_of_kernel = KernelSettings(
+        **{"data_dir": data_dir, "database_url": database_url, **(kernel_settings or {})}
+    )
     runtime = Runtime(
-        Settings(kernel_settings, {k.replace("-", "_"): v for k, v in (settings or {}).items()}),
+        Settings(settings_of_kernel, {k.replace("-", "_"): v for k, v in (settings or {}).items()}),
         only=plugins,
         plugin_roots=roots,
         entry_points=entry_points,

@@ -6,7 +6,7 @@ import msgspec
 from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 
 from .service import GreetingService
 
@@ -22,7 +22,7 @@ class Greeting(msgspec.Struct):
 
 @post("/greetings", status_code=201, summary="Greet someone and remember it")
 async def create_greeting(
-    data: GreetingRequest, greeting_service: NamedDependency[GreetingService]
+    data: JSONBody[GreetingRequest], greeting_service: NamedDependency[GreetingService]
 ) -> Greeting:
     try:
         text = await greeting_service.greet(data.name)
