@@ -187,3 +187,12 @@ def disable(obj: dict[str, str], name: str) -> None:
     """Stop a plugin (and, first, the plugins that require it) on the running server."""
     result = _api(obj["url"], "POST", f"/api/kernel/plugins/{name}/disable")
     click.echo(f"stopped: {', '.join(result['stopped'])}")
+
+
+def _add_kernel_groups() -> None:
+    from .bus.cli import bus
+
+    main.add_command(bus)
+
+
+_add_kernel_groups()

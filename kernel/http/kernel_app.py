@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, SwaggerRenderPlugin
 from litestar.params import FromPath
 
+from ..bus.http import bus_router
 from .openapi import merge_schemas
 from .problems import problem_details_plugin, unhandled_error_handler
 
@@ -22,8 +23,13 @@ if TYPE_CHECKING:
     from ..runtime import Runtime
 
 
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
 def loopback_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Without an auth plugin, changing the runtime is allowed from this machine only."""
+    if connection.scope.get("method") in SAFE_METHODS:
+        return
     host = connection.client.host if connection.client else ""
     try:
         local = ipaddress.ip_address(host).is_loopback
@@ -62,7 +68,6 @@ async def show_plugin(runtime: NamedDependency[Runtime], name: FromPath[str]) ->
 @post(
     "/api/kernel/plugins/{name:str}/enable",
     tags=["kernel"],
-    guards=[loopback_only],
     status_code=200,
 )
 async def enable_plugin(runtime: NamedDependency[Runtime], name: FromPath[str]) -> dict[str, Any]:
@@ -75,7 +80,6 @@ async def enable_plugin(runtime: NamedDependency[Runtime], name: FromPath[str]) 
 @post(
     "/api/kernel/plugins/{name:str}/disable",
     tags=["kernel"],
-    guards=[loopback_only],
     status_code=200,
 )
 async def disable_plugin(runtime: NamedDependency[Runtime], name: FromPath[str]) -> dict[str, Any]:
@@ -102,7 +106,15 @@ def build_kernel_app(runtime: Runtime) -> Litestar:
     from ..runtime import Runtime
 
     app = Litestar(
-        route_handlers=[health, list_plugins, show_plugin, enable_plugin, disable_plugin],
+        route_handlers=[
+            health,
+            list_plugins,
+            show_plugin,
+            enable_plugin,
+            disable_plugin,
+            bus_router(lambda: runtime.bus),
+        ],
+        guards=[loopback_only],
         dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False)},
         plugins=[problem_details_plugin()],
         exception_handlers={Exception: unhandled_error_handler(runtime.report_error, "kernel")},
