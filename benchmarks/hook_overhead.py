@@ -1,7 +1,7 @@
 """Hook-call overhead through the kernel vs raw pluggy with the same plugin modules.
 
 Why: pluggy calls every implementation with the same arguments, so the kernel calls most
-hooks one plugin at a time with that plugin's own context (`hooks.call`) and hands
+hooks one plugin at a time with that plugin's own context (`Hook.call`) and hands
 cross-cutting ones to every active plugin itself (`hooks.broadcast`). Issue 2 claims
 this costs at most 20 % over plain pluggy. Anchor: a raw `pluggy.PluginManager` with the
 same modules registered and `pm.hook.<name>(...)` called. Both sides run in the same
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import json
 import sys
 import tempfile
@@ -95,8 +94,8 @@ def kernel_runtime(
     plugins: list[tuple[str, types.ModuleType]], data_dir: Path
 ) -> tuple[Runtime, dict[str, PluginRecord]]:
     """A real `Runtime` (not started) whose records hold the plugins, registered through
-    `hooks.register` and marked active, so `report_error` and `check_health` run as in
-    production."""
+    `hooks.collect`, registered with the plugin manager as an active plugin is, so
+    `report_error` and `check_health` run as in production."""
     settings = Settings(KernelSettings(data_dir=data_dir, builtin_plugins=False), {})
     runtime = Runtime(settings, plugin_roots=[], entry_points=False)
     records: dict[str, PluginRecord] = {}
@@ -107,7 +106,8 @@ def kernel_runtime(
             origin="benchmark", folder=None, manifest=Manifest(name=name, version="0.1.0")
         )
         record = PluginRecord(candidate)
-        record.hooks = hooks.register(runtime.plugin_manager, fresh, name)
+        record.hooks = hooks.collect(runtime.plugin_manager, fresh, name)
+        runtime.plugin_manager.register(fresh, name=name)
         record.state = PluginState.ACTIVE
         record.context = Ctx(name)  # type: ignore[assignment]
         runtime.records[name] = record
@@ -122,14 +122,13 @@ async def measure(count: int, rounds: int, block: float, budget: float) -> list[
     error = RuntimeError("boom")
     context: dict[str, Any] = {"plugin": "x", "hook": "startup"}
 
-    # the kernel side, registered through hooks.register on the kernel's own manager
+    # the kernel side: hooks collected by hooks.collect, active plugins registered
     manager = hooks.new_plugin_manager()
-    per_plugin: list[tuple[pluggy.HookImpl, pluggy.HookImpl, Ctx]] = []
-    active: set[str] = set()
+    per_plugin: list[tuple[hooks.Hook, hooks.Hook, Ctx]] = []
     for name, module in make_plugins(count):
-        impls = hooks.register(manager, module, name)
-        per_plugin.append((impls["register_services"], impls["health"], Ctx(name)))
-        active.add(name)
+        found = hooks.collect(manager, module, name)
+        manager.register(module, name=name)
+        per_plugin.append((found["register_services"], found["health"], Ctx(name)))
 
     with tempfile.TemporaryDirectory(prefix="mf-bench-hooks-") as tmp:
         runtime, records = kernel_runtime(plugins, Path(tmp))
@@ -137,7 +136,7 @@ async def measure(count: int, rounds: int, block: float, budget: float) -> list[
 
         # --- (a) broadcast: capture_exception on every active plugin -------------------
         async def kernel_broadcast() -> None:
-            hooks.broadcast(manager, "capture_exception", active, error=error, context=context)
+            hooks.broadcast(manager, "capture_exception", error=error, context=context)
 
         async def kernel_report_error() -> None:
             runtime.report_error(error, context)
@@ -148,30 +147,18 @@ async def measure(count: int, rounds: int, block: float, budget: float) -> list[
         # --- (b) per-plugin calls with each plugin's own ctx -----------------------------
         async def kernel_sync_each() -> None:
             for services, _, ctx in per_plugin:
-                await hooks.call(services, ctx=ctx)
+                services.call(ctx=ctx)
 
         async def raw_sync() -> None:
             pm.hook.register_services(ctx=shared_ctx)
 
         async def kernel_async_each() -> None:
             for _, health, ctx in per_plugin:
-                await hooks.call(health, ctx=ctx)
+                await health.call(ctx=ctx)
 
         async def raw_async() -> None:
             for coroutine in pm.hook.health(ctx=shared_ctx):
                 await coroutine
-
-        # what-if, not kernel code: decide sync/async and the argument order at registration
-        prepared = [
-            (impl.function, inspect.iscoroutinefunction(impl.function), ctx)
-            for impl, _, ctx in per_plugin
-        ]
-
-        async def prototype_sync_each() -> None:
-            for function, is_async, ctx in prepared:
-                result = function(ctx)
-                if is_async:
-                    await result
 
         lifecycle: Lifecycle = runtime.lifecycle
 
@@ -182,9 +169,8 @@ async def measure(count: int, rounds: int, block: float, budget: float) -> list[
         cases = [
             ("broadcast capture_exception (hooks.broadcast)", kernel_broadcast, raw_broadcast),
             ("broadcast via Runtime.report_error", kernel_report_error, raw_broadcast),
-            ("per-plugin sync register_services (hooks.call)", kernel_sync_each, raw_sync),
-            ("what-if: sync/async known at registration", prototype_sync_each, raw_sync),
-            ("per-plugin async health (hooks.call)", kernel_async_each, raw_async),
+            ("per-plugin sync register_services (Hook.call)", kernel_sync_each, raw_sync),
+            ("per-plugin async health (Hook.call)", kernel_async_each, raw_async),
             ("health via Lifecycle.check_health", kernel_check_health, raw_async),
         ]
         deadline_each = budget / len(cases)
@@ -204,7 +190,7 @@ async def measure(count: int, rounds: int, block: float, budget: float) -> list[
 
 
 # rows with a goal (the issue's claim); the others show where the full kernel path adds cost
-GOAL_ROWS = ("hooks.broadcast", "register_services (hooks.call)", "async health (hooks.call)")
+GOAL_ROWS = ("hooks.broadcast", "register_services (Hook.call)", "async health (Hook.call)")
 
 
 def main() -> None:

@@ -38,7 +38,9 @@ def _add_plugin_commands(group: click.Group) -> None:
 
     runtime = Runtime()
     runtime.prepare()
-    runtime.plugin_manager.hook.register_cli(group=group)
+    for record in runtime.records.values():
+        if "register_cli" in record.hooks:
+            record.hooks["register_cli"].call(group=group)
 
 
 @click.group(cls=PluginCommands)

@@ -56,6 +56,7 @@ class Container:
 
     def __init__(self) -> None:
         self._registrations: dict[tuple[type, str | None], Registration] = {}
+        self._by_key: dict[str, Registration] = {}
 
     def provide(
         self,
@@ -75,6 +76,13 @@ class Container:
                 f"service {_describe(service_type, name)} is already provided by plugin "
                 f"'{held.owner}'; give yours a name= to offer a second one"
             )
+        clash = self._by_key.get(dependency_key(service_type, name))
+        if clash is not None:
+            raise ServiceError(
+                f"service {_describe(service_type, name)} would be injected as "
+                f"{clash.key!r}, which plugin '{clash.owner}' already uses for "
+                f"{_describe(clash.service_type, clash.name)}; give yours a name="
+            )
         is_instance = isinstance(provider, service_type)
         if lifetime == "request" and is_instance:
             raise ServiceError(
@@ -92,12 +100,14 @@ class Container:
         else:
             registration.factory = cast(Callable[[], Any], provider)
         self._registrations[key] = registration
+        self._by_key[registration.key] = registration
         return registration
 
     def remove(self, registration: Registration) -> None:
         key = (registration.service_type, registration.name)
         if self._registrations.get(key) is registration:
             del self._registrations[key]
+            del self._by_key[registration.key]
 
     def resolve(self, service_type: type[T], name: str | None = None) -> T:
         registration = self._registrations.get((service_type, name))
@@ -110,10 +120,7 @@ class Container:
         return cast(T, registration.get())
 
     def by_key(self, key: str) -> Registration | None:
-        for registration in self._registrations.values():
-            if registration.key == key:
-                return registration
-        return None
+        return self._by_key.get(key)
 
     def registrations(self, owner: str | None = None) -> list[Registration]:
         return [r for r in self._registrations.values() if owner is None or r.owner == owner]

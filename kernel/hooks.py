@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 import inspect
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -38,61 +40,75 @@ def known_hooks() -> list[str]:
     )
 
 
-def register(
-    manager: pluggy.PluginManager, plugin: ModuleType, name: str
-) -> dict[str, pluggy.HookImpl]:
-    """Register `plugin` and return its implementations by hook name.
+@dataclass(frozen=True, slots=True)
+class Hook:
+    """One plugin's implementation of one hook, with its argument order worked out once."""
+
+    plugin: str
+    name: str
+    function: Callable[..., Any]
+    argnames: tuple[str, ...]
+    is_async: bool
+
+    def call(self, **arguments: Any) -> Any:
+        """Call with the arguments it asks for; an async hook returns its coroutine."""
+        return self.function(*[arguments[name] for name in self.argnames])
+
+    async def run(self, **arguments: Any) -> Any:
+        """Call and, for an async hook, await."""
+        result = self.function(*[arguments[name] for name in self.argnames])
+        return await result if self.is_async else result
+
+
+def collect(manager: pluggy.PluginManager, plugin: ModuleType, name: str) -> dict[str, Hook]:
+    """Check `plugin`'s hooks against the hookspecs and return them by hook name.
 
     Unknown hook names and misnamed arguments are refused with a suggestion, so a typo
-    fails loudly at load instead of the hook silently never being called."""
+    fails loudly at load instead of the hook silently never being called. The plugin is
+    left unregistered: only active plugins are registered, so broadcasts reach only them."""
     try:
         manager.register(plugin, name=name)
     except pluggy.PluginValidationError as error:
         raise HookError(_explain_validation(str(error))) from None
-    implementations: dict[str, pluggy.HookImpl] = {}
-    unknown = []
-    for caller in manager.get_hookcallers(plugin) or []:
-        if caller.spec is None:
-            unknown.append(caller.name)
-            continue
-        for impl in caller.get_hookimpls():
-            if impl.plugin is plugin:
-                implementations[caller.name] = impl
-    if unknown:
+    try:
+        found: dict[str, Hook] = {}
+        unknown = []
+        for caller in manager.get_hookcallers(plugin) or []:
+            if caller.spec is None:
+                unknown.append(caller.name)
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin:
+                    found[caller.name] = Hook(
+                        name,
+                        caller.name,
+                        impl.function,
+                        tuple(impl.argnames),
+                        inspect.iscoroutinefunction(impl.function),
+                    )
+    finally:
         manager.unregister(plugin)
+    if unknown:
         problems = []
         for hook in unknown:
             close = difflib.get_close_matches(hook, known_hooks(), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(f"'{hook}' is not a Mindframe hook{hint}")
         raise HookError("; ".join(problems) + f"; known hooks: {', '.join(known_hooks())}")
-    return implementations
+    return found
 
 
 def _explain_validation(message: str) -> str:
     return message.replace("hookimpl definition", "hook implementation")
 
 
-async def call(impl: pluggy.HookImpl, **arguments: Any) -> Any:
-    """Call one implementation with the arguments it asks for; await it if it is async."""
-    result = impl.function(*[arguments[name] for name in impl.argnames])
-    if inspect.isawaitable(result):
-        result = await result
-    return result
+def broadcast(manager: pluggy.PluginManager, hook: str, **arguments: Any) -> list[tuple[str, Any]]:
+    """Call `hook` on every registered (active) plugin; one raising does not stop the others.
 
-
-def broadcast(
-    manager: pluggy.PluginManager, hook: str, active: set[str], **arguments: Any
-) -> list[tuple[str, Any]]:
-    """Call `hook` on every active plugin; one plugin raising does not stop the others.
-
-    Returns (plugin, result) pairs; an awaitable result is returned unawaited for the
-    caller to schedule, since this is called from places that cannot wait."""
+    Returns (plugin, result) pairs; an async hook's coroutine is returned unawaited for
+    the caller to schedule, since this is called from places that cannot wait."""
     results = []
-    caller = getattr(manager.hook, hook)
-    for impl in reversed(caller.get_hookimpls()):
-        if impl.plugin_name not in active:
-            continue
+    for impl in reversed(getattr(manager.hook, hook).get_hookimpls()):
         try:
             results.append(
                 (impl.plugin_name, impl.function(*[arguments[a] for a in impl.argnames]))

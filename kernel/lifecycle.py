@@ -51,7 +51,7 @@ class Lifecycle:
             log.error("plugin %s failed to import: %s", record.name, record.error)
             return
         try:
-            record.hooks = hooks.register(
+            record.hooks = hooks.collect(
                 self.runtime.plugin_manager, record.code.module, record.name
             )
         except hooks.HookError as error:
@@ -67,8 +67,7 @@ class Lifecycle:
         """Forget the plugin's code: unregister its hooks and drop its modules."""
         if record.code is None:
             return
-        if self.runtime.plugin_manager.is_registered(record.code.module):
-            self.runtime.plugin_manager.unregister(record.code.module)
+        self._unregister(record)
         loader.forget_modules(record.code.module_name)
         record.code = None
         record.hooks = {}
@@ -138,6 +137,7 @@ class Lifecycle:
             ctx.ledger.record(
                 "routes", f"/api/{record.name}", lambda: runtime.unmount(record.name, None)
             )
+        self.runtime.plugin_manager.register(record.code.module, name=record.name)
         record.state = PluginState.ACTIVE
         record.error = None
         record.traceback = None
@@ -163,10 +163,16 @@ class Lifecycle:
             except Exception as error:
                 log.exception("plugin %s: shutdown failed", record.name)
                 self.runtime.report_error(error, {"plugin": record.name, "hook": "shutdown"})
+        self._unregister(record)
         await self._release(record)
         record.state = final
         reason = f"plugin '{record.name}' is {final.value}"
         self.runtime.unmount(record.name, reason)
+
+    def _unregister(self, record: PluginRecord) -> None:
+        manager = self.runtime.plugin_manager
+        if record.code is not None and manager.is_registered(record.code.module):
+            manager.unregister(record.code.module)
 
     async def _release(self, record: PluginRecord) -> None:
         ctx = record.context
@@ -184,10 +190,10 @@ class Lifecycle:
     # --- calls -----------------------------------------------------------------------------
 
     async def _call(self, record: PluginRecord, hook: str, **arguments: Any) -> Any:
-        impl = record.hooks.get(hook)
-        if impl is None:
+        implementation = record.hooks.get(hook)
+        if implementation is None:
             return None
-        return await hooks.call(impl, **arguments)
+        return await implementation.run(**arguments)
 
     async def check_health(self, record: PluginRecord) -> dict[str, Any]:
         if "health" not in record.hooks:

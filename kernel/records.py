@@ -7,10 +7,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import pluggy
-
 from .context import PluginContext
 from .discovery import Candidate
+from .hooks import Hook
 from .loader import ImportedCode
 from .manifest import Manifest
 
@@ -31,7 +30,7 @@ class PluginRecord:
     error: str | None = None
     traceback: str | None = None
     code: ImportedCode | None = None
-    hooks: dict[str, pluggy.HookImpl] = field(default_factory=dict)
+    hooks: dict[str, Hook] = field(default_factory=dict)
     context: PluginContext | None = None
     held_back_by: str | None = None
 

@@ -22,7 +22,7 @@ from .bus import Bus, create_bus
 from .container import Container
 from .context import PluginContext
 from .discovery import Candidate, builtin_plugins_dir, discover
-from .http.apps import build_app, count_routes, service_dependencies
+from .http.apps import build_app, count_routes, parameter_names, service_dependencies
 from .http.asgi import Dispatcher, Mount
 from .http.kernel_app import build_kernel_app
 from .lifecycle import Lifecycle
@@ -292,7 +292,7 @@ class Runtime:
             pages=pages,
             api_prefix=f"/api/{name}",
             page_prefix=f"/{name}",
-            dependencies=service_dependencies(self.container),
+            dependencies=service_dependencies(self.container, parameter_names([*routes, *pages])),
             report=self.report_error,
         )
 
@@ -310,9 +310,9 @@ class Runtime:
     def report_error(self, error: BaseException, context: dict[str, Any]) -> None:
         """Hand an error to every active plugin's `capture_exception`; never raises."""
         for plugin, result in hooks.broadcast(
-            self.plugin_manager, "capture_exception", self.active(), error=error, context=context
+            self.plugin_manager, "capture_exception", error=error, context=context
         ):
-            if inspect.isawaitable(result):
+            if result is not None and inspect.isawaitable(result):
                 self._schedule(plugin, result)
 
     def _schedule(self, plugin: str, awaitable: Any) -> None:
@@ -331,13 +331,17 @@ class Runtime:
     async def health(self) -> dict[str, Any]:
         """Each plugin's state and, for active plugins, what its `health` hook says."""
         report: dict[str, Any] = {}
-        for name in self._display_order():
-            record = self.records[name]
-            entry: dict[str, Any] = {"state": record.state.value}
-            if record.state is PluginState.FAILED:
-                entry.update(ok=False, error=record.error)
-            elif record.state is PluginState.ACTIVE:
-                entry.update(await self.lifecycle.check_health(record))
-            report[name] = entry
+
+        async def check(record: PluginRecord, entry: dict[str, Any]) -> None:
+            entry.update(await self.lifecycle.check_health(record))
+
+        async with anyio.create_task_group() as checks:
+            for name in self._display_order():
+                record = self.records[name]
+                report[name] = entry = {"state": record.state.value}
+                if record.state is PluginState.FAILED:
+                    entry.update(ok=False, error=record.error)
+                elif record.state is PluginState.ACTIVE:
+                    checks.start_soon(check, record, entry)
         failing = [n for n, e in report.items() if e.get("ok") is False]
         return {"status": "degraded" if failing else "ok", "failing": failing, "plugins": report}

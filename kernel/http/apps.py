@@ -6,11 +6,13 @@ dispatcher, and requests already inside the old app finish there undisturbed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Controller, Litestar, Router
 from litestar.di import Provide
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
@@ -18,9 +20,38 @@ from ..container import Container
 from .problems import ErrorReporter, problem_details_plugin, unhandled_error_handler
 
 
-def service_dependencies(container: Container) -> dict[str, Provide]:
-    """One Litestar dependency per service key, looked up when a request needs it, so a
-    service whose plugin was reloaded is found anew without rebuilding the app."""
+def parameter_names(handlers: Iterable[Any]) -> set[str]:
+    """Every parameter name the handlers (and their own dependencies) ask for: the service
+    keys a plugin app needs. Handing an app only those keeps building it cheap, since
+    Litestar checks each handler's dependencies pairwise."""
+    names: set[str] = set()
+    stack = list(handlers)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, BaseRouteHandler):
+            names.update(_parameters(item.fn))
+            stack.extend((item.dependencies or {}).values())
+        elif isinstance(item, Provide):
+            names.update(_parameters(item.dependency))
+        elif isinstance(item, type) and issubclass(item, Controller):
+            stack.extend(v for v in vars(item).values() if isinstance(v, BaseRouteHandler))
+            stack.extend((item.dependencies or {}).values())
+        elif isinstance(item, Router):
+            stack.extend(h for route in item.routes for h in route.route_handlers)
+            stack.extend((item.dependencies or {}).values())
+    return names
+
+
+def _parameters(function: Any) -> list[str]:
+    try:
+        return list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return []
+
+
+def service_dependencies(container: Container, wanted: set[str]) -> dict[str, Provide]:
+    """A Litestar dependency for each wanted service key, looked up when a request needs
+    it, so a service whose plugin was reloaded is found anew without rebuilding the app."""
 
     def provider(key: str) -> Callable[[], Any]:
         def resolve() -> Any:
@@ -32,8 +63,9 @@ def service_dependencies(container: Container) -> dict[str, Provide]:
         return resolve
 
     return {
-        registration.key: Provide(provider(registration.key), sync_to_thread=False)
-        for registration in container.registrations()
+        key: Provide(provider(key), sync_to_thread=False)
+        for key in wanted
+        if container.by_key(key) is not None
     }
 
 
