@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -100,27 +98,30 @@ def run(
 # --- plugins -------------------------------------------------------------------------------
 
 
-def _api(url: str, method: str, path: str) -> Any:
-    request = urllib.request.Request(
-        url.rstrip("/") + path, method=method, data=b"" if method == "POST" else None
-    )
+def _api(url: str, method: str, path: str, ok: tuple[int, ...] = (200,)) -> Any:
+    """Call the running server's management API; a refusal becomes a one-line error."""
+    import httpx
+
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        body = error.read().decode(errors="replace")
-        try:
-            detail = json.loads(body).get("detail", body)
-        except ValueError:
-            detail = body
-        raise click.ClickException(f"{method} {path}: {error.code} {detail}") from None
+        response = httpx.request(method, url.rstrip("/") + path, timeout=60)
+    except httpx.HTTPError as error:
+        raise click.ClickException(f"{method} {path}: cannot reach {url}: {error}") from None
+    if response.status_code in ok:
+        return response.json()
+    try:
+        detail = response.json().get("detail", response.text)
+    except ValueError:
+        detail = response.text
+    raise click.ClickException(f"{method} {path}: {response.status_code} {detail}")
 
 
 def _server_answers(url: str) -> bool:
+    import httpx
+
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=2):
-            return True
-    except (urllib.error.URLError, OSError):
+        httpx.get(url.rstrip("/") + "/health", timeout=2)
+        return True
+    except httpx.HTTPError:
         return False
 
 
@@ -180,6 +181,20 @@ def enable(obj: dict[str, str], name: str) -> None:
     """Start a plugin (and the plugins it held back) on the running server."""
     result = _api(obj["url"], "POST", f"/api/kernel/plugins/{name}/enable")
     _print_plugins([result["plugin"]], verbose=True)
+
+
+@plugins.command()
+@click.argument("name")
+@click.pass_obj
+def reload(obj: dict[str, str], name: str) -> None:
+    """Replace a plugin's code on the running server with what is on disk now."""
+    result = _api(obj["url"], "POST", f"/api/kernel/plugins/{name}/reload", ok=(200, 409))
+    if result["ok"]:
+        dependents = result["reloaded_dependents"]
+        also = f" (and {', '.join(dependents)})" if dependents else ""
+        click.echo(f"reloaded {name} {result['version']} in {result['milliseconds']} ms{also}")
+    else:
+        raise click.ClickException(f"reload of {name} failed: {result['error']}")
 
 
 @plugins.command()

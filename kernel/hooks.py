@@ -66,8 +66,8 @@ def collect(manager: pluggy.PluginManager, plugin: ModuleType, name: str) -> dic
     Unknown hook names and misnamed arguments are refused with a suggestion, so a typo
     fails loudly at load instead of the hook silently never being called. The plugin is
     left unregistered: only active plugins are registered, so broadcasts reach only them."""
-    try:
-        manager.register(plugin, name=name)
+    try:  # under a name of its own, since the running version may hold the plugin's name
+        manager.register(plugin, name=f"{name} (being checked)")
     except pluggy.PluginValidationError as error:
         raise HookError(_explain_validation(str(error))) from None
     try:

@@ -51,9 +51,12 @@ class Ledger:
     def __len__(self) -> int:
         return len(self._entries)
 
-    async def release_all(self) -> list[str]:
-        """Release everything, newest first; returns the failures so none is hidden."""
+    async def release_all(self, keep: frozenset[str] = frozenset()) -> list[str]:
+        """Release everything but the kinds in `keep`, newest first; returns the failures so
+        none is hidden."""
         failures = []
+        kept = [entry for entry in self._entries if entry.kind in keep]
+        self._entries = [entry for entry in self._entries if entry.kind not in keep]
         while self._entries:
             entry = self._entries.pop()
             try:
@@ -65,4 +68,9 @@ class Ledger:
                 log.exception(
                     "plugin %s: releasing %s %s failed", self.owner, entry.kind, entry.label
                 )
+        self._entries = kept
         return failures
+
+    def forget_kind(self, kind: str) -> None:
+        """Drop entries of `kind` whose release someone else has taken over."""
+        self._entries = [entry for entry in self._entries if entry.kind != kind]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from . import hooks, loader
+from .context import PluginContext
 from .records import PluginRecord, PluginState
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mindframe.lifecycle")
 HEALTH_TIMEOUT = 2.0
+SESSION_GRACE = 30.0
 
 
 class StartupTimeout(TimeoutError):
@@ -91,13 +93,13 @@ class Lifecycle:
         assert manifest is not None
         step = "settings"
         try:
-            model = await self._call(record, "settings_model")
+            model = await self.call(record, "settings_model")
             settings = runtime.settings.plugin_section(manifest.name, manifest.settings, model)
             record.context = ctx = runtime.new_context(record, settings)
             step = "register_services"
-            await self._call(record, "register_services", ctx=ctx)
+            await self.call(record, "register_services", ctx=ctx)
             step = "register_tables"
-            declared = await self._call(record, "register_tables", ctx=ctx)
+            declared = await self.call(record, "register_tables", ctx=ctx)
             if declared is not None:
                 tables = await runtime.database.claim_tables(
                     record.name, ctx.table_prefix, declared
@@ -108,15 +110,15 @@ class Lifecycle:
                     lambda: runtime.database.release_tables(tables),
                 )
             step = "register_subscriptions"
-            await self._call(record, "register_subscriptions", ctx=ctx)
+            await self.call(record, "register_subscriptions", ctx=ctx)
             step = "register_routes"
-            routes = list(await self._call(record, "register_routes", ctx=ctx) or [])
+            routes = list(await self.call(record, "register_routes", ctx=ctx) or [])
             step = "register_pages"
-            pages = list(await self._call(record, "register_pages", ctx=ctx) or [])
+            pages = list(await self.call(record, "register_pages", ctx=ctx) or [])
             app = runtime.build_plugin_app(record, routes, pages) if routes or pages else None
             step = "startup"
             with anyio.fail_after(manifest.startup_timeout):
-                await self._call(record, "startup", ctx=ctx)
+                await self.call(record, "startup", ctx=ctx)
         except BaseException as error:
             if not isinstance(error, Exception):
                 raise
@@ -153,18 +155,33 @@ class Lifecycle:
 
     # --- stop ----------------------------------------------------------------------------
 
-    async def stop(self, record: PluginRecord, final: PluginState) -> None:
-        """Call `shutdown`, then release everything the plugin acquired."""
+    async def stop(
+        self, record: PluginRecord, final: PluginState, *, reloading: bool = False
+    ) -> None:
+        """Call `shutdown`, then release everything the plugin acquired.
+
+        When `reloading`, the plugin's bus queues are kept for the next version to adopt,
+        and its database sessions are left to the requests still using them (closed after
+        a grace period if they leak), so in-flight work finishes on the old code."""
         ctx = record.context
         if ctx is not None and "shutdown" in record.hooks:
             try:
                 with anyio.fail_after(self.runtime.settings.kernel.hook_timeout):
-                    await self._call(record, "shutdown", ctx=ctx)
+                    await self.call(record, "shutdown", ctx=ctx)
             except Exception as error:
                 log.exception("plugin %s: shutdown failed", record.name)
                 self.runtime.report_error(error, {"plugin": record.name, "hook": "shutdown"})
         self._unregister(record)
-        await self._release(record)
+        if reloading and ctx is not None:
+            self.runtime.bus.unsubscribe_owner(record.name, keep_queues=True)
+            ctx.ledger.forget_kind("subscription")
+            failures = await ctx.ledger.release_all(keep=frozenset({"session"}))
+            if len(ctx.ledger):
+                self.runtime.task_group.start_soon(self._release_late, ctx)
+            if failures:
+                log.warning("plugin %s: resources failed to release: %s", record.name, failures)
+        else:
+            await self._release(record)
         record.state = final
         reason = f"plugin '{record.name}' is {final.value}"
         self.runtime.unmount(record.name, reason)
@@ -173,6 +190,10 @@ class Lifecycle:
         manager = self.runtime.plugin_manager
         if record.code is not None and manager.is_registered(record.code.module):
             manager.unregister(record.code.module)
+
+    async def _release_late(self, ctx: PluginContext) -> None:
+        await anyio.sleep(SESSION_GRACE)
+        await ctx.ledger.release_all()
 
     async def _release(self, record: PluginRecord) -> None:
         ctx = record.context
@@ -189,7 +210,8 @@ class Lifecycle:
 
     # --- calls -----------------------------------------------------------------------------
 
-    async def _call(self, record: PluginRecord, hook: str, **arguments: Any) -> Any:
+    async def call(self, record: PluginRecord, hook: str, **arguments: Any) -> Any:
+        """Run one plugin's implementation of `hook`, if it has one."""
         implementation = record.hooks.get(hook)
         if implementation is None:
             return None
@@ -200,7 +222,7 @@ class Lifecycle:
             return {"ok": True}
         try:
             with anyio.fail_after(HEALTH_TIMEOUT):
-                result = await self._call(record, "health", ctx=record.context)
+                result = await self.call(record, "health", ctx=record.context)
         except TimeoutError:
             return {"ok": False, "error": f"health check took longer than {HEALTH_TIMEOUT:g} s"}
         except Exception as error:

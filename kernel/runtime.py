@@ -28,6 +28,7 @@ from .http.kernel_app import build_kernel_app
 from .lifecycle import Lifecycle
 from .ordering import dependents_of, requirement_problems, start_order, with_requirements
 from .records import PluginRecord, PluginState
+from .reload import Reloader, ReloadResult
 from .settings import Settings, load_settings
 from .storage import Database
 
@@ -64,6 +65,7 @@ class Runtime:
         self.bus: Bus = None  # type: ignore[assignment]
         self.task_group: TaskGroup = None  # type: ignore[assignment]
         self.lifecycle = Lifecycle(self)
+        self.reloader = Reloader(self)
         self.dispatcher = Dispatcher(kernel_app=build_kernel_app(self), lifespan=self.running)
         self._pending: set[Any] = set()
 
@@ -218,14 +220,14 @@ class Runtime:
 
     # --- enable and disable ------------------------------------------------------------------
 
-    def _manifests(self) -> dict[str, Any]:
+    def manifests(self) -> dict[str, Any]:
         return {n: r.manifest for n, r in self.records.items() if r.manifest and "@" not in n}
 
     async def disable(self, name: str) -> list[str]:
         """Stop `name` and, first, everything that requires it. Returns the plugins stopped."""
         record = self.plugin(name)
         stopped = []
-        for dependent in reversed(dependents_of(name, self._manifests())):
+        for dependent in reversed(dependents_of(name, self.manifests())):
             other = self.records[dependent]
             if other.state is PluginState.ACTIVE:
                 await self.lifecycle.stop(other, PluginState.DISABLED)
@@ -238,6 +240,10 @@ class Runtime:
             record.state = PluginState.DISABLED
         stopped.append(name)
         return stopped
+
+    async def reload(self, name: str) -> ReloadResult:
+        """Replace a plugin's code while the server runs (see `kernel.reload`)."""
+        return await self.reloader.reload(name)
 
     async def enable(self, name: str) -> list[str]:
         """Start `name` and the plugins it had held back. Returns the plugins now active."""
@@ -253,7 +259,7 @@ class Runtime:
             await self.lifecycle.start(record)
         if record.state is PluginState.ACTIVE:
             started.append(name)
-            for dependent in dependents_of(name, self._manifests()):
+            for dependent in dependents_of(name, self.manifests()):
                 other = self.records[dependent]
                 if other.held_back_by is not None and other.state in (
                     PluginState.DISABLED,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
-from litestar import Litestar, Request, get, post
+from litestar import Litestar, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException
@@ -89,6 +89,16 @@ async def disable_plugin(runtime: NamedDependency[Runtime], name: FromPath[str])
     return {"plugin": runtime.plugin(name).view(), "stopped": stopped}
 
 
+@post("/api/kernel/plugins/{name:str}/reload", tags=["kernel"], status_code=200)
+async def reload_plugin(runtime: NamedDependency[Runtime], name: FromPath[str]) -> Response:
+    """Replace the plugin's code with what is on disk now, without dropping requests or
+    events; 409 with the error when the new code cannot start (the old keeps serving)."""
+    _record_or_404(runtime, name)
+    result = await runtime.reload(name)
+    body = {**result.view(), "state": runtime.plugin(name).view()}
+    return Response(body, status_code=200 if result.ok else 409)
+
+
 def merging(render: type[OpenAPIRenderPlugin]) -> OpenAPIRenderPlugin:
     """A render plugin that shows the merged schema of the kernel and every plugin app."""
 
@@ -112,6 +122,7 @@ def build_kernel_app(runtime: Runtime) -> Litestar:
             show_plugin,
             enable_plugin,
             disable_plugin,
+            reload_plugin,
             bus_router(lambda: runtime.bus),
         ],
         guards=[loopback_only],
