@@ -60,6 +60,8 @@ def main() -> None:
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING … [default: INFO].")
+@click.option("--reload", is_flag=True, default=None, help="Hot-reload plugins as files change.")
+@click.option("--no-access-log", is_flag=True, help="Do not log every request.")
 def run(
     host: str | None,
     port: int | None,
@@ -67,6 +69,8 @@ def run(
     config: Path | None,
     data_dir: Path | None,
     log_level: str | None,
+    reload: bool | None,
+    no_access_log: bool,
 ) -> None:
     """Run the server with every plugin found."""
     import uvicorn
@@ -77,7 +81,13 @@ def run(
     try:
         settings = load_settings(
             config,
-            overrides={"host": host, "port": port, "data_dir": data_dir, "log_level": log_level},
+            overrides={
+                "host": host,
+                "port": port,
+                "data_dir": data_dir,
+                "log_level": log_level,
+                "reload": reload,
+            },
         )
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
@@ -92,6 +102,7 @@ def run(
         port=settings.kernel.port,
         log_level=level.lower(),
         lifespan="on",
+        access_log=not no_access_log,
     )
 
 

@@ -11,6 +11,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from . import hooks
 from .bus import Bus, create_bus
 from .container import Container
 from .context import PluginContext
-from .discovery import Candidate, builtin_plugins_dir, discover
+from .discovery import Candidate, builtin_plugins_dir, discover, discover_folder
 from .http.apps import build_app, count_routes, parameter_names, service_dependencies
 from .http.asgi import Dispatcher, Mount
 from .http.kernel_app import build_kernel_app
@@ -31,6 +32,7 @@ from .records import PluginRecord, PluginState
 from .reload import Reloader, ReloadResult
 from .settings import Settings, load_settings
 from .storage import Database
+from .watch import watch
 
 log = logging.getLogger("mindframe.runtime")
 RESERVED_NAMES = {"api", "kernel", "schema", "health", "static", "docs"}
@@ -68,6 +70,7 @@ class Runtime:
         self.reloader = Reloader(self)
         self.dispatcher = Dispatcher(kernel_app=build_kernel_app(self), lifespan=self.running)
         self._pending: set[Any] = set()
+        self.restart_needed: list[str] = []
 
     # --- public view -----------------------------------------------------------------------
 
@@ -99,15 +102,21 @@ class Runtime:
         An error from the body is re-raised as itself, not wrapped in the task group's
         exception group, so callers (and test reports) see what actually failed."""
         body_error: BaseException | None = None
+        stop_watching = anyio.Event()
         async with anyio.create_task_group() as task_group:
             self.task_group = task_group
             try:
                 await self.start()
+                if self.settings.kernel.reload:
+                    ready = anyio.Event()
+                    task_group.start_soon(partial(watch, self, stop=stop_watching, ready=ready))
+                    await ready.wait()
                 try:
                     yield self
                 except BaseException as error:
                     body_error = error
             finally:
+                stop_watching.set()
                 with anyio.CancelScope(shield=True):
                     await self.stop()
                 task_group.cancel_scope.cancel()
@@ -217,6 +226,52 @@ class Runtime:
         return sorted(
             self.records, key=lambda n: (self.order.index(n) if n in self.order else 1 << 30, n)
         )
+
+    # --- what the file watcher asks for ------------------------------------------------------
+
+    def folder_plugins(self) -> list[tuple[str, PluginRecord]]:
+        return [
+            (name, record)
+            for name, record in self.records.items()
+            if record.folder is not None and record.candidate.entry_point is None
+        ]
+
+    def in_start_order(self, names: Iterable[str]) -> list[str]:
+        wanted = set(names)
+        return [name for name in self.order if name in wanted]
+
+    def note_restart_needed(self, path: Path) -> None:
+        if str(path) not in self.restart_needed:
+            self.restart_needed.append(str(path))
+
+    async def add_plugin(self, folder: Path) -> PluginRecord:
+        """Load and start a plugin folder that appeared while running."""
+        record = self._add(discover_folder(folder))
+        manifest = record.manifest
+        if record.state is PluginState.DISCOVERED and manifest is not None:
+            problems = requirement_problems(manifest, self.manifests())
+            if problems:
+                record.fail("; ".join(problems))
+            else:
+                self.lifecycle.load(record)
+        self.order.append(record.name)
+        if record.state is PluginState.LOADED:
+            await self.lifecycle.start(record)
+        log.info("plugin folder %s added: %s is %s", folder, record.name, record.state.value)
+        return record
+
+    async def remove_plugin(self, name: str) -> None:
+        """Unload a plugin whose folder was deleted; what required it is held back."""
+        await self.disable(name)
+        for dependent in dependents_of(name, self.manifests()):
+            other = self.records[dependent]
+            if other.held_back_by == name:
+                other.error = f"held back: requires '{name}', whose folder was removed"
+        record = self.records.pop(name)
+        self.lifecycle.unload(record)
+        self.order = [n for n in self.order if n != name]
+        self.dispatcher.unavailable.pop(name, None)
+        log.info("plugin %s removed with its folder", name)
 
     # --- enable and disable ------------------------------------------------------------------
 
@@ -350,4 +405,8 @@ class Runtime:
                 elif record.state is PluginState.ACTIVE:
                     checks.start_soon(check, record, entry)
         failing = [n for n, e in report.items() if e.get("ok") is False]
-        return {"status": "degraded" if failing else "ok", "failing": failing, "plugins": report}
+        status = "degraded" if failing else "ok"
+        body = {"status": status, "failing": failing, "plugins": report}
+        if self.restart_needed:
+            body["restart_needed"] = self.restart_needed
+        return body

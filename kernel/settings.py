@@ -52,6 +52,7 @@ class KernelSettings(BaseModel):
     )
     disabled: list[str] = Field(default_factory=list, description="plugins not to start")
     hook_timeout: float = Field(default=10.0, gt=0)
+    reload: bool = Field(default=False, description="watch plugin folders and hot-reload changes")
     log_level: str = "INFO"
 
     def resolved_database_url(self) -> str:
