@@ -219,8 +219,14 @@ def disable(obj: dict[str, str], name: str) -> None:
 
 def _add_kernel_groups() -> None:
     from .bus.cli import bus
+    from .check import check
 
     main.add_command(bus)
+    main.add_command(check)
 
 
 _add_kernel_groups()
+
+
+if __name__ == "__main__":
+    main()
