@@ -220,9 +220,11 @@ def disable(obj: dict[str, str], name: str) -> None:
 def _add_kernel_groups() -> None:
     from .bus.cli import bus
     from .check import check
+    from .scaffold.cli import new
 
     main.add_command(bus)
     main.add_command(check)
+    main.add_command(new)
 
 
 _add_kernel_groups()
