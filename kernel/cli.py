@@ -220,11 +220,13 @@ def disable(obj: dict[str, str], name: str) -> None:
 def _add_kernel_groups() -> None:
     from .bus.cli import bus
     from .check import check
+    from .hookdocs import docs
     from .scaffold.cli import new
 
     main.add_command(bus)
     main.add_command(check)
     main.add_command(new)
+    main.add_command(docs)
 
 
 _add_kernel_groups()
