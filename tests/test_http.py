@@ -94,6 +94,9 @@ async def test_unknown_path_is_a_404_problem(kernel_with_hello):
     response = await kernel_with_hello.client.get("/api/nobody/here")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["detail"] == "nothing is served at GET /api/nobody/here"
+    inside = await kernel_with_hello.client.get("/api/hello/nothing-here")
+    assert inside.json()["detail"] == "nothing is served at GET /api/hello/nothing-here"
 
 
 async def test_merged_openapi_has_kernel_and_plugin_paths_tagged(kernel_with_hello):

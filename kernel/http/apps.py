@@ -17,7 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from ..container import Container
-from .problems import ErrorReporter, problem_details_plugin, unhandled_error_handler
+from .problems import ErrorReporter, exception_handlers, problem_details_plugin
 
 
 def parameter_names(handlers: Iterable[Any]) -> set[str]:
@@ -94,7 +94,7 @@ def build_app(
         route_handlers=routers,
         dependencies=dependencies,
         plugins=[problem_details_plugin()],
-        exception_handlers={Exception: unhandled_error_handler(report, name)},
+        exception_handlers=exception_handlers(report, name),
         openapi_config=OpenAPIConfig(
             title=title, version=version, render_plugins=[JsonRenderPlugin()]
         ),

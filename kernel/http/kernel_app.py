@@ -17,7 +17,7 @@ from litestar.params import FromPath
 
 from ..bus.http import bus_router
 from .openapi import merge_schemas
-from .problems import problem_details_plugin, unhandled_error_handler
+from .problems import exception_handlers, problem_details_plugin
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -128,7 +128,7 @@ def build_kernel_app(runtime: Runtime) -> Litestar:
         guards=[loopback_only],
         dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False)},
         plugins=[problem_details_plugin()],
-        exception_handlers={Exception: unhandled_error_handler(runtime.report_error, "kernel")},
+        exception_handlers=exception_handlers(runtime.report_error, "kernel"),
         openapi_config=OpenAPIConfig(
             title="Mindframe",
             version="0.1.0",

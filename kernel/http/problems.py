@@ -8,7 +8,7 @@ from http import HTTPStatus
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
@@ -58,12 +58,18 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
     )
 
 
-def unhandled_error_handler(
-    report: ErrorReporter, plugin: str
-) -> Callable[[Request, Exception], Response]:
-    """A 500 that tells the client nothing private, and tells the error trackers everything."""
+def exception_handlers(report: ErrorReporter, plugin: str) -> dict[type, Callable]:
+    """The handlers every app (the kernel's and each plugin's) uses besides the
+    problem-details plugin: a 404 that says what was asked for, and a 500 that tells the
+    client nothing private and the error trackers everything."""
 
-    def handle(request: Request, exc: Exception) -> Response:
+    def not_found(request: Request, exc: NotFoundException) -> Response:
+        detail = exc.detail
+        if detail == HTTPStatus.NOT_FOUND.phrase:
+            detail = f"nothing is served at {request.method} {request.url.path}"
+        return Response(problem_body(404, detail), status_code=404, media_type=PROBLEM_MEDIA_TYPE)
+
+    def unhandled(request: Request, exc: Exception) -> Response:
         log.exception(
             "plugin %s: unhandled error on %s %s", plugin, request.method, request.url.path
         )
@@ -74,4 +80,4 @@ def unhandled_error_handler(
             media_type=PROBLEM_MEDIA_TYPE,
         )
 
-    return handle
+    return {NotFoundException: not_found, Exception: unhandled}
