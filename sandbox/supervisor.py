@@ -1,0 +1,321 @@
+"""Keeping a sandboxed plugin's child process alive: spawn, watch, explain, restart.
+
+A child ends for one reason, and the supervisor says which: it stopped when asked; it
+crashed (its `Fatal` frame, or the signal that killed it: SIGABRT, SIGSEGV, SIGXCPU for
+the CPU limit); it ran out of memory; or it hung (no frame for `heartbeat_timeout`
+seconds), in which case the supervisor kills it. Every unplanned end is followed by a
+restart after an exponential backoff, reset once a child has stayed up for a while.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import protocol as p
+from .limits import HEARTBEAT_INTERVAL, Limits
+
+log = logging.getLogger("mindframe.sandbox")
+STABLE_AFTER = 10.0
+"""A child that stays up this long resets the backoff."""
+STOP_GRACE = 5.0
+EXIT_MEMORY = 75
+
+
+class ChildUnavailable(RuntimeError):
+    """The plugin's child process is down (the message says why)."""
+
+
+class Stream:
+    """Parent-side state of one proxied HTTP request."""
+
+    __slots__ = ("credits", "frames")
+
+    def __init__(self) -> None:
+        self.frames: asyncio.Queue[p.Msg | None] = asyncio.Queue()
+        self.credits = asyncio.Semaphore(p.WINDOW)
+
+
+class ChildProcess:
+    """One running child and the connection to it."""
+
+    def __init__(self, process: asyncio.subprocess.Process, conn: p.Connection) -> None:
+        self.process = process
+        self.conn = conn
+        self.last_seen = time.monotonic()
+        self.started_at = time.monotonic()
+        self.started: asyncio.Future[p.Started] = asyncio.get_running_loop().create_future()
+        self.fatal: str | None = None
+        self.hung = False
+        self.streams: dict[int, Stream] = {}
+        self.pending: dict[int, asyncio.Future[Any]] = {}
+        self._next_id = 0
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    async def call(self, op: str, timeout: float | None = None, **args: Any) -> Any:
+        """Ask the child to do `op`; raises the child's error as ChildUnavailable/RuntimeError."""
+        call_id = self.new_id()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.pending[call_id] = future
+        try:
+            self.conn.send_nowait(p.Call(id=call_id, op=op, args=args))
+            async with asyncio.timeout(timeout):
+                return await future
+        finally:
+            self.pending.pop(call_id, None)
+
+    def fail_everything(self, reason: str) -> None:
+        """The child is gone: every waiting request and call learns why."""
+        for stream in self.streams.values():
+            stream.frames.put_nowait(None)
+        for future in self.pending.values():
+            if not future.done():
+                future.set_exception(ChildUnavailable(reason))
+        if not self.started.done():
+            self.started.cancel()
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+
+
+async def spawn(hello: p.Hello) -> ChildProcess:
+    """Start `python -m mindframe.sandbox.child FD` with one end of a socket pair."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "mindframe.sandbox.child",
+            str(theirs.fileno()),
+            pass_fds=[theirs.fileno()],
+            stdin=asyncio.subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    conn = await p.Connection.over(ours)
+    child = ChildProcess(process, conn)
+    conn.send_nowait(hello)
+    return child
+
+
+def describe_exit(child: ChildProcess, returncode: int, limits: Limits) -> str:
+    """One line saying why a child ended."""
+    if child.hung:
+        return f"hung: no heartbeat for {limits.heartbeat_timeout:g} s; killed"
+    if child.fatal:
+        return child.fatal
+    if returncode == EXIT_MEMORY:
+        return f"exceeded its memory limit (memory_mb = {limits.memory_mb})"
+    if returncode < 0:
+        number = -returncode
+        name = signal.Signals(number).name if number in signal.valid_signals() else str(number)
+        what = {
+            signal.SIGSEGV: "crashed with a segmentation fault",
+            signal.SIGABRT: "aborted",
+            signal.SIGBUS: "crashed with a bus error",
+            signal.SIGKILL: "was killed",
+            signal.SIGXCPU: f"exceeded its CPU limit (cpu_seconds = {limits.cpu_seconds})",
+        }.get(number, "was killed by a signal")  # type: ignore[call-overload]
+        return f"{what} ({name})"
+    return f"exited unexpectedly with status {returncode}"
+
+
+class Supervisor:
+    """Runs a plugin's child, restarting it with backoff; reports its state and reason."""
+
+    def __init__(
+        self,
+        name: str,
+        hello: Callable[[], p.Hello],
+        limits: Limits,
+        on_frame: Callable[[ChildProcess, p.Msg], None],
+    ) -> None:
+        self.name = name
+        self._hello = hello
+        self.limits = limits
+        self._on_frame = on_frame
+        self.child: ChildProcess | None = None
+        self.state = "starting"  # starting | running | restarting | failed | stopped
+        self.reason: str | None = None
+        self.restarts = 0
+        self.history: list[dict[str, Any]] = []
+        self._ready = asyncio.Event()
+        self._stopping = False
+        self._started_once = False
+        self._first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    # --- what the proxy asks ---------------------------------------------------------------
+
+    def ready_child(self) -> ChildProcess | None:
+        return self.child if self._ready.is_set() else None
+
+    async def wait_ready(self, timeout: float) -> ChildProcess:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._ready.wait()
+        child = self.ready_child()
+        if child is None:
+            raise ChildUnavailable(self.unavailable_reason())
+        return child
+
+    def unavailable_reason(self) -> str:
+        if self.state == "stopped":
+            return f"plugin '{self.name}' is stopped"
+        detail = f": {self.reason}" if self.reason else ""
+        return f"plugin '{self.name}' is {self.state}{detail}"
+
+    async def first_start(self) -> None:
+        """Wait until the first child has started the plugin; raise its error if not."""
+        await asyncio.shield(self._first)
+
+    # --- the loop --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Spawn, watch, and after an unplanned end wait the backoff and spawn again."""
+        failures = 0
+        while not self._stopping:
+            child = await spawn(self._hello())
+            self.child = child
+            outcome = await self._watch(child)
+            self._ready.clear()
+            if self._stopping:
+                self.state = "stopped"
+                return
+            if not self._started_once:
+                # The very first start failed: the kernel marks the plugin failed, as it
+                # would an in-process plugin; nothing to restart.
+                self.state, self.reason = "failed", outcome
+                if not self._first.done():
+                    self._first.set_exception(ChildUnavailable(outcome))
+                return
+            stable = time.monotonic() - child.started_at >= STABLE_AFTER
+            failures = 1 if stable else failures + 1
+            delay = min(self.limits.backoff_max, self.limits.backoff_initial * 2 ** (failures - 1))
+            self.state, self.reason = "restarting", outcome
+            self.history.append({"at": time.time(), "reason": outcome, "backoff": delay})
+            del self.history[:-50]
+            log.error("sandboxed plugin %s %s; restarting in %.2f s", self.name, outcome, delay)
+            await asyncio.sleep(delay)
+            self.restarts += 1
+
+    async def _watch(self, child: ChildProcess) -> str:
+        """Serve one child until it ends; returns why it ended."""
+        reader = asyncio.ensure_future(self._read(child))
+        watchdog = asyncio.ensure_future(self._watchdog(child))
+        exited = asyncio.ensure_future(child.process.wait())
+        starting = asyncio.ensure_future(self._await_started(child))
+        try:
+            await asyncio.wait({reader, watchdog, exited}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reader, watchdog, starting):
+                task.cancel()
+            child.kill()
+            with contextlib.suppress(Exception):
+                await asyncio.shield(exited)
+            child.conn.close()
+        returncode = child.process.returncode or 0
+        if self._stopping and not child.hung and not child.fatal:
+            reason = "stopped"
+        elif starting.done() and not starting.cancelled() and starting.exception() is None:
+            reason = starting.result() or describe_exit(child, returncode, self.limits)
+        else:
+            reason = describe_exit(child, returncode, self.limits)
+        child.fail_everything(f"plugin '{self.name}' {reason}")
+        return reason
+
+    async def _await_started(self, child: ChildProcess) -> str | None:
+        """Mark the plugin running once the child says it started; a refusal is a reason."""
+        started = await child.started
+        if not started.ok:
+            log.error("sandboxed plugin %s failed to start: %s", self.name, started.error)
+            if not self._first.done():
+                self._first.set_exception(_StartFailed(started.error, started.traceback))
+            child.fatal = f"failed to start: {started.error}"
+            child.kill()
+            return child.fatal
+        self.state, self.reason = "running", None
+        self._started_once = True
+        self._ready.set()
+        if not self._first.done():
+            self._first.set_result(None)
+        log.info("sandboxed plugin %s running in pid %d", self.name, child.pid)
+        return None
+
+    async def _read(self, child: ChildProcess) -> None:
+        conn = child.conn
+        on_frame = self._on_frame
+        while True:
+            try:
+                frame = await conn.receive()
+            except EOFError:
+                return
+            child.last_seen = time.monotonic()
+            if isinstance(frame, p.Heartbeat):
+                continue
+            if isinstance(frame, p.Started):
+                if not child.started.done():
+                    child.started.set_result(frame)
+            elif isinstance(frame, p.Fatal):
+                child.fatal = frame.reason
+            else:
+                on_frame(child, frame)
+
+    async def _watchdog(self, child: ChildProcess) -> None:
+        timeout = self.limits.heartbeat_timeout
+        while True:
+            await asyncio.sleep(HEARTBEAT_INTERVAL / 2)
+            if time.monotonic() - child.last_seen > timeout:
+                child.hung = True
+                log.error("sandboxed plugin %s: no heartbeat for %g s, killing", self.name, timeout)
+                child.kill()
+                return
+
+    # --- stopping --------------------------------------------------------------------------
+
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Ask the child to shut down; kill it after `grace` seconds. Safe to call twice."""
+        self._stopping = True
+        self._ready.clear()
+        self.state = "stopped"
+        child = self.child
+        if child is None or child.process.returncode is not None:
+            return
+        with contextlib.suppress(Exception):
+            child.conn.send_nowait(p.Stop())
+        try:
+            async with asyncio.timeout(grace):
+                await child.process.wait()
+        except TimeoutError:
+            log.warning("sandboxed plugin %s did not stop in %g s; killing", self.name, grace)
+            child.kill()
+            await child.process.wait()
+        if not self._first.done():
+            self._first.set_exception(ChildUnavailable(f"plugin '{self.name}' was stopped"))
+
+
+class _StartFailed(RuntimeError):
+    """The plugin's own start (import, a register hook, startup) failed in the child."""
+
+    def __init__(self, error: str | None, traceback: str | None) -> None:
+        super().__init__(error or "the plugin failed to start")
+        self.child_traceback = traceback
