@@ -19,6 +19,10 @@ package_dir = {f"mindframe.{root}": root for root in ROOTS}
 setup(
     packages=[*packages, "mindframe.plugins", "mindframe.locales"],
     package_dir={**package_dir, "mindframe.plugins": "plugins", "mindframe.locales": "locales"},
-    package_data={"mindframe.plugins": ["**/*"], "mindframe.locales": ["**/*"]},
+    package_data={
+        "mindframe.plugins": ["**/*"],
+        "mindframe.locales": ["**/*"],
+        "mindframe.kernel.scaffold": ["templates/**/*"],
+    },
     exclude_package_data={"mindframe.plugins": ["**/__pycache__/*"]},
 )

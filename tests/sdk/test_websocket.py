@@ -2,7 +2,7 @@
 
 import pytest
 
-from mindframe.sdk.testing import WebSocketClosed
+from mindframe.sdk.websocket import WebSocketClosed
 
 pytestmark = pytest.mark.anyio
 
