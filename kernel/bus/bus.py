@@ -129,8 +129,14 @@ class Bus:
         """
         validate_pattern(pattern)
         name = name or f"{pattern}:{getattr(handler, '__qualname__', type(handler).__name__)}"
-        options = dict(owner=owner, concurrency=concurrency, max_retries=max_retries,
-                       durable=durable, retry_delay=retry_delay, max_retry_delay=max_retry_delay)
+        options = dict(
+            owner=owner,
+            concurrency=concurrency,
+            max_retries=max_retries,
+            durable=durable,
+            retry_delay=retry_delay,
+            max_retry_delay=max_retry_delay,
+        )
         existing = self._subs.get(name)
         if existing is not None:
             if not existing.orphaned:
@@ -144,8 +150,7 @@ class Bus:
             existing.orphaned = False
             sub = existing
         else:
-            sub = Subscription(self, pattern, handler, name=name, queue_size=queue_size,
-                               **options)  # type: ignore[arg-type]
+            sub = Subscription(self, pattern, handler, name=name, queue_size=queue_size, **options)  # type: ignore[arg-type]
             self._subs[name] = sub
             self._trie.add(pattern, sub)
         if self._started and owner not in self._suspended:
@@ -213,15 +218,24 @@ class Bus:
         if not self._started or self._closing:
             raise BusNotStarted("the bus is not running (call start(), or it is closing)")
 
-    def _envelope(self, event: Event, durable: bool | None, priority: int,
-                  headers: dict[str, str] | None, reply_to: str | None = None
-                  ) -> tuple[Envelope, bytes]:
+    def _envelope(
+        self,
+        event: Event,
+        durable: bool | None,
+        priority: int,
+        headers: dict[str, str] | None,
+        reply_to: str | None = None,
+    ) -> tuple[Envelope, bytes]:
         payload = ev.validate(event)
         cls = type(event)
         env = Envelope(
-            id=ev.new_event_id(), topic=cls.topic, timestamp=datetime.now(UTC),
-            priority=priority, durable=cls.durable if durable is None else durable,
-            headers=headers or {}, reply_to=reply_to,
+            id=ev.new_event_id(),
+            topic=cls.topic,
+            timestamp=datetime.now(UTC),
+            priority=priority,
+            durable=cls.durable if durable is None else durable,
+            headers=headers or {},
+            reply_to=reply_to,
         )
         return env, payload
 
@@ -263,8 +277,9 @@ class Bus:
         self._replies[token] = future
         try:
             async with asyncio.timeout(timeout):
-                env, payload = self._envelope(event, False, priority, headers,
-                                              reply_to=self._reply_address(token))
+                env, payload = self._envelope(
+                    event, False, priority, headers, reply_to=self._reply_address(token)
+                )
                 await self._publish(env, event, payload)
                 return await future
         except TimeoutError:
@@ -297,8 +312,12 @@ class Bus:
                 event = ev.decode(env.topic, payload)
             except Exception as exc:
                 await self.dead_letters.add(
-                    event_id=env.id, topic=env.topic, payload=payload, error=exc,
-                    reason=f"decode failed during replay: {exc}", headers=env.headers,
+                    event_id=env.id,
+                    topic=env.topic,
+                    payload=payload,
+                    error=exc,
+                    reason=f"decode failed during replay: {exc}",
+                    headers=env.headers,
                 )
                 continue
             for sub in self._trie.match(env.topic):
@@ -327,17 +346,25 @@ class Bus:
         except Exception as exc:
             sub.failed += 1
             final = env.attempt > sub.max_retries
-            self.report(exc, {
-                "component": "bus", "subscription": sub.name, "owner": sub.owner,
-                "topic": env.topic, "event_id": env.id, "attempt": env.attempt,
-                "will_retry": not final,
-            })
+            self.report(
+                exc,
+                {
+                    "component": "bus",
+                    "subscription": sub.name,
+                    "owner": sub.owner,
+                    "topic": env.topic,
+                    "event_id": env.id,
+                    "attempt": env.attempt,
+                    "will_retry": not final,
+                },
+            )
             if final:
                 await self._dead_letter(sub, delivery, REASON_RETRIES, exc)
             else:
                 sub.retried += 1
-                await delivery.retry(sub, backoff(env.attempt, sub.retry_delay,
-                                                  sub.max_retry_delay))
+                await delivery.retry(
+                    sub, backoff(env.attempt, sub.retry_delay, sub.max_retry_delay)
+                )
             return
         sub.count_handled()
         await delivery.ack()
@@ -355,15 +382,25 @@ class Bus:
             log.exception("on_error callback raised")
 
     async def _dead_letter(
-        self, sub: Subscription | None, delivery: Delivery, reason: str,
+        self,
+        sub: Subscription | None,
+        delivery: Delivery,
+        reason: str,
         error: BaseException | None = None,
     ) -> None:
         env = delivery.envelope
         try:
             await self.dead_letters.add(
-                event_id=env.id, topic=env.topic, payload=delivery.payload, reason=reason,
-                subscription=sub.name if sub else None, owner=sub.owner if sub else None,
-                error=error, attempts=env.attempt, priority=env.priority, headers=env.headers,
+                event_id=env.id,
+                topic=env.topic,
+                payload=delivery.payload,
+                reason=reason,
+                subscription=sub.name if sub else None,
+                owner=sub.owner if sub else None,
+                error=error,
+                attempts=env.attempt,
+                priority=env.priority,
+                headers=env.headers,
             )
         except Exception as exc:  # keep it for the backend to deliver again later
             self.report(exc, {"component": "bus.dead_letters", "event_id": env.id})
@@ -393,8 +430,11 @@ class Bus:
         """Put a dead letter back: into its subscription if it still exists, else publish."""
         self._check_open()
         env = Envelope(
-            id=letter.event_id, topic=letter.topic, timestamp=datetime.now(UTC),
-            priority=letter.priority, headers={**letter.headers, "redriven-from": str(letter.id)},
+            id=letter.event_id,
+            topic=letter.topic,
+            timestamp=datetime.now(UTC),
+            priority=letter.priority,
+            headers={**letter.headers, "redriven-from": str(letter.id)},
         )
         payload = letter.payload.encode()
         sub = self._subs.get(letter.subscription or "")

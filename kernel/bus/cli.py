@@ -48,8 +48,9 @@ def tail(pattern: str, url: str, limit: int | None) -> None:
             item = json.loads(line)
             env = item["envelope"]
             note = f"  (dropped {item['dropped']})" if item.get("dropped") else ""
-            click.echo(f"{env['timestamp']} {env['topic']} {env['id']} "
-                       f"{json.dumps(item['event'])}{note}")
+            click.echo(
+                f"{env['timestamp']} {env['topic']} {env['id']} {json.dumps(item['event'])}{note}"
+            )
 
 
 @bus.command("dead-letters")
@@ -66,9 +67,11 @@ def dead_letters(url: str, limit: int, as_json: bool) -> None:
     if not rows:
         click.echo("no dead letters")
     for row in rows:
-        click.echo(f"{row['id']:>6}  {row['created_at']}  {row['topic']}  "
-                   f"{row['subscription'] or '-'}  {row['reason']}"
-                   + (f"  [{row['error']}]" if row["error"] else ""))
+        click.echo(
+            f"{row['id']:>6}  {row['created_at']}  {row['topic']}  "
+            f"{row['subscription'] or '-'}  {row['reason']}"
+            + (f"  [{row['error']}]" if row["error"] else "")
+        )
 
 
 @bus.command()

@@ -46,9 +46,11 @@ class DeadLetterStore:
     async def load(self) -> None:
         t = schema.dead_letters
         async with self.engine.connect() as conn:
-            self.count = (await conn.execute(
-                select(func.count()).select_from(t).where(t.c.redriven_at.is_(None))
-            )).scalar() or 0
+            self.count = (
+                await conn.execute(
+                    select(func.count()).select_from(t).where(t.c.redriven_at.is_(None))
+                )
+            ).scalar() or 0
 
     async def add(
         self,
@@ -65,9 +67,16 @@ class DeadLetterStore:
         headers: dict[str, str] | None = None,
     ) -> int:
         row = {
-            "event_id": event_id, "topic": topic, "payload": payload, "reason": reason,
-            "subscription": subscription, "owner": owner, "error": _describe(error),
-            "attempts": attempts, "priority": priority, "headers": headers or {},
+            "event_id": event_id,
+            "topic": topic,
+            "payload": payload,
+            "reason": reason,
+            "subscription": subscription,
+            "owner": owner,
+            "error": _describe(error),
+            "attempts": attempts,
+            "priority": priority,
+            "headers": headers or {},
             "created_at": datetime.now(UTC),
         }
         t = schema.dead_letters
@@ -88,7 +97,11 @@ class DeadLetterStore:
         self.count += len(rows)
 
     async def list(
-        self, *, limit: int = 100, offset: int = 0, include_redriven: bool = False,
+        self,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        include_redriven: bool = False,
         topic: str | None = None,
     ) -> list[DeadLetter]:
         t = schema.dead_letters
@@ -117,7 +130,8 @@ class DeadLetterStore:
         now = datetime.now(UTC)
         async with self.engine.begin() as conn:
             result = await conn.execute(
-                update(t).where(t.c.id == dead_letter_id, t.c.redriven_at.is_(None))
+                update(t)
+                .where(t.c.id == dead_letter_id, t.c.redriven_at.is_(None))
                 .values(redriven_at=now)
             )
         if result.rowcount:
@@ -133,10 +147,17 @@ def _describe(error: BaseException | str | None) -> str | None:
 
 def _to_struct(row: Any) -> DeadLetter:
     return DeadLetter(
-        id=row["id"], event_id=row["event_id"], topic=row["topic"],
-        subscription=row["subscription"], owner=row["owner"], reason=row["reason"],
-        error=row["error"], attempts=row["attempts"], priority=row["priority"],
-        headers=row["headers"] or {}, created_at=_aware(row["created_at"]),
+        id=row["id"],
+        event_id=row["event_id"],
+        topic=row["topic"],
+        subscription=row["subscription"],
+        owner=row["owner"],
+        reason=row["reason"],
+        error=row["error"],
+        attempts=row["attempts"],
+        priority=row["priority"],
+        headers=row["headers"] or {},
+        created_at=_aware(row["created_at"]),
         redriven_at=_aware(row["redriven_at"]) if row["redriven_at"] else None,
         payload=bytes(row["payload"]).decode("utf-8", "replace"),
     )

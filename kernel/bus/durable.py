@@ -114,17 +114,19 @@ class DurableLog:
     async def append(self, envelope: Envelope, payload: bytes) -> None:
         """Return once the event is committed (it then survives a crash)."""
         done = asyncio.get_running_loop().create_future()
-        self._ops.append(_Append(
-            {
-                "event_id": envelope.id,
-                "topic": envelope.topic,
-                "payload": payload,
-                "headers": envelope.headers,
-                "priority": envelope.priority,
-                "created_at": envelope.timestamp,
-            },
-            done,
-        ))
+        self._ops.append(
+            _Append(
+                {
+                    "event_id": envelope.id,
+                    "topic": envelope.topic,
+                    "payload": payload,
+                    "headers": envelope.headers,
+                    "priority": envelope.priority,
+                    "created_at": envelope.timestamp,
+                },
+                done,
+            )
+        )
         self._wake.set()
         await done
 
@@ -183,20 +185,25 @@ class DurableLog:
         rows = [op.row for op in batch if isinstance(op, _Append)]
         ack_rows = [
             {"subscription": op.subscription, "event_id": op.event_id}
-            for op in batch if isinstance(op, _Ack)
+            for op in batch
+            if isinstance(op, _Ack)
         ]
         for op in batch:
             if isinstance(op, _Register):
                 t = schema.subscriptions
-                start = (await conn.execute(
-                    select(t.c.start_seq).where(t.c.name == op.name)
-                )).scalar()
+                start = (
+                    await conn.execute(select(t.c.start_seq).where(t.c.name == op.name))
+                ).scalar()
                 if start is None:
                     start = self.last_seq
-                    await conn.execute(insert(t).values(
-                        name=op.name, pattern=op.pattern, start_seq=start,
-                        created_at=datetime.now(UTC),
-                    ))
+                    await conn.execute(
+                        insert(t).values(
+                            name=op.name,
+                            pattern=op.pattern,
+                            start_seq=start,
+                            created_at=datetime.now(UTC),
+                        )
+                    )
                 op.start = start
         if rows:
             await conn.execute(insert(schema.log), rows)
@@ -249,8 +256,13 @@ class DurableLog:
                 after = r["seq"]
                 if matches(pattern, r["topic"]):
                     yield LogRow(
-                        r["seq"], r["event_id"], r["topic"], r["payload"], r["headers"],
-                        r["priority"], _aware(r["created_at"]),
+                        r["seq"],
+                        r["event_id"],
+                        r["topic"],
+                        r["payload"],
+                        r["headers"],
+                        r["priority"],
+                        _aware(r["created_at"]),
                     )
             if len(page) < _PAGE:
                 return

@@ -6,6 +6,7 @@ travel in the :class:`Envelope` so handlers can be idempotent without extra fiel
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from datetime import UTC, datetime
@@ -76,9 +77,17 @@ def validate(event: Event) -> bytes:
     return payload
 
 
+_id_prefix = os.urandom(5).hex()  # per process: ids from different processes never collide
+_id_counter = itertools.count(int.from_bytes(os.urandom(4)))
+
+
 def new_event_id() -> str:
-    """Time-ordered unique id (48-bit ms clock + 80 random bits, 32 hex chars), ULID-like."""
-    return f"{int(time.time() * 1000):012x}{os.urandom(10).hex()}"
+    """Time-ordered unique id, ULID-like: 48-bit ms clock, 40-bit process, 40-bit counter.
+
+    A counter instead of fresh random bytes per event keeps ids unique without a syscall
+    on the publish hot path.
+    """
+    return f"{int(time.time() * 1000):012x}{_id_prefix}{next(_id_counter) & 0xFFFFFFFFFF:010x}"
 
 
 class Envelope(msgspec.Struct, kw_only=True):

@@ -82,8 +82,13 @@ def bus_router(get_bus: Callable[[], Bus]) -> Router:
             except asyncio.QueueFull:
                 dropped += 1
 
-        sub = bus.subscribe(pattern, forward, owner="kernel.bus.tail",
-                            name=f"tail:{pattern}:{id(lines)}", max_retries=0)
+        sub = bus.subscribe(
+            pattern,
+            forward,
+            owner="kernel.bus.tail",
+            name=f"tail:{pattern}:{id(lines)}",
+            max_retries=0,
+        )
         await sub.ready.wait()
 
         async def body() -> AsyncIterator[bytes]:

@@ -42,7 +42,8 @@ def idempotent(
     import inspect
 
     params = [
-        p for p in inspect.signature(handler).parameters.values()
+        p
+        for p in inspect.signature(handler).parameters.values()
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
     ]
     with_envelope = len(params) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params)

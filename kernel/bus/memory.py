@@ -58,8 +58,9 @@ class MemoryBus(Bus):
             registered = self.log.register(sub.name, sub.pattern)
             self._catchup[sub.name] = self._spawn(self._catch_up(sub, registered, upto))
 
-    async def _catch_up(self, sub: Subscription, registered: asyncio.Future[int], upto: int
-                        ) -> None:
+    async def _catch_up(
+        self, sub: Subscription, registered: asyncio.Future[int], upto: int
+    ) -> None:
         try:
             start = await registered
             async for row in self.log.unacked(sub.name, sub.pattern, start, upto):
@@ -69,8 +70,13 @@ class MemoryBus(Bus):
 
     def _row_delivery(self, sub: Subscription, row: LogRow) -> LocalDelivery:
         env = Envelope(
-            id=row.event_id, topic=row.topic, timestamp=row.created_at, priority=row.priority,
-            durable=True, headers=row.headers, seq=row.seq,
+            id=row.event_id,
+            topic=row.topic,
+            timestamp=row.created_at,
+            priority=row.priority,
+            durable=True,
+            headers=row.headers,
+            seq=row.seq,
         )
         return LocalDelivery(env, None, row.payload, partial(self.log.ack, sub.name, env.id))
 
@@ -85,7 +91,8 @@ class MemoryBus(Bus):
             return
         async with self.engine.begin() as conn:
             await conn.execute(
-                delete(schema.subscriptions).where(schema.subscriptions.c.name == sub.name))
+                delete(schema.subscriptions).where(schema.subscriptions.c.name == sub.name)
+            )
             await conn.execute(delete(schema.acks).where(schema.acks.c.subscription == sub.name))
 
     async def _can_redeliver(self, sub: Subscription, delivery: Delivery) -> bool:
@@ -96,7 +103,12 @@ class MemoryBus(Bus):
     ) -> AsyncIterator[tuple[Envelope, bytes]]:
         async for row in self.log.scan(pattern, since, from_seq):
             env = Envelope(
-                id=row.event_id, topic=row.topic, timestamp=row.created_at,
-                priority=row.priority, durable=True, headers=row.headers, seq=row.seq,
+                id=row.event_id,
+                topic=row.topic,
+                timestamp=row.created_at,
+                priority=row.priority,
+                durable=True,
+                headers=row.headers,
+                seq=row.seq,
             )
             yield env, row.payload

@@ -195,14 +195,15 @@ class NatsBus(Bus):
         ts = hdrs.get(_H_TS)
         return Envelope(
             id=hdrs.get(_H_ID) or f"{meta.stream}-{meta.sequence.stream}",
-            topic=msg.subject[len(self.namespace) + 1:],
+            topic=msg.subject[len(self.namespace) + 1 :],
             timestamp=datetime.fromisoformat(ts) if ts else meta.timestamp,
             attempt=meta.num_delivered,
             priority=int(hdrs.get(_H_PRIORITY, "0")),
             durable=hdrs.get(_H_DURABLE) == "1",
             replayed=False,
-            headers={k: v for k, v in hdrs.items()
-                     if k not in _RESERVED and not k.startswith("Nats-")},
+            headers={
+                k: v for k, v in hdrs.items() if k not in _RESERVED and not k.startswith("Nats-")
+            },
             seq=meta.sequence.stream,
             reply_to=hdrs.get(_H_REPLY),
         )
@@ -243,8 +244,10 @@ class NatsBus(Bus):
                 inactive_threshold=None if sub.durable else _NON_DURABLE_IDLE,
             )
             psub = await self.js.pull_subscribe(
-                self.subscription_subject(sub.pattern), durable=self.consumer_name(sub.name),
-                stream=stream, config=config,
+                self.subscription_subject(sub.pattern),
+                durable=self.consumer_name(sub.name),
+                stream=stream,
+                config=config,
             )
             feed.consumers[stream] = psub
         feed.tasks[stream] = self._spawn(self._fetch_loop(sub, feed, psub))
@@ -345,17 +348,23 @@ class NatsBus(Bus):
             streams = [self._streams[first]] if first in self._streams else []
         for stream in streams:
             if from_seq is not None:
-                config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                                        opt_start_seq=from_seq, ack_policy=AckPolicy.NONE)
+                config = ConsumerConfig(
+                    deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                    opt_start_seq=from_seq,
+                    ack_policy=AckPolicy.NONE,
+                )
             elif since is not None:
-                config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME,
-                                        opt_start_time=since, ack_policy=AckPolicy.NONE)
+                config = ConsumerConfig(
+                    deliver_policy=DeliverPolicy.BY_START_TIME,
+                    opt_start_time=since,
+                    ack_policy=AckPolicy.NONE,
+                )
             else:
-                config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL,
-                                        ack_policy=AckPolicy.NONE)
+                config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE)
             config.inactive_threshold = 30.0
-            psub = await self.js.pull_subscribe(self.subscription_subject(pattern), stream=stream,
-                                                config=config)
+            psub = await self.js.pull_subscribe(
+                self.subscription_subject(pattern), stream=stream, config=config
+            )
             try:
                 pending = (await psub.consumer_info()).num_pending or 0
                 while pending > 0:

@@ -33,9 +33,7 @@ def wants_envelope(handler: Handler) -> bool:
         )
     # follow_wrapped=False: wrappers such as idempotent() declare their own arity.
     params = inspect.signature(handler, follow_wrapped=False).parameters.values()
-    positional = [
-        p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     varargs = any(p.kind is p.VAR_POSITIONAL for p in params)
     if not positional and not varargs:
         raise TypeError(f"handler {handler!r} must accept the event as its first argument")
@@ -137,12 +135,27 @@ class Subscription:
         self._workers: set[asyncio.Task[None]] = set()
         self._idle: set[asyncio.Task[None]] = set()
         self._stopping = False
-        self.configure(handler, owner=owner, concurrency=concurrency, max_retries=max_retries,
-                       durable=durable, retry_delay=retry_delay,
-                       max_retry_delay=max_retry_delay)
+        self.configure(
+            handler,
+            owner=owner,
+            concurrency=concurrency,
+            max_retries=max_retries,
+            durable=durable,
+            retry_delay=retry_delay,
+            max_retry_delay=max_retry_delay,
+        )
 
-    def configure(self, handler: Handler, *, owner: str, concurrency: int, max_retries: int,
-                  durable: bool, retry_delay: float, max_retry_delay: float) -> None:
+    def configure(
+        self,
+        handler: Handler,
+        *,
+        owner: str,
+        concurrency: int,
+        max_retries: int,
+        durable: bool,
+        retry_delay: float,
+        max_retry_delay: float,
+    ) -> None:
         """Set the handler and options; also used when a reloaded plugin adopts the queue."""
         self.pass_envelope = wants_envelope(handler)
         self.handler = handler
