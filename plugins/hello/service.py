@@ -5,10 +5,13 @@ from __future__ import annotations
 from sqlalchemy import func, insert, select
 
 from mindframe.sdk import PluginContext
+from mindframe.sdk.i18n import N_
 
 from .events import Greeted
 from .models import greetings
 from .settings import HelloSettings
+
+DEFAULT_GREETING = N_("Hello")  # the manifest's default, marked so the catalogs carry it
 
 
 class GreetingService:
@@ -17,11 +20,17 @@ class GreetingService:
         self._settings: HelloSettings = ctx.settings
 
     def compose(self, name: str) -> str:
-        return f"{self._settings.greeting}, {name}!"
+        """The greeting in the default locale; a greeting set in settings is used as given
+        unless the catalog knows it (the default "Hello" it does)."""
+        _ = self._ctx.gettext
+        return _("{greeting}, {name}!").format(greeting=_(self._settings.greeting), name=name)
 
     async def greet(self, name: str) -> str:
-        if len(name) > self._settings.max_name_length:
-            raise ValueError(f"name is longer than {self._settings.max_name_length} characters")
+        limit = self._settings.max_name_length
+        if len(name) > limit:
+            raise ValueError(
+                self._ctx.gettext("name is longer than {limit} characters").format(limit=limit)
+            )
         text = self.compose(name)
         async with self._ctx.session() as session:
             await session.execute(insert(greetings).values(name=name, text=text))

@@ -28,7 +28,9 @@ async def test_settings_come_from_the_plugins_section(boot_kernel):
     async with boot_kernel(["hello"], settings=settings) as kernel:
         response = await kernel.client.post("/api/hello/greetings", json={"name": "Ola"})
         assert response.json()["text"] == "Hei, Ola!"
-        assert (await kernel.client.post("/api/hello/greetings", json={"name": "Kari"})).status_code == 400
+        assert (
+            await kernel.client.post("/api/hello/greetings", json={"name": "Kari"})
+        ).status_code == 400
 
 
 async def test_a_wrongly_typed_setting_fails_the_plugin_naming_the_key(boot_kernel):

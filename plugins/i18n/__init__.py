@@ -1,0 +1,40 @@
+"""Translations for every plugin: `.po` catalogs compiled at start-up, the locale chosen per
+request, Babel formats, and the `mindframe i18n` command for catalog upkeep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from mindframe.sdk import PluginContext, hookimpl
+from mindframe.sdk.i18n import Translations
+
+from . import routes
+from .service import I18nService
+from .settings import I18nSettings
+
+
+@hookimpl
+def settings_model() -> type[I18nSettings]:
+    return I18nSettings
+
+
+@hookimpl
+def register_services(ctx: PluginContext) -> None:
+    kernel_locales = ctx.folder.parent.parent / "locales" if ctx.folder else None
+    service = I18nService(ctx.settings.default_locale, kernel_locales)
+    ctx.provide(Translations, service)
+    service.register(ctx)
+
+
+@hookimpl
+def register_routes(ctx: PluginContext) -> list[Any]:
+    return [routes.list_locales, routes.preview]
+
+
+@hookimpl
+def register_cli(group: click.Group) -> None:
+    from .cli import i18n
+
+    group.add_command(i18n)

@@ -1,0 +1,193 @@
+"""The i18n plugin over HTTP: negotiation, plural forms, Babel formats, catalogs that reload
+with their plugin, and `mindframe i18n check`."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.anyio
+NBSP, NNBSP = "\u00a0", "\u202f"
+MINDFRAME = str(Path(sys.executable).parent / "mindframe")
+
+
+async def preview(kernel, language: str, **query) -> dict:
+    response = await kernel.client.get(
+        "/api/i18n/preview", params=query, headers={"Accept-Language": language}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "two"),
+    [
+        ("fi", "1 viesti", "2 viestiä"),
+        ("nb-NO,nb;q=0.9", "1 melding", "2 meldinger"),
+        ("de", "1 Nachricht", "2 Nachrichten"),
+    ],
+)
+async def test_plural_forms_follow_the_locale(kernel, language, one, two):
+    assert (await preview(kernel, language, count=1))["messages"] == one
+    assert (await preview(kernel, language, count=2))["messages"] == two
+    assert (await preview(kernel, language, count=0))["messages"] == two.replace("2", "0")
+
+
+@pytest.mark.parametrize(
+    ("locale", "currency", "money", "day"),
+    [
+        ("nb", "NOK", f"1{NBSP}234,50{NBSP}kr", "5. mars 2024"),
+        ("sv", "SEK", f"1{NBSP}234,50{NBSP}kr", "5 mars 2024"),
+        ("da", "DKK", f"1.234,50{NBSP}kr.", "5. mar. 2024"),
+        ("fi", "EUR", f"1{NBSP}234,50{NBSP}€", "5.3.2024"),
+        ("de", "EUR", f"1.234,50{NBSP}€", "05.03.2024"),
+        ("en_US", "USD", "$1,234.50", "Mar 5, 2024"),
+        ("en_GB", "GBP", "£1,234.50", "5 Mar 2024"),
+    ],
+)
+async def test_currency_and_date_are_written_the_locales_way(kernel, locale, currency, money, day):
+    body = await preview(kernel, locale.replace("_", "-"), currency=currency, day="2024-03-05")
+    assert body["locale"] == locale
+    assert body["currency"] == money
+    assert body["date"] == day
+
+
+async def test_relative_times_and_numbers_per_locale(kernel):
+    assert (await preview(kernel, "de"))["relative"] == "vor 2 Tagen"
+    assert (await preview(kernel, "fi"))["relative"] == "2 päivää sitten"
+    assert (await preview(kernel, "en-GB"))["number"] == "1,234.5"
+    assert (await preview(kernel, "sv"))["number"] == f"1{NBSP}234,5"
+
+
+async def test_locale_is_the_users_choice_then_accept_language_then_the_default(boot_kernel):
+    async with boot_kernel(["i18n"], settings={"i18n": {"default_locale": "da"}}) as kernel:
+        assert (await preview(kernel, "fi", locale="sv"))["locale"] == "sv"
+        assert (await preview(kernel, "pt-BR, fi;q=0.5"))["locale"] == "fi"
+        assert (await preview(kernel, "en"))["locale"] == "en_US"
+        assert (await preview(kernel, "no"))["locale"] == "nb"
+        assert (await preview(kernel, "pt-BR"))["locale"] == "da"
+        locales = (await kernel.client.get("/api/i18n/locales")).json()
+        assert locales == {
+            "locales": ["nb", "sv", "da", "fi", "de", "en_US", "en_GB"],
+            "default": "da",
+            "negotiated": "da",
+        }
+
+
+async def test_an_unknown_default_locale_fails_the_plugin_naming_the_key(boot_kernel):
+    async with boot_kernel(["i18n"], settings={"i18n": {"default_locale": "pt"}}) as kernel:
+        assert kernel.state("i18n") == "failed"
+        assert "key 'default_locale'" in kernel.error("i18n")
+
+
+async def test_ctx_translator_speaks_the_default_locale_for_plugins_without_code(boot_kernel):
+    async with boot_kernel(
+        ["hello", "i18n"], settings={"i18n": {"default_locale": "nb"}}
+    ) as kernel:
+        response = await kernel.client.post("/api/hello/greetings", json={"name": "Ada"})
+        assert response.json()["text"] == "Hei, Ada!"
+        response = await kernel.client.post("/api/hello/greetings", json={"name": "x" * 41})
+        assert response.json()["detail"] == "navnet er lengre enn 40 tegn"
+
+
+PO = """\
+msgid ""
+msgstr ""
+"Language: {locale}\\n"
+"Content-Type: text/plain; charset=UTF-8\\n"
+"Plural-Forms: nplurals=2; plural=(n != 1);\\n"
+
+msgid "Good morning"
+msgstr "{text}"
+"""
+
+WORDY = """\
+from litestar import Request, get
+from mindframe.sdk import hookimpl
+from mindframe.sdk.i18n import Translations
+
+@hookimpl
+def register_services(ctx):
+    ctx.resolve(Translations).register(ctx)
+
+@hookimpl
+def register_routes(ctx):
+    @get("/morning")
+    async def morning(request: Request, translations: Translations) -> str:
+        return translations.for_request(request, ctx.name).gettext("Good morning")
+    return [morning]
+"""
+
+
+def write_catalogs(folder: Path, texts: dict[str, str]) -> None:
+    for locale, text in texts.items():
+        path = folder / "locales" / locale / "LC_MESSAGES" / "messages.po"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(PO.format(locale=locale, text=text))
+
+
+async def test_a_plugins_catalogs_reload_with_the_plugin(boot_kernel, plugin_factory):
+    folder = plugin_factory.make("wordy", WORDY, requires=["i18n"])
+    write_catalogs(folder, {"nb": "God morgen"})
+    async with boot_kernel(["wordy"]) as kernel:
+        ask = {"Accept-Language": "nb"}
+        assert (await kernel.client.get("/api/wordy/morning", headers=ask)).text == "God morgen"
+        write_catalogs(folder, {"nb": "God morgon, Norge"})
+        assert (await kernel.runtime.reload("wordy")).ok
+        assert (
+            await kernel.client.get("/api/wordy/morning", headers=ask)
+        ).text == "God morgon, Norge"
+
+
+def run_check(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MINDFRAME, "i18n", "check", *arguments], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_check_passes_for_every_builtin_plugin_and_the_kernel():
+    result = run_check()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "every catalog is complete" in result.stdout
+
+
+def test_check_lists_and_fails_on_a_plugin_with_a_missing_translation(plugin_factory):
+    folder = plugin_factory.make("sloppy", WORDY.replace('"Good morning"', '"Good evening"'))
+    translated = {"nb": "God morgen", "sv": "God morgon", "da": "Godmorgen", "fi": "Hyvää huomenta"}
+    write_catalogs(folder, {**translated, "de": "", "en_US": "Good morning"})
+    result = run_check("--plugins-dir", str(plugin_factory.root), "--plugin", "sloppy")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert "sloppy [nb] missing: 'Good evening'" in lines
+    assert "sloppy [de] untranslated: 'Good morning'" in lines
+    assert (
+        "sloppy [en_GB] no catalog: " + str(folder / "locales/en_GB/LC_MESSAGES/messages.po")
+        in lines
+    )
+
+
+def test_update_adds_new_messages_to_every_locale_and_check_then_names_them(plugin_factory):
+    folder = plugin_factory.make("fresh", WORDY)
+    (folder / "locales").mkdir()
+    result = subprocess.run(
+        [
+            MINDFRAME,
+            "i18n",
+            "update",
+            "--plugins-dir",
+            str(plugin_factory.root),
+            "--plugin",
+            "fresh",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    catalog = (folder / "locales/fi/LC_MESSAGES/messages.po").read_text()
+    assert 'msgid "Good morning"' in catalog
+    assert "Plural-Forms: nplurals=2; plural=(n != 1);" in catalog
+    check = run_check("--plugins-dir", str(plugin_factory.root), "--plugin", "fresh")
+    assert check.returncode == 1
+    assert "fresh [fi] untranslated: 'Good morning'" in check.stdout

@@ -1,0 +1,177 @@
+"""Who is asking, and may they: the contract the auth plugin fulfils.
+
+A plugin protects a route with a Litestar guard and, when it needs to know who is
+signed in, asks for the `identity` dependency::
+
+    from mindframe.sdk.auth import IDENTITY, Identity, declare_permissions, requires_permission
+
+    @hookimpl
+    def register_services(ctx):
+        declare_permissions(ctx, {"mail.send": "Send mail as yourself"})
+
+    @post("/send", guards=[requires_permission("mail.send")], dependencies={"identity": IDENTITY})
+    async def send(identity: Identity, data: Mail) -> None: ...
+
+Without an active auth plugin every guarded route answers 401: guards fail closed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+
+if TYPE_CHECKING:
+    from litestar.handlers import BaseRouteHandler
+
+    from mindframe.sdk import PluginContext
+
+Guard = Callable[[ASGIConnection, "BaseRouteHandler"], Awaitable[None]]
+IDENTITY_SCOPE_KEY = "mindframe.identity"
+ADMIN_PERMISSION = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The signed-in user of a request, and what they may do in it.
+
+    `scopes` is set when the request came with an API token: the token can do only what
+    both the user and its scopes allow."""
+
+    user_id: str
+    username: str
+    permissions: frozenset[str] = frozenset()
+    is_admin: bool = False
+    locale: str | None = None
+    via: Literal["session", "token"] = "session"
+    scopes: frozenset[str] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def can(self, permission: str) -> bool:
+        """Whether this identity holds `permission`; grants may use `*` (`mail.*`)."""
+        if self.scopes is not None and not _granted(permission, self.scopes):
+            return False
+        return self.is_admin or _granted(permission, self.permissions)
+
+
+def _granted(permission: str, grants: frozenset[str]) -> bool:
+    return permission in grants or any(fnmatch.fnmatchcase(permission, g) for g in grants)
+
+
+class Authenticator(ABC):
+    """The service the auth plugin provides (handlers: a parameter named `authenticator`)."""
+
+    @abstractmethod
+    async def authenticate(self, connection: ASGIConnection) -> Identity | None:
+        """The identity behind the request's session cookie or bearer token, or None.
+
+        Raises NotAuthorizedException for a credential that is wrong, expired or revoked,
+        and PermissionDeniedException for a cookie-authenticated unsafe request without
+        its CSRF token."""
+
+    @abstractmethod
+    async def enforcing(self) -> bool:
+        """Whether auth is configured (at least one user exists): until then the kernel
+        keeps its management API to loopback."""
+
+    @abstractmethod
+    async def permission_denied(
+        self, connection: ASGIConnection, identity: Identity, permission: str
+    ) -> None:
+        """Record a refusal in the audit log."""
+
+    async def authorize(self, connection: ASGIConnection, *permissions: str) -> Identity:
+        """The request's identity if it holds every one of `permissions`; else 401/403."""
+        identity = await current_identity(connection, self)
+        if identity is None:
+            raise NotAuthorizedException("sign in first: this needs a signed-in user")
+        for permission in permissions:
+            if not identity.can(permission):
+                await self.permission_denied(connection, identity, permission)
+                raise PermissionDeniedException(f"this needs the permission {permission!r}")
+        return identity
+
+
+# --- the active authenticator and declared permissions -----------------------------------
+
+_active: list[Authenticator] = []
+_declared: dict[str, dict[str, str]] = {}
+
+
+def install_authenticator(ctx: PluginContext, authenticator: Authenticator) -> None:
+    """Make `authenticator` the one guards ask, until `ctx`'s plugin unloads. Called by the
+    auth plugin; guards cannot take services by injection, so they find it here."""
+    _active.append(authenticator)
+    ctx.on_unload(lambda: _active.remove(authenticator), "authenticator")
+
+
+def active_authenticator() -> Authenticator | None:
+    return _active[-1] if _active else None
+
+
+def declare_permissions(ctx: PluginContext, permissions: Mapping[str, str]) -> None:
+    """Announce the permissions `ctx`'s plugin checks, each with a line saying what it
+    allows, so administrators can grant them; withdrawn when the plugin unloads."""
+    _declared[ctx.name] = dict(permissions)
+    ctx.on_unload(lambda: _declared.pop(ctx.name, None), "permissions")
+
+
+def declared_permissions() -> dict[str, str]:
+    """Every permission any loaded plugin declared, with its description."""
+    return {name: text for declared in _declared.values() for name, text in declared.items()}
+
+
+# --- what handlers use ---------------------------------------------------------------------
+
+
+def identity_of(connection: ASGIConnection) -> Identity | None:
+    """The identity already established for this request (by a guard), without asking."""
+    return connection.scope.get(IDENTITY_SCOPE_KEY)  # type: ignore[return-value]
+
+
+async def current_identity(
+    connection: ASGIConnection, authenticator: Authenticator | None = None
+) -> Identity | None:
+    """The request's identity, authenticated once per request and then remembered."""
+    scope: Any = connection.scope
+    if IDENTITY_SCOPE_KEY not in scope:
+        authenticator = authenticator or active_authenticator()
+        if authenticator is None:
+            return None
+        scope[IDENTITY_SCOPE_KEY] = await authenticator.authenticate(connection)
+    return scope[IDENTITY_SCOPE_KEY]
+
+
+def requires_permission(*permissions: str) -> Guard:
+    """A Litestar guard: 401 without a signed-in user, 403 (audited) when any of
+    `permissions` is missing. With no permissions named, any signed-in user passes."""
+
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        authenticator = active_authenticator()
+        if authenticator is None:
+            raise NotAuthorizedException("no auth plugin is active, so nobody can sign in")
+        await authenticator.authorize(connection, *permissions)
+
+    guard.__qualname__ = f"requires_permission({', '.join(map(repr, permissions))})"
+    return guard
+
+
+requires_login: Guard = requires_permission()
+"""A guard that lets any signed-in user through."""
+
+
+async def _identity_dependency(request: ASGIConnection) -> Identity:
+    identity = await current_identity(request)
+    if identity is None:
+        raise NotAuthorizedException("sign in first: this needs a signed-in user")
+    return identity
+
+
+IDENTITY = Provide(_identity_dependency)
+"""`dependencies={"identity": IDENTITY}`: the signed-in user as a handler parameter."""
