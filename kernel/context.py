@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 ErrorReporter = Callable[[BaseException, dict[str, Any]], None]
 TASK_STOP_GRACE = 5.0
+TRANSLATIONS_SERVICE = "translations"  # the key of `mindframe.sdk.i18n.Translations`
 
 
 class PluginContext:
@@ -52,7 +53,7 @@ class PluginContext:
         self.settings = settings
         self.ledger = Ledger(manifest.name)
         self.log = logging.getLogger(f"mindframe.plugins.{manifest.name}")
-        self.translator: gettext.NullTranslations = gettext.NullTranslations()
+        self._translator: gettext.NullTranslations | None = None
         self._container = container
         self._bus = bus
         self._database = database
@@ -73,6 +74,21 @@ class PluginContext:
     def table_prefix(self) -> str:
         """Every table of this plugin's is named with this prefix."""
         return f"{self.manifest.module_name}_"
+
+    @property
+    def translator(self) -> gettext.NullTranslations:
+        """The plugin's catalog in the default locale: asked of the `translations` service
+        on first use when a plugin provides one (the i18n plugin), else messages as written."""
+        if self._translator is None:
+            registration = self._container.by_key(TRANSLATIONS_SERVICE)
+            if registration is None:
+                return gettext.NullTranslations()
+            registration.get().register(self)  # sets self.translator
+        return self._translator or gettext.NullTranslations()
+
+    @translator.setter
+    def translator(self, value: gettext.NullTranslations) -> None:
+        self._translator = value
 
     def gettext(self, message: str) -> str:
         return self.translator.gettext(message)
