@@ -16,6 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, Swag
 from litestar.params import FromPath
 
 from ..bus.http import bus_router
+from ..plugin_hooks import PluginHooks
 from .openapi import merge_schemas
 from .problems import exception_handlers, problem_details_plugin
 
@@ -39,6 +40,33 @@ def loopback_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         raise NotAuthorizedException(
             "the management API accepts changes from loopback only until an auth plugin is active"
         )
+
+
+AUTHENTICATOR_SERVICE = "authenticator"  # the key of `mindframe.sdk.auth.Authenticator`
+PUBLIC_PATHS = ("/health", "/schema")
+
+
+def management_permission(connection: ASGIConnection) -> str:
+    """`kernel.plugins.read` for looking, `kernel.plugins.<action>` for enable, disable and
+    reload, `kernel.bus.read` / `kernel.bus.manage` for the bus."""
+    parts = connection.scope["path"].strip("/").split("/")  # api, kernel, area, ...
+    area = parts[2] if len(parts) > 2 else "plugins"
+    if connection.scope.get("method") in SAFE_METHODS:
+        return f"kernel.{area}.read"
+    if area == "plugins" and len(parts) > 4:
+        return f"kernel.plugins.{parts[4]}"
+    return f"kernel.{area}.manage"
+
+
+async def management_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Once an auth plugin is configured, the management API needs `kernel.*` permissions;
+    until then it accepts changes from loopback only."""
+    registration = connection.app.state.runtime.container.by_key(AUTHENTICATOR_SERVICE)
+    authenticator = registration.get() if registration is not None else None
+    if authenticator is None or not await authenticator.enforcing():
+        loopback_only(connection, handler)
+    elif not connection.scope["path"].startswith(PUBLIC_PATHS):
+        await authenticator.authorize(connection, management_permission(connection))
 
 
 def _record_or_404(runtime: Runtime, name: str) -> Any:
@@ -125,7 +153,7 @@ def build_kernel_app(runtime: Runtime) -> Litestar:
             reload_plugin,
             bus_router(lambda: runtime.bus),
         ],
-        guards=[loopback_only],
+        guards=[management_guard],
         dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False)},
         plugins=[problem_details_plugin()],
         exception_handlers=exception_handlers(runtime.report_error, "kernel"),
@@ -139,5 +167,7 @@ def build_kernel_app(runtime: Runtime) -> Litestar:
         logging_config=None,
     )
     app.state.runtime = runtime
+    # belongs in Runtime.__init__ (runtime.py is being edited for hot reload); one line to move
+    runtime.container.provide(PluginHooks, PluginHooks(runtime), owner="kernel")
     app.state.merged_schema = None
     return app
