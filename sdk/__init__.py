@@ -10,6 +10,7 @@ from pluggy import HookimplMarker
 from mindframe.kernel.bus import Envelope, Event, idempotent
 from mindframe.kernel.container import ServiceError
 from mindframe.kernel.context import PluginContext
+from mindframe.kernel.plugin_hooks import HookOutcome, PluginHooks
 from mindframe.kernel.settings import PluginSettings
 
 from .subject import Subject
@@ -21,7 +22,9 @@ same name; see `mindframe.kernel.hookspecs` for every hook."""
 __all__ = [
     "Envelope",
     "Event",
+    "HookOutcome",
     "PluginContext",
+    "PluginHooks",
     "PluginSettings",
     "ServiceError",
     "Subject",
