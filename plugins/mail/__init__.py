@@ -1,0 +1,77 @@
+"""Mail: a durable outbox sent through SMTP, Jinja2 templates, an optional inbound mailbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mindframe.sdk import PluginContext, Subject, hookimpl
+
+from . import inbound, models, routes, smtp
+from .errors import MailError
+from .events import SendMail
+from .service import MailService
+from .settings import MailSettings
+
+
+@hookimpl
+def settings_model() -> type[MailSettings]:
+    return MailSettings
+
+
+@hookimpl
+def register_services(ctx: PluginContext) -> None:
+    ctx.provide(MailService, MailService(ctx))
+
+
+@hookimpl
+def register_tables(ctx: PluginContext) -> Any:
+    return models.metadata
+
+
+@hookimpl
+def register_subscriptions(ctx: PluginContext) -> None:
+    async def send_on_request(event: SendMail) -> None:
+        request = {f: getattr(event, f) for f in event.__struct_fields__}
+        try:
+            await ctx.resolve(MailService).send(**request)
+        except MailError as error:  # bad input is not worth a retry
+            ctx.log.warning("mail.send refused: %s", error)
+
+    ctx.subscribe(SendMail.topic, send_on_request)
+
+
+@hookimpl
+def register_routes(ctx: PluginContext) -> list[Any]:
+    return [routes.send_message, routes.show_message, routes.list_messages]
+
+
+@hookimpl
+async def startup(ctx: PluginContext) -> None:
+    ctx.spawn(ctx.resolve(MailService).dispatcher.run, name="mail sender")
+    settings: MailSettings = ctx.settings
+    if settings.inbound_port:
+        await inbound.listen(ctx, settings)
+
+
+@hookimpl
+async def health(ctx: PluginContext) -> dict[str, Any]:
+    service = ctx.resolve(MailService)
+    depth, oldest = await service.outbox.depth()
+    reachable = await smtp.reachable(service.settings)
+    return {
+        "ok": reachable is True,
+        "outbox_depth": depth,
+        "oldest_queued_seconds": round(oldest, 1) if oldest is not None else None,
+        "smtp_reachable": reachable,
+    }
+
+
+@hookimpl
+async def export_personal_data(ctx: PluginContext, subject: Subject) -> dict[str, Any]:
+    service = ctx.resolve(MailService)
+    return await service.personal_data(subject)
+
+
+@hookimpl
+async def erase_personal_data(ctx: PluginContext, subject: Subject) -> None:
+    await ctx.resolve(MailService).erase_personal_data(subject)

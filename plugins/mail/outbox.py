@@ -1,0 +1,254 @@
+"""The durable outbox: every accepted message is a row here before anyone is told "202".
+
+States: `queued` → `sending` (claimed, with a lease) → `sent` | `failed`; a temporary
+failure puts the row back to `queued` with a later `send_at`. A row still `sending` when
+its lease runs out was being sent by a process that died: it is claimed again and resent
+with the same Message-ID (see the README for the at-least-once window).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import String, and_, cast, delete, func, insert, or_, select, update
+
+from mindframe.sdk import PluginContext
+
+from .composing import Content, bare_address, message_id
+from .models import outbox
+
+PRIORITIES = {"low": 0, "normal": 5, "high": 9}
+PRIORITY_NAMES = {value: name for name, value in PRIORITIES.items()}
+QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row claimed for one SMTP transaction."""
+
+    id: str
+    message_id: str
+    sender: str
+    recipients: list[str]
+    content: Content
+    attempts: int
+    created_at: datetime
+
+
+def now() -> float:
+    return time.time()
+
+
+def _due(at: float) -> Any:
+    return or_(
+        and_(outbox.c.state == QUEUED, outbox.c.send_at <= at),
+        and_(outbox.c.state == SENDING, outbox.c.lease_until < at),
+    )
+
+
+class Outbox:
+    def __init__(self, ctx: PluginContext) -> None:
+        self._ctx = ctx
+
+    async def add(
+        self,
+        *,
+        sender: str,
+        recipients: list[str],
+        content: Content,
+        priority: str = "normal",
+        send_at: float | None = None,
+        template: str | None = None,
+        locale: str | None = None,
+        user_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Store a message as `queued`, committed before returning."""
+        row_id = str(uuid.uuid4())
+        row = {
+            "id": row_id,
+            "message_id": message_id(row_id, sender),
+            "state": QUEUED,
+            "priority": PRIORITIES[priority],
+            "send_at": send_at if send_at is not None else now(),
+            "sender": sender,
+            "recipients": recipients,
+            "subject": content.subject,
+            "text": content.text,
+            "html": content.html,
+            "template": template,
+            "locale": locale,
+            "user_id": user_id,
+            "attempts": 0,
+            "created_at": datetime.now(UTC),
+        }
+        async with self._ctx.session() as session:
+            await session.execute(insert(outbox).values(row))
+            await session.commit()
+        return row
+
+    async def claim(self, limit: int, lease: float) -> list[Claimed]:
+        """Take up to `limit` due rows, highest priority first, and mark them `sending`."""
+        at, claim = now(), uuid.uuid4().hex
+        async with self._ctx.session() as session:
+            ids = (
+                (
+                    await session.execute(
+                        select(outbox.c.id)
+                        .where(_due(at))
+                        .order_by(outbox.c.priority.desc(), outbox.c.send_at, outbox.c.created_at)
+                        .limit(limit)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if not ids:
+                return []
+            await session.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids), _due(at))
+                .values(
+                    state=SENDING,
+                    claim=claim,
+                    lease_until=at + lease,
+                    attempts=outbox.c.attempts + 1,
+                )
+            )
+            rows = (
+                (
+                    await session.execute(
+                        select(outbox)
+                        .where(outbox.c.id.in_(ids), outbox.c.claim == claim)
+                        .order_by(outbox.c.priority.desc(), outbox.c.send_at, outbox.c.created_at)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            await session.commit()
+        return [
+            Claimed(
+                id=row["id"],
+                message_id=row["message_id"],
+                sender=row["sender"],
+                recipients=list(row["recipients"]),
+                content=Content(row["subject"], row["text"], row["html"]),
+                attempts=row["attempts"],
+                created_at=row["created_at"],
+            )
+            for row in rows
+        ]
+
+    async def mark_sent(self, row_id: str, reply: str) -> None:
+        await self._set(row_id, state=SENT, reply=reply, sent_at=datetime.now(UTC))
+
+    async def mark_failed(self, row_id: str, reply: str) -> None:
+        await self._set(row_id, state=FAILED, reply=reply)
+
+    async def retry_later(self, row_id: str, reply: str, delay: float) -> None:
+        await self._set(row_id, state=QUEUED, reply=reply, send_at=now() + delay)
+
+    async def release(self, row_ids: list[str]) -> None:
+        """Give back rows claimed but never tried (the sender was stopped)."""
+        if not row_ids:
+            return
+        async with self._ctx.session() as session:
+            await session.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(row_ids), outbox.c.state == SENDING)
+                .values(state=QUEUED, lease_until=None, attempts=outbox.c.attempts - 1)
+            )
+            await session.commit()
+
+    async def _set(self, row_id: str, **values: Any) -> None:
+        async with self._ctx.session() as session:
+            await session.execute(
+                update(outbox).where(outbox.c.id == row_id).values(lease_until=None, **values)
+            )
+            await session.commit()
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def get(self, row_id: str) -> dict[str, Any] | None:
+        async with self._ctx.session() as session:
+            row = (await session.execute(select(outbox).where(outbox.c.id == row_id))).mappings()
+            found = row.first()
+            return dict(found) if found else None
+
+    async def find(
+        self,
+        *,
+        state: str | None = None,
+        recipient: str | None = None,
+        template: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        query = select(outbox).order_by(outbox.c.created_at.desc())
+        if state:
+            query = query.where(outbox.c.state == state)
+        if template:
+            query = query.where(outbox.c.template == template)
+        if recipient:  # narrowed in SQL, matched exactly below
+            query = query.where(_mentions(recipient))
+        async with self._ctx.session() as session:
+            rows = [dict(r) for r in (await session.execute(query)).mappings()]
+        if recipient:
+            rows = [r for r in rows if _addressed_to(r["recipients"], recipient)]
+        return rows[offset : offset + limit]
+
+    async def next_due(self) -> float | None:
+        """When the earliest queued (or leased) row becomes due, to sleep until then."""
+        async with self._ctx.session() as session:
+            queued = select(func.min(outbox.c.send_at)).where(outbox.c.state == QUEUED)
+            leased = select(func.min(outbox.c.lease_until)).where(outbox.c.state == SENDING)
+            times = [(await session.execute(q)).scalar() for q in (queued, leased)]
+        found = [t for t in times if t is not None]
+        return min(found) if found else None
+
+    async def depth(self) -> tuple[int, float | None]:
+        """Messages not yet settled, and the age in seconds of the oldest queued one."""
+        async with self._ctx.session() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(outbox.c.send_at)).where(
+                        outbox.c.state.in_([QUEUED, SENDING])
+                    )
+                )
+            ).one()
+        return int(count), (max(0.0, now() - oldest) if oldest is not None else None)
+
+    # --- personal data -------------------------------------------------------------------
+
+    async def about(self, user_id: str, email: str | None) -> list[dict[str, Any]]:
+        query = select(outbox).where(
+            or_(outbox.c.user_id == user_id, _mentions(email))
+            if email
+            else outbox.c.user_id == user_id
+        )
+        async with self._ctx.session() as session:
+            rows = [dict(r) for r in (await session.execute(query)).mappings()]
+        return [
+            r
+            for r in rows
+            if r["user_id"] == user_id or (email and _addressed_to(r["recipients"], email))
+        ]
+
+    async def erase(self, row_ids: list[str]) -> None:
+        async with self._ctx.session() as session:
+            await session.execute(delete(outbox).where(outbox.c.id.in_(row_ids)))
+            await session.commit()
+
+
+def _mentions(email: str) -> Any:
+    """A cheap SQL pre-filter on the JSON list; `_addressed_to` then matches exactly."""
+    return func.lower(cast(outbox.c.recipients, String)).contains(email.lower())
+
+
+def _addressed_to(recipients: list[str], email: str) -> bool:
+    return any(bare_address(r).lower() == email.lower() for r in recipients)

@@ -1,0 +1,88 @@
+"""Helpers of the mail tests: a real SMTP server (aiosmtpd) that records what it receives
+and answers with the failures a test scripts for a recipient."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+PARSER = BytesParser(policy=policy.default)
+
+
+@dataclass
+class Sink:
+    """Every completed SMTP transaction, in order; `replies[address]` is a list of replies
+    to give (one per transaction) before accepting mail for that address."""
+
+    port: int = 0
+    received: list[EmailMessage] = field(default_factory=list)
+    replies: dict[str, list[str]] = field(default_factory=dict)
+    connections: int = 0
+    starttls_used: bool = False
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: Any
+    ) -> Any:
+        self.starttls_used |= session.ssl is not None
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        for address in envelope.rcpt_tos:
+            scripted = self.replies.get(address)
+            if scripted:
+                return scripted.pop(0)
+        self.received.append(PARSER.parsebytes(envelope.original_content or b""))
+        self.arrived.set()
+        return "250 2.0.0 OK queued"
+
+    def message_ids(self) -> list[str]:
+        return [str(m["Message-ID"]) for m in self.received]
+
+    def subjects(self) -> list[str]:
+        return [str(m["Subject"]) for m in self.received]
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> None:
+        async with asyncio.timeout(timeout):
+            while len(self.received) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+@asynccontextmanager
+async def smtp_sink(tls: ssl.SSLContext | None = None) -> AsyncIterator[Sink]:
+    sink = Sink()
+
+    def protocol() -> SMTP:
+        sink.connections += 1
+        return SMTP(sink, tls_context=tls, require_starttls=tls is not None, hostname="sink")
+
+    server = await asyncio.get_running_loop().create_server(protocol, "127.0.0.1", 0)
+    sink.port = server.sockets[0].getsockname()[1]
+    try:
+        yield sink
+    finally:
+        server.close()
+
+
+def mail_settings(sink: Sink, **overrides: Any) -> dict[str, Any]:
+    """Settings pointing the plugin at `sink`, quick to retry, for tests."""
+    return {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": sink.port,
+        "sender": "Mindframe <noreply@mindframe.test>",
+        "retry_delay": 0.05,
+        "max_retry_delay": 0.2,
+        "poll_interval": 0.2,
+        **overrides,
+    }

@@ -1,0 +1,249 @@
+"""Sending through a real SMTP server: the outbox, its states, retries, priorities, schedule."""
+
+from __future__ import annotations
+
+import ssl
+import sys
+from datetime import UTC, datetime, timedelta
+
+import anyio
+import pytest
+from mail_testlib import Sink, smtp_sink
+
+pytestmark = pytest.mark.anyio
+
+
+async def wait_until(kernel, message_id: str, check, timeout: float = 5.0) -> dict:
+    """The message as `GET /api/mail/messages/{id}` shows it, once `check(message)` holds."""
+    with anyio.fail_after(timeout):
+        while True:
+            found = (await kernel.client.get(f"/api/mail/messages/{message_id}")).json()
+            if check(found):
+                return found
+            await anyio.sleep(0.02)
+
+
+async def wait_state(kernel, message_id: str, state: str) -> dict:
+    return await wait_until(kernel, message_id, lambda m: m["state"] == state)
+
+
+def tried(message: dict) -> bool:
+    return message["reply"] is not None
+
+
+async def test_posted_message_is_stored_then_sent_with_its_message_id(mail_kernel, sink: Sink):
+    async with mail_kernel() as kernel:
+        response = await kernel.client.post(
+            "/api/mail/messages",
+            json={
+                "to": ["Ada <ada@example.org>"],
+                "subject": "Hi",
+                "text": "Plain",
+                "html": "<p>Rich</p>",
+            },
+        )
+        assert response.status_code == 202
+        accepted = response.json()
+        assert accepted["state"] == "queued"
+        queued = await kernel.bus_probe.next("mail.queued")
+        assert queued.id == accepted["id"]
+        sent = await kernel.bus_probe.next("mail.sent")
+        assert sent.message_id == accepted["message_id"]
+        shown = await wait_state(kernel, accepted["id"], "sent")
+        assert shown["attempts"] == 1
+        assert shown["reply"].startswith("2.0.0 OK") or "OK" in shown["reply"]
+    [mail] = sink.received
+    assert mail["Message-ID"] == accepted["message_id"]
+    assert mail["To"] == "Ada <ada@example.org>"
+    assert mail["From"] == "Mindframe <noreply@mindframe.test>"
+    assert mail.get_body(("plain",)).get_content().strip() == "Plain"
+    assert mail.get_body(("html",)).get_content().strip() == "<p>Rich</p>"
+
+
+async def test_a_batch_reuses_one_connection(mail_kernel, sink: Sink):
+    async with mail_kernel(per_domain_concurrency=1, poll_interval=0.3) as kernel:
+        service = kernel.runtime.container.by_key("mail_service").get()
+        later = datetime.now(UTC) + timedelta(seconds=0.3)
+        for n in range(10):
+            await service.send(["ops@example.org"], subject=f"m{n}", text="x", send_at=later)
+        await sink.wait_for(10)
+    assert sink.connections == 1
+
+
+async def test_starttls_with_credentials_from_settings(
+    boot_kernel, certificate_authority, tmp_path
+):
+    ca, ca_file = certificate_authority
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_tls)
+    async with smtp_sink(tls=server_tls) as sink:
+        settings = {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": sink.port,
+            "smtp_tls": "starttls",
+            "smtp_ca_file": str(ca_file),
+        }
+        async with boot_kernel(["mail"], settings={"mail": settings}) as kernel:
+            await kernel.client.post(
+                "/api/mail/messages", json={"to": ["a@example.org"], "subject": "s", "text": "t"}
+            )
+            await sink.wait_for(1)
+            assert (await kernel.client.get("/health")).json()["plugins"]["mail"]["ok"] is True
+    assert sink.starttls_used
+
+
+async def test_starttls_refuses_a_server_whose_certificate_is_not_trusted(boot_kernel):
+    untrusted = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    import trustme
+
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(untrusted)
+    async with smtp_sink(tls=untrusted) as sink:
+        settings = {"smtp_port": sink.port, "smtp_tls": "starttls", "retry_delay": 5.0}
+        async with boot_kernel(["mail"], settings={"mail": settings}) as kernel:
+            response = await kernel.client.post(
+                "/api/mail/messages", json={"to": ["a@example.org"], "subject": "s", "text": "t"}
+            )
+            shown = await wait_until(kernel, response.json()["id"], tried)
+            assert shown["state"] == "queued"
+            assert "CERTIFICATE_VERIFY_FAILED" in shown["reply"]
+    assert sink.received == []
+
+
+async def test_temporary_failure_is_retried_until_it_is_sent(mail_kernel, sink: Sink):
+    sink.replies["slow@example.org"] = ["451 4.7.1 Greylisted, try later"] * 2
+    async with mail_kernel() as kernel:
+        response = await kernel.client.post(
+            "/api/mail/messages", json={"to": ["slow@example.org"], "subject": "s", "text": "t"}
+        )
+        shown = await wait_state(kernel, response.json()["id"], "sent")
+    assert shown["attempts"] == 3
+    assert len(sink.received) == 1
+
+
+async def test_temporary_failures_become_final_after_max_attempts(mail_kernel, sink: Sink):
+    sink.replies["slow@example.org"] = ["421 4.3.2 Down for maintenance"] * 5
+    async with mail_kernel(max_attempts=2) as kernel:
+        response = await kernel.client.post(
+            "/api/mail/messages", json={"to": ["slow@example.org"], "subject": "s", "text": "t"}
+        )
+        failed = await kernel.bus_probe.next("mail.failed")
+        shown = await wait_state(kernel, response.json()["id"], "failed")
+    assert failed.attempts == shown["attempts"] == 2
+    assert shown["reply"] == "421 4.3.2 Down for maintenance"
+    assert sink.received == []
+
+
+async def test_permanent_failure_is_not_retried(mail_kernel, sink: Sink):
+    sink.replies["gone@example.org"] = ["550 5.1.1 No such user"]
+    async with mail_kernel() as kernel:
+        response = await kernel.client.post(
+            "/api/mail/messages", json={"to": ["gone@example.org"], "subject": "s", "text": "t"}
+        )
+        shown = await wait_state(kernel, response.json()["id"], "failed")
+        await anyio.sleep(0.3)
+        assert (await kernel.client.get(f"/api/mail/messages/{shown['id']}")).json()[
+            "attempts"
+        ] == 1
+    assert shown["reply"] == "550 5.1.1 No such user"
+
+
+async def test_unreachable_server_is_a_temporary_failure_and_unhealthy(boot_kernel, sink: Sink):
+    settings = {"smtp_port": 1, "retry_delay": 10.0}
+    async with boot_kernel(["mail"], settings={"mail": settings}) as kernel:
+        response = await kernel.client.post(
+            "/api/mail/messages", json={"to": ["a@example.org"], "subject": "s", "text": "t"}
+        )
+        shown = await wait_until(kernel, response.json()["id"], tried)
+        assert shown["state"] == "queued"
+        health = (await kernel.client.get("/health")).json()["plugins"]["mail"]
+    assert health["ok"] is False
+    assert health["outbox_depth"] == 1
+    assert health["oldest_queued_seconds"] is not None
+
+
+async def test_an_alert_overtakes_daily_reports(mail_kernel, sink: Sink):
+    async with mail_kernel(per_domain_concurrency=1) as kernel:
+        service = kernel.runtime.container.by_key("mail_service").get()
+        due = datetime.now(UTC) + timedelta(seconds=0.3)
+        for n in range(5):
+            await service.send(
+                ["ops@example.org"],
+                template="daily_report",
+                context={"date": f"d{n}", "figures": {}},
+                send_at=due,
+            )
+        await service.send(
+            ["ops@example.org"],
+            template="system_alert",
+            context={"level": "critical", "title": "Disk full", "message": "/var is full"},
+            send_at=due,
+        )
+        await sink.wait_for(6)
+    assert sink.subjects()[0] == "[CRITICAL] Disk full"
+
+
+async def test_scheduled_message_waits_for_send_at(mail_kernel, sink: Sink):
+    async with mail_kernel() as kernel:
+        send_at = datetime.now(UTC) + timedelta(seconds=0.6)
+        response = await kernel.client.post(
+            "/api/mail/messages",
+            json={
+                "to": ["a@example.org"],
+                "subject": "later",
+                "text": "t",
+                "send_at": send_at.isoformat(),
+            },
+        )
+        await kernel.client.post(
+            "/api/mail/messages", json={"to": ["a@example.org"], "subject": "now", "text": "t"}
+        )
+        await sink.wait_for(1)
+        await anyio.sleep(0.2)
+        assert sink.subjects() == ["now"]
+        assert (await kernel.client.get(f"/api/mail/messages/{response.json()['id']}")).json()[
+            "state"
+        ] == "queued"
+        await sink.wait_for(2)
+    assert datetime.now(UTC) >= send_at
+    assert sink.subjects() == ["now", "later"]
+
+
+async def test_list_filters_by_state_and_recipient(mail_kernel, sink: Sink):
+    sink.replies["gone@example.org"] = ["550 5.1.1 No such user"]
+    async with mail_kernel() as kernel:
+        for to in ("a@example.org", "gone@example.org", "b@example.org"):
+            await kernel.client.post(
+                "/api/mail/messages", json={"to": [to], "subject": "s", "text": "t"}
+            )
+        await kernel.bus_probe.next("mail.failed")
+        await kernel.bus_probe.next("mail.sent")
+        await kernel.bus_probe.next("mail.sent")
+        failed = (await kernel.client.get("/api/mail/messages", params={"state": "failed"})).json()
+        to_b = (
+            await kernel.client.get("/api/mail/messages", params={"to": "B@example.org"})
+        ).json()
+        everything = (await kernel.client.get("/api/mail/messages")).json()
+    assert [m["to"] for m in failed] == [["gone@example.org"]]
+    assert [m["to"] for m in to_b] == [["b@example.org"]]
+    assert len(everything) == 3
+
+
+async def test_unknown_message_id_is_a_404(kernel):
+    response = await kernel.client.get("/api/mail/messages/nope")
+    assert response.status_code == 404
+    assert "nope" in response.json()["detail"]
+
+
+async def test_another_plugin_asks_for_mail_by_event(mail_kernel, sink: Sink):
+    async with mail_kernel() as kernel:
+        send_mail = sys.modules["mindframe_plugins.mail.events"].SendMail
+        await kernel.runtime.bus.publish(
+            send_mail(
+                to=["ops@example.org"],
+                template="error_alert",
+                context={"service": "billing", "error": "boom"},
+            )
+        )
+        sent = await kernel.bus_probe.next("mail.sent")
+    assert sent.to == ["ops@example.org"]
+    assert sink.subjects() == ["[billing] Error: boom"]
