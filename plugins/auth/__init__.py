@@ -1,0 +1,71 @@
+"""Who is asking and what they may do: users with Argon2 passwords, sessions and API tokens,
+roles and permissions, an audit log, and GDPR export and erasure across every plugin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from mindframe.sdk import PluginContext, Subject, hookimpl
+from mindframe.sdk.auth import Authenticator, declare_permissions, install_authenticator
+
+from . import admin, gdpr, models, routes
+from .service import AuthService
+from .settings import AuthSettings
+
+PERMISSIONS = {
+    admin.MANAGE_USERS: "Add, change and erase users; define roles",
+    admin.READ_AUDIT: "Read the audit log",
+    "kernel.plugins.read": "See the plugins and their state",
+    "kernel.plugins.enable": "Enable plugins",
+    "kernel.plugins.disable": "Disable plugins",
+    "kernel.plugins.reload": "Reload plugins",
+    "kernel.bus.read": "See the bus: subscriptions, queues, dead letters",
+    "kernel.bus.manage": "Re-drive dead letters and change the bus",
+}
+
+
+@hookimpl
+def settings_model() -> type[AuthSettings]:
+    return AuthSettings
+
+
+@hookimpl
+def register_services(ctx: PluginContext) -> None:
+    service = AuthService(ctx)
+    ctx.provide(Authenticator, service)
+    install_authenticator(ctx, service)
+    declare_permissions(ctx, PERMISSIONS)
+
+
+@hookimpl
+def register_tables(ctx: PluginContext) -> Any:
+    return models.metadata
+
+
+@hookimpl
+def register_routes(ctx: PluginContext) -> list[Any]:
+    return [
+        routes.login, routes.logout, routes.me, routes.export_me, routes.erase_me,
+        routes.list_tokens, routes.create_token, routes.revoke_token,
+        admin.list_users, admin.create_user, admin.change_user, admin.erase_user,
+        admin.list_roles, admin.put_role, admin.list_permissions, admin.read_audit,
+    ]  # fmt: skip
+
+
+@hookimpl
+def register_cli(group: click.Group) -> None:
+    from .cli import users
+
+    group.add_command(users)
+
+
+@hookimpl
+async def export_personal_data(ctx: PluginContext, subject: Subject) -> Any:
+    return await gdpr.own_export(ctx, ctx.resolve(Authenticator), subject)  # type: ignore[arg-type]
+
+
+@hookimpl
+async def erase_personal_data(ctx: PluginContext, subject: Subject) -> None:
+    await gdpr.own_erase(ctx, subject)

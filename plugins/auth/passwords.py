@@ -1,0 +1,37 @@
+"""Argon2id password hashing, off the event loop; costs come from settings."""
+
+from __future__ import annotations
+
+import anyio
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .settings import AuthSettings
+
+MIN_LENGTH = 8
+
+
+class Passwords:
+    def __init__(self, settings: AuthSettings) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_cost,
+            parallelism=settings.argon2_parallelism,
+        )
+        self._dummy = self._hasher.hash("a password nobody has")
+
+    async def hash(self, password: str) -> str:
+        if len(password) < MIN_LENGTH:
+            raise ValueError(f"a password needs at least {MIN_LENGTH} characters")
+        return await anyio.to_thread.run_sync(self._hasher.hash, password)
+
+    async def verify(self, stored: str | None, password: str) -> bool:
+        """Whether `password` matches; with no user (`stored` None) the same work is done,
+        so the answer's timing does not tell whether a username exists."""
+        try:
+            return (
+                await anyio.to_thread.run_sync(self._hasher.verify, stored or self._dummy, password)
+                and stored is not None
+            )
+        except (VerificationError, InvalidHashError):
+            return False

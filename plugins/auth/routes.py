@@ -1,0 +1,207 @@
+"""HTTP for everyone: `/api/auth/login`, `/logout`, `/me` (with GDPR export and erasure)
+and `/tokens`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, delete, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath, JSONBody
+
+from mindframe.sdk.auth import IDENTITY, Identity, requires_login
+
+from . import gdpr
+from .service import AuthService, LoginRefused, client_of
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=150)]
+Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+SIGNED_IN = {"guards": [requires_login], "dependencies": {"identity": IDENTITY}}
+
+
+class Credentials(msgspec.Struct):
+    username: Name
+    password: Secret
+
+
+class Me(msgspec.Struct):
+    id: str
+    username: str
+    is_admin: bool
+    roles: list[str]
+    permissions: list[str]
+    locale: str | None
+    via: str
+
+
+class LoggedIn(msgspec.Struct):
+    user: Me
+    csrf_token: str
+
+
+class TokenRequest(msgspec.Struct):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    scopes: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=100)
+    ] = []
+
+
+class TokenView(msgspec.Struct):
+    id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewToken(msgspec.Struct):
+    token: TokenView
+    secret: str
+
+
+class ErasureReport(msgspec.Struct):
+    user_id: str
+    complete: bool
+    erased: list[str]
+    failed: dict[str, str]
+
+
+def me_view(user: dict[str, Any], identity: Identity) -> Me:
+    return Me(
+        id=user["id"],
+        username=user["username"],
+        is_admin=user["is_admin"],
+        roles=user["roles"],
+        permissions=sorted(identity.permissions),
+        locale=user["locale"],
+        via=identity.via,
+    )
+
+
+def token_view(row: dict[str, Any]) -> TokenView:
+    return TokenView(
+        id=row["id"],
+        name=row["name"],
+        scopes=row["scopes"],
+        created_at=row["created_at"],
+        last_used_at=row.get("last_used_at"),
+        revoked_at=row.get("revoked_at"),
+    )
+
+
+@post("/login", summary="Sign in; sets the session cookie and returns the CSRF token")
+async def login(
+    request: Request, data: JSONBody[Credentials], authenticator: NamedDependency[AuthService]
+) -> Response[LoggedIn]:
+    try:
+        user, secret, csrf = await authenticator.login(
+            data.username, data.password, client_of(request)
+        )
+    except LoginRefused as refused:
+        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
+        raise HTTPException(
+            status_code=refused.status, detail=refused.detail, headers=headers
+        ) from None
+    settings = authenticator.settings
+    cookie = Cookie(
+        key=settings.cookie_name,
+        value=secret,
+        max_age=settings.session_seconds,
+        path="/",
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite=settings.cookie_samesite,
+    )
+    identity = await authenticator.identity(user, via="session")
+    return Response(LoggedIn(me_view(user, identity), csrf), cookies=[cookie])
+
+
+@post("/logout", status_code=204, summary="End this session", **SIGNED_IN)
+async def logout(
+    request: Request, authenticator: NamedDependency[AuthService], identity: Identity
+) -> Response[None]:
+    await authenticator.logout(request)
+    await authenticator.record("logout", username=identity.username, user_id=identity.user_id)
+    settings = authenticator.settings
+    return Response(
+        None,
+        status_code=204,
+        cookies=[
+            Cookie(
+                key=settings.cookie_name,
+                value="",
+                max_age=0,
+                path="/",
+                secure=settings.cookie_secure,
+                httponly=True,
+                samesite=settings.cookie_samesite,
+            )
+        ],
+    )
+
+
+async def _user(authenticator: AuthService, identity: Identity) -> dict[str, Any]:
+    user = await authenticator.user(identity.user_id)
+    if user is None:
+        raise NotFoundException("your account no longer exists")
+    return user
+
+
+@get("/me", summary="The signed-in user", **SIGNED_IN)
+async def me(authenticator: NamedDependency[AuthService], identity: Identity) -> Me:
+    return me_view(await _user(authenticator, identity), identity)
+
+
+@get("/me/export", summary="Everything every plugin holds about you, as a zip", **SIGNED_IN)
+async def export_me(
+    authenticator: NamedDependency[AuthService], identity: Identity
+) -> Response[bytes]:
+    user = await _user(authenticator, identity)
+    archive = await gdpr.export_archive(authenticator, user)
+    disposition = f'attachment; filename="mindframe-export-{user["id"]}.zip"'
+    return Response(
+        archive, media_type="application/zip", headers={"Content-Disposition": disposition}
+    )
+
+
+@delete(
+    "/me", status_code=200, summary="Erase you from every plugin, then your account", **SIGNED_IN
+)
+async def erase_me(
+    authenticator: NamedDependency[AuthService], identity: Identity
+) -> ErasureReport:
+    report = await gdpr.erase(authenticator, await _user(authenticator, identity))
+    return ErasureReport(**report)
+
+
+@get("/tokens", summary="Your API tokens (never their secrets)", **SIGNED_IN)
+async def list_tokens(
+    authenticator: NamedDependency[AuthService], identity: Identity
+) -> list[TokenView]:
+    return [token_view(row) for row in await authenticator.list_tokens(identity.user_id)]
+
+
+@post(
+    "/tokens",
+    status_code=201,
+    summary="A new API token; its secret is shown this once",
+    **SIGNED_IN,
+)
+async def create_token(
+    data: JSONBody[TokenRequest], authenticator: NamedDependency[AuthService], identity: Identity
+) -> NewToken:
+    row, secret = await authenticator.create_token(identity.user_id, data.name, data.scopes)
+    return NewToken(token_view(row), secret)
+
+
+@delete("/tokens/{token_id:str}", status_code=204, summary="Revoke one of your tokens", **SIGNED_IN)
+async def revoke_token(
+    token_id: FromPath[str], authenticator: NamedDependency[AuthService], identity: Identity
+) -> None:
+    if not await authenticator.revoke_token(identity.user_id, token_id):
+        raise NotFoundException(f"you have no token {token_id!r}")

@@ -1,0 +1,328 @@
+"""`AuthService`: the `Authenticator` service. Users, logins with lockout, sessions, API
+tokens, roles and the audit log; everything HTTP-free, so the CLI and tests use it too."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from collections import defaultdict, deque
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from sqlalchemy import delete, func, insert, select, update
+
+from mindframe.sdk import PluginContext
+from mindframe.sdk.auth import ADMIN_PERMISSION, Authenticator, Identity
+
+from .models import audit, lockouts, roles, sessions, tokens, users
+from .passwords import Passwords
+from .settings import AuthSettings
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSRF_HEADER = "x-csrf-token"
+TOKEN_PREFIX = "mf_"
+
+
+class LoginRefused(Exception):
+    """A login that did not succeed: `status` 401 (wrong) or 429 (locked or too fast)."""
+
+    def __init__(self, status: int, detail: str, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.retry_after = status, detail, retry_after
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back without their zone; they were written in UTC."""
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def client_of(connection: ASGIConnection) -> str:
+    return connection.client.host if connection.client else "unknown"
+
+
+class AuthService(Authenticator):
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.settings: AuthSettings = ctx.settings
+        self.passwords = Passwords(self.settings)
+        self._attempts: dict[str, deque[float]] = defaultdict(deque)
+        self._has_users = False
+
+    # --- users -------------------------------------------------------------------------
+
+    async def create_user(
+        self,
+        username: str,
+        password: str,
+        *,
+        admin: bool = False,
+        roles_: list[str] | None = None,
+        email: str | None = None,
+        locale: str | None = None,
+    ) -> dict[str, Any]:
+        if await self.user_by_name(username) is not None:
+            raise ValueError(f"a user named {username!r} already exists")
+        row = {
+            "id": str(uuid.uuid4()),
+            "username": username,
+            "password_hash": await self.passwords.hash(password),
+            "is_admin": admin,
+            "roles": sorted(set(roles_ or [])),
+            "email": email,
+            "locale": locale,
+            "created_at": now(),
+        }
+        async with self.ctx.session() as session:
+            await session.execute(insert(users).values(**row))
+            await session.commit()
+        self._has_users = True
+        return row
+
+    async def user_by_name(self, username: str) -> dict[str, Any] | None:
+        return await self._one(select(users).where(users.c.username == username))
+
+    async def user(self, user_id: str) -> dict[str, Any] | None:
+        return await self._one(select(users).where(users.c.id == user_id))
+
+    async def list_users(self) -> list[dict[str, Any]]:
+        return await self._all(select(users).order_by(users.c.username))
+
+    async def update_user(self, user_id: str, **changes: Any) -> dict[str, Any] | None:
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if "password" in changes:
+            changes["password_hash"] = await self.passwords.hash(changes.pop("password"))
+        if changes:
+            await self._run(update(users).where(users.c.id == user_id).values(**changes))
+        return await self.user(user_id)
+
+    async def remove_user(self, user_id: str) -> None:
+        await self._run(delete(users).where(users.c.id == user_id))
+
+    async def enforcing(self) -> bool:
+        if not self._has_users:
+            count = await self._one(select(func.count().label("n")).select_from(users))
+            self._has_users = bool(count and count["n"])
+        return self._has_users
+
+    # --- roles ---------------------------------------------------------------------------
+
+    async def set_role(self, name: str, permissions: list[str]) -> None:
+        async with self.ctx.session() as session:
+            await session.execute(delete(roles).where(roles.c.name == name))
+            await session.execute(insert(roles).values(name=name, permissions=sorted(permissions)))
+            await session.commit()
+
+    async def list_roles(self) -> dict[str, list[str]]:
+        return {r["name"]: r["permissions"] for r in await self._all(select(roles))}
+
+    async def identity(self, user: dict[str, Any], **how: Any) -> Identity:
+        granted: set[str] = set()
+        if user["roles"]:
+            for role in await self._all(select(roles).where(roles.c.name.in_(user["roles"]))):
+                granted.update(role["permissions"])
+        return Identity(
+            user_id=user["id"],
+            username=user["username"],
+            permissions=frozenset(granted | ({ADMIN_PERMISSION} if user["is_admin"] else set())),
+            is_admin=user["is_admin"],
+            locale=user["locale"],
+            **how,
+        )
+
+    # --- login and sessions --------------------------------------------------------------
+
+    async def login(self, username: str, password: str, client: str) -> tuple[dict, str, str]:
+        """Check the password; returns (user, session secret, CSRF token) or raises
+        LoginRefused. Failures are counted per username and locked out past the limit."""
+        self._throttle(client)
+        moment = now()
+        lock = await self._one(select(lockouts).where(lockouts.c.username == username))
+        locked_until = aware(lock["locked_until"]) if lock else None
+        if locked_until and locked_until > moment:
+            await self.record("login.locked", username=username, client=client)
+            wait = int((locked_until - moment).total_seconds()) + 1
+            raise LoginRefused(429, f"too many failed logins; try again in {wait} s", wait)
+        user = await self.user_by_name(username)
+        if not await self.passwords.verify(user["password_hash"] if user else None, password):
+            await self._count_failure(username, lock, moment, client)
+            raise LoginRefused(401, "wrong username or password")
+        await self._run(delete(lockouts).where(lockouts.c.username == username))
+        assert user is not None
+        secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+        expires = moment + timedelta(seconds=self.settings.session_seconds)
+        await self._run(
+            insert(sessions).values(
+                digest=digest(secret), user_id=user["id"], csrf_token=csrf, expires_at=expires
+            )
+        )
+        await self.record("login", username=username, user_id=user["id"], client=client)
+        return user, secret, csrf
+
+    def _throttle(self, client: str) -> None:
+        window, stamp = self._attempts[client], time.monotonic()
+        while window and window[0] < stamp - 60:
+            window.popleft()
+        if len(window) >= self.settings.login_attempts_per_minute:
+            raise LoginRefused(429, "too many login attempts from your address; wait a minute", 60)
+        window.append(stamp)
+
+    async def _count_failure(
+        self, username: str, lock: dict | None, moment: datetime, client: str
+    ) -> None:
+        window = timedelta(seconds=self.settings.failure_window)
+        first = aware(lock["first_failure_at"]) if lock else None
+        fresh = lock is None or first is None or first < moment - window
+        failures = 1 if fresh else lock["failures"] + 1  # type: ignore[index]
+        values: dict[str, Any] = {"failures": failures, "locked_until": None}
+        values["first_failure_at"] = moment if fresh else first
+        if failures >= self.settings.max_failed_logins:
+            values["locked_until"] = moment + timedelta(seconds=self.settings.lockout_seconds)
+        async with self.ctx.session() as session:
+            await session.execute(delete(lockouts).where(lockouts.c.username == username))
+            await session.execute(insert(lockouts).values(username=username, **values))
+            await session.commit()
+        await self.record("login.failed", username=username, client=client)
+        if values["locked_until"]:
+            await self.record("lockout", username=username, client=client, failures=failures)
+
+    async def logout(self, connection: ASGIConnection) -> None:
+        secret = connection.cookies.get(self.settings.cookie_name)
+        if secret:
+            await self._run(delete(sessions).where(sessions.c.digest == digest(secret)))
+
+    async def csrf_token(self, connection: ASGIConnection) -> str | None:
+        secret = connection.cookies.get(self.settings.cookie_name)
+        row = await self._one(select(sessions).where(sessions.c.digest == digest(secret or "")))
+        return row["csrf_token"] if row else None
+
+    # --- Authenticator -------------------------------------------------------------------
+
+    async def authenticate(self, connection: ASGIConnection) -> Identity | None:
+        header = connection.headers.get("authorization", "")
+        if header[:7].lower() == "bearer ":
+            return await self._by_token(header[7:].strip())
+        secret = connection.cookies.get(self.settings.cookie_name)
+        if not secret:
+            return None
+        row = await self._one(select(sessions).where(sessions.c.digest == digest(secret)))
+        if row is None or aware(row["expires_at"]) <= now():  # type: ignore[operator]
+            raise NotAuthorizedException("your session has ended; sign in again")
+        if connection.scope.get("method") not in SAFE_METHODS and not secrets.compare_digest(
+            connection.headers.get(CSRF_HEADER, ""), row["csrf_token"]
+        ):
+            raise PermissionDeniedException(
+                f"a signed-in browser must send the {CSRF_HEADER} header it got at login"
+            )
+        user = await self.user(row["user_id"])
+        if user is None:
+            raise NotAuthorizedException("your account no longer exists")
+        return await self.identity(user, via="session")
+
+    async def _by_token(self, secret: str) -> Identity:
+        row = await self._one(select(tokens).where(tokens.c.digest == digest(secret)))
+        if row is None or row["revoked_at"] is not None:
+            raise NotAuthorizedException("this API token is unknown or revoked")
+        user = await self.user(row["user_id"])
+        if user is None:
+            raise NotAuthorizedException("this API token's user no longer exists")
+        await self._run(update(tokens).where(tokens.c.id == row["id"]).values(last_used_at=now()))
+        return await self.identity(user, via="token", scopes=frozenset(row["scopes"]))
+
+    async def permission_denied(
+        self, connection: ASGIConnection, identity: Identity, permission: str
+    ) -> None:
+        await self.record(
+            "permission.denied",
+            username=identity.username,
+            user_id=identity.user_id,
+            client=client_of(connection),
+            permission=permission,
+            path=connection.scope["path"],
+        )
+
+    # --- API tokens ------------------------------------------------------------------------
+
+    async def create_token(self, user_id: str, name: str, scopes: list[str]) -> tuple[dict, str]:
+        """A new token; the secret is returned this once and only its digest is kept."""
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        row = {
+            "id": str(uuid.uuid4()),
+            "user_id": user_id,
+            "name": name,
+            "digest": digest(secret),
+            "scopes": sorted(set(scopes)),
+            "created_at": now(),
+        }
+        await self._run(insert(tokens).values(**row))
+        return row, secret
+
+    async def list_tokens(self, user_id: str) -> list[dict[str, Any]]:
+        return await self._all(
+            select(tokens).where(tokens.c.user_id == user_id).order_by(tokens.c.created_at)
+        )
+
+    async def revoke_token(self, user_id: str, token_id: str) -> bool:
+        async with self.ctx.session() as session:
+            result = await session.execute(
+                update(tokens)
+                .where(tokens.c.id == token_id, tokens.c.user_id == user_id)
+                .values(revoked_at=now())
+            )
+            await session.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # --- audit log -------------------------------------------------------------------------
+
+    async def record(
+        self,
+        event: str,
+        *,
+        username: str | None = None,
+        user_id: str | None = None,
+        client: str | None = None,
+        **detail: Any,
+    ) -> None:
+        await self._run(
+            insert(audit).values(
+                at=now(),
+                event=event,
+                username=username,
+                user_id=user_id,
+                client=client,
+                detail=detail,
+            )
+        )
+
+    async def audit_log(self, limit: int = 100, event: str | None = None) -> list[dict]:
+        query = select(audit).order_by(audit.c.id.desc()).limit(limit)
+        if event:
+            query = query.where(audit.c.event == event)
+        return await self._all(query)
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    async def _run(self, statement: Any) -> None:
+        async with self.ctx.session() as session:
+            await session.execute(statement)
+            await session.commit()
+
+    async def _one(self, query: Any) -> dict[str, Any] | None:
+        async with self.ctx.session() as session:
+            row = (await session.execute(query)).mappings().first()
+            return dict(row) if row else None
+
+    async def _all(self, query: Any) -> list[dict[str, Any]]:
+        async with self.ctx.session() as session:
+            return [dict(row) for row in (await session.execute(query)).mappings()]
