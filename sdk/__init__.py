@@ -5,6 +5,10 @@ SQLAlchemy as they are; this module adds only what is Mindframe's: the hook mark
 context a hook receives, the settings base, event types and the GDPR subject.
 """
 
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
 from pluggy import HookimplMarker
 
 from mindframe.kernel.bus import Envelope, Event, idempotent
@@ -19,6 +23,18 @@ hookimpl = HookimplMarker("mindframe")
 """Marks a function in a plugin's `__init__.py` as the implementation of the hook of the
 same name; see `mindframe.kernel.hookspecs` for every hook."""
 
+
+@asynccontextmanager
+async def booted(plugins: Iterable[str]) -> AsyncIterator[Callable[..., Any]]:
+    """Start `plugins` (and what they require) under the user's settings for as long as the
+    block runs, yielding `resolve(ServiceType)`: for command-line tools that need a plugin's
+    services without a running server (`mindframe users create`)."""
+    from mindframe.kernel.runtime import Runtime
+
+    async with Runtime(only=plugins) as runtime:
+        yield runtime.container.resolve
+
+
 __all__ = [
     "Envelope",
     "Event",
@@ -28,6 +44,7 @@ __all__ = [
     "PluginSettings",
     "ServiceError",
     "Subject",
+    "booted",
     "hookimpl",
     "idempotent",
 ]
