@@ -219,16 +219,15 @@ class Child:
     # --- serving ---------------------------------------------------------------------------
 
     async def serve(self) -> None:
-        beat = asyncio.get_running_loop().create_task(self._heartbeat())
-        try:
-            while not self._stopping.is_set():
-                try:
-                    message = await self.conn.receive()
-                except EOFError:
-                    return
-                self._dispatch(message)
-        finally:
-            beat.cancel()
+        while not self._stopping.is_set():
+            try:
+                message = await self.conn.receive()
+            except EOFError:
+                return
+            self._dispatch(message)
+
+    def start_heartbeat(self) -> None:
+        self._beat = asyncio.get_running_loop().create_task(self._heartbeat())
 
     async def _heartbeat(self) -> None:
         while True:
@@ -453,6 +452,8 @@ async def _main(fd: int) -> int:
         loop.default_exception_handler(context)
 
     loop.set_exception_handler(on_loop_error)
+    child.start_heartbeat()
+    serving = loop.create_task(child.serve())  # answers to calls made while starting
     try:
         started = await child.start()
     except BaseException as error:  # SystemExit, KeyboardInterrupt from the plugin
@@ -462,7 +463,7 @@ async def _main(fd: int) -> int:
     if not started.ok:
         await conn.writer.drain()
         return 1
-    await child.serve()
+    await serving
     return 0
 
 

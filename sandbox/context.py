@@ -134,8 +134,13 @@ class SandboxContext:
         self, pattern: str, handler: Callable[..., Awaitable[Any]], **options: Any
     ) -> SandboxSubscription:
         """Subscribe through the parent's bus; refused here at once if not granted."""
-        check_subscribe(self.name, self.manifest.permissions.subscribe, pattern)
         name = options.pop("name", None) or f"{pattern}:{handler.__qualname__}"
+        try:
+            check_subscribe(self.name, self.manifest.permissions.subscribe, pattern)
+        except PermissionError:
+            # The parent refuses it too, and keeps the audit record.
+            self._child.call_soon("subscribe", pattern=pattern, name=name, options=options)
+            raise
         self._child.handlers[name] = handler
         self._child.call_soon("subscribe", pattern=pattern, name=name, options=options)
         return SandboxSubscription(self._child, name, pattern)

@@ -95,7 +95,9 @@ class SandboxProxy:
                 heartbeat_interval=HEARTBEAT_INTERVAL,
             )
 
-        self.supervisor = supervisor = Supervisor(self.name, hello, limits, self._on_frame)
+        self.supervisor = supervisor = Supervisor(
+            self.name, hello, limits, self._on_frame, self.manifest.startup_timeout
+        )
         ctx.spawn(supervisor.run, name="sandbox supervisor")
         ctx.on_unload(supervisor.stop, "sandbox child")
         await supervisor.first_start()

@@ -134,14 +134,13 @@ async def _relay_response(
             for _ in range(frame.count):
                 stream.credits.release()
             continue
-        if frame is None or isinstance(frame, p.HttpAbort):
+        if isinstance(frame, str | p.HttpAbort):
             if not started:
-                reason = (
-                    proxy.supervisor.unavailable_reason()
-                    if frame is None and proxy.supervisor is not None
-                    else f"plugin '{proxy.name}' failed to answer the request"
-                )
-                await send_problem(send, 503 if frame is None else 502, reason, plugin=proxy.name)
+                if isinstance(frame, str):
+                    await send_problem(send, 503, frame, plugin=proxy.name)
+                else:
+                    detail = f"plugin '{proxy.name}' failed to answer the request"
+                    await send_problem(send, 502, detail, plugin=proxy.name)
                 return
             raise ConnectionAbortedError(f"plugin '{proxy.name}' stopped mid-response")
         if isinstance(frame, p.HttpResponse):

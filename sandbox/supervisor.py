@@ -40,7 +40,7 @@ class Stream:
     __slots__ = ("credits", "frames")
 
     def __init__(self) -> None:
-        self.frames: asyncio.Queue[p.Msg | None] = asyncio.Queue()
+        self.frames: asyncio.Queue[p.Msg | str] = asyncio.Queue()  # str: why the child died
         self.credits = asyncio.Semaphore(p.WINDOW)
 
 
@@ -82,7 +82,7 @@ class ChildProcess:
     def fail_everything(self, reason: str) -> None:
         """The child is gone: every waiting request and call learns why."""
         for stream in self.streams.values():
-            stream.frames.put_nowait(None)
+            stream.frames.put_nowait(reason)
         for future in self.pending.values():
             if not future.done():
                 future.set_exception(ChildUnavailable(reason))
@@ -149,8 +149,10 @@ class Supervisor:
         hello: Callable[[], p.Hello],
         limits: Limits,
         on_frame: Callable[[ChildProcess, p.Msg], None],
+        startup_timeout: float = 10.0,
     ) -> None:
         self.name = name
+        self.startup_timeout = startup_timeout
         self._hello = hello
         self.limits = limits
         self._on_frame = on_frame
@@ -200,11 +202,13 @@ class Supervisor:
             self._ready.clear()
             if self._stopping:
                 self.state = "stopped"
+                child.fail_everything(f"plugin '{self.name}' is stopping")
                 return
             if not self._started_once:
                 # The very first start failed: the kernel marks the plugin failed, as it
                 # would an in-process plugin; nothing to restart.
                 self.state, self.reason = "failed", outcome
+                child.fail_everything(f"plugin '{self.name}' failed: {outcome}")
                 if not self._first.done():
                     self._first.set_exception(ChildUnavailable(outcome))
                 return
@@ -212,6 +216,7 @@ class Supervisor:
             failures = 1 if stable else failures + 1
             delay = min(self.limits.backoff_max, self.limits.backoff_initial * 2 ** (failures - 1))
             self.state, self.reason = "restarting", outcome
+            child.fail_everything(f"plugin '{self.name}' {outcome}; restarting")
             self.history.append({"at": time.time(), "reason": outcome, "backoff": delay})
             del self.history[:-50]
             log.error("sandboxed plugin %s %s; restarting in %.2f s", self.name, outcome, delay)
@@ -240,7 +245,6 @@ class Supervisor:
             reason = starting.result() or describe_exit(child, returncode, self.limits)
         else:
             reason = describe_exit(child, returncode, self.limits)
-        child.fail_everything(f"plugin '{self.name}' {reason}")
         return reason
 
     async def _await_started(self, child: ChildProcess) -> str | None:
@@ -281,12 +285,16 @@ class Supervisor:
                 on_frame(child, frame)
 
     async def _watchdog(self, child: ChildProcess) -> None:
-        timeout = self.limits.heartbeat_timeout
+        """Kill a child that stops sending frames; while it is still starting (importing,
+        running `startup`) it gets the manifest's `startup_timeout` instead."""
         while True:
             await asyncio.sleep(HEARTBEAT_INTERVAL / 2)
+            timeout = self.limits.heartbeat_timeout
+            if not child.started.done():
+                timeout = max(timeout, self.startup_timeout)
             if time.monotonic() - child.last_seen > timeout:
                 child.hung = True
-                log.error("sandboxed plugin %s: no heartbeat for %g s, killing", self.name, timeout)
+                log.error("sandboxed plugin %s: silent for %g s, killing", self.name, timeout)
                 child.kill()
                 return
 

@@ -1,0 +1,189 @@
+"""Source of the throw-away plugins the sandbox tests run in child processes."""
+
+WORKER = """
+import ctypes
+import os
+import socket
+import time
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.response import Stream
+from mindframe.sdk import Event, hookimpl
+
+
+class Ping(Event):
+    topic = "sbx.ping"
+    n: int
+
+
+class Pong(Event):
+    topic = "sbx.pong"
+    n: int
+
+
+class Secret(Event):
+    topic = "secret.plans"
+
+
+CTX: Any = None
+seen: list[int] = []
+refused: list[str] = []
+
+
+@get("/hello")
+async def hello() -> dict[str, Any]:
+    return {"hello": "sandbox", "pid": os.getpid()}
+
+
+@post("/upper")
+async def upper(request: Request) -> Stream:
+    # Read the request as it streams in, then stream the answer (Litestar's Stream listens
+    # for a disconnect on `receive`, so it cannot also read the body while sending).
+    chunks = [chunk async for chunk in request.stream()]
+
+    async def answer():
+        for chunk in chunks:
+            yield chunk.upper()
+
+    return Stream(answer(), headers={"x-chunks": str(len(chunks))})
+
+
+@get("/count/{n:int}")
+async def count(n: int) -> Stream:
+    async def lines():
+        for i in range(n):
+            yield f"{i}\\n".encode()
+
+    return Stream(lines())
+
+
+@post("/publish/{n:int}")
+async def publish(n: int) -> dict[str, str]:
+    return {"id": await CTX.publish(Pong(n=n))}
+
+
+@post("/publish-secret")
+async def publish_secret() -> dict[str, str]:
+    try:
+        await CTX.publish(Secret())
+    except PermissionError as error:
+        return {"refused": f"{type(error).__name__}: {error}"}
+    return {"refused": ""}
+
+
+@post("/connect")
+async def connect() -> dict[str, str]:
+    try:
+        socket.create_connection(("192.0.2.1", 80), timeout=0.5)
+    except PermissionError as error:
+        return {"refused": f"{type(error).__name__}: {error}"}
+    except OSError as error:
+        return {"refused": f"not refused by the sandbox: {error}"}
+    return {"refused": ""}
+
+
+@get("/state")
+async def state() -> dict[str, Any]:
+    return {"seen": seen, "refused": refused}
+
+
+@post("/abort")
+async def abort() -> None:
+    os.abort()
+
+
+@post("/segfault")
+async def segfault() -> None:
+    ctypes.string_at(0)
+
+
+@post("/exit")
+async def leave() -> None:
+    raise SystemExit("the plugin gave up")
+
+
+@post("/hang")
+async def hang() -> None:
+    time.sleep(3600)
+
+
+@post("/hog")
+async def hog() -> dict[str, int]:
+    blob = bytearray(1024 * 1024 * 1024)
+    return {"size": len(blob)}
+
+
+@post("/spin")
+async def spin() -> None:
+    while True:
+        pass
+
+
+async def on_ping(event: Ping) -> None:
+    seen.append(event.n)
+    await CTX.publish(Pong(n=event.n * 10))
+
+
+@hookimpl
+def register_subscriptions(ctx: Any) -> None:
+    global CTX
+    CTX = ctx
+    ctx.subscribe("sbx.ping", on_ping)
+    try:
+        ctx.subscribe("secret.>", on_ping)
+    except PermissionError as error:
+        refused.append(str(error))
+
+
+@hookimpl
+def register_routes(ctx: Any) -> list[Any]:
+    return [hello, upper, count, publish, publish_secret, connect, state, abort, segfault,
+            leave, hang, hog, spin]
+
+
+@hookimpl
+def health(ctx: Any) -> dict[str, Any]:
+    return {"ok": True, "seen": len(seen)}
+
+
+@hookimpl
+def snapshot_state(ctx: Any) -> Any:
+    return {"seen": seen}
+
+
+@hookimpl
+def restore_state(ctx: Any, state: Any) -> None:
+    seen[:0] = state["seen"]
+"""
+
+WORKER_PERMISSIONS = """
+publish = ["sbx.pong"]
+subscribe = ["sbx.*"]
+"""
+
+BYSTANDER = """
+from typing import Any
+
+from litestar import get
+from mindframe.sdk import hookimpl
+
+
+@get("/ok")
+async def ok() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@hookimpl
+def register_routes(ctx: Any) -> list[Any]:
+    return [ok]
+"""
+
+FAILING_STARTUP = """
+from mindframe.sdk import hookimpl
+
+
+@hookimpl
+async def startup(ctx) -> None:
+    raise RuntimeError("no database configured")
+"""
