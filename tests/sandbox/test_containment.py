@@ -1,0 +1,148 @@
+"""Containment: a crashing, hanging or greedy sandboxed plugin is restarted with backoff and
+reported, and nothing else in the kernel notices."""
+
+from __future__ import annotations
+
+import pytest
+from sandbox_testlib import eventually, load_record, proxy_of, start_sandboxed, write_plugin
+
+from mindframe.kernel.records import PluginState
+from plugins import BYSTANDER, WORKER, WORKER_PERMISSIONS
+
+pytestmark = pytest.mark.anyio
+
+
+async def _restarted(kernel, proxy, old_pid: int) -> dict:
+    """Wait until a new child answers, and return the proxy's details."""
+
+    async def up() -> bool:
+        response = await kernel.client.get("/api/worker/hello")
+        return response.status_code == 200 and response.json()["pid"] != old_pid
+
+    await eventually(up, timeout=15)
+    return proxy.details()
+
+
+async def test_crashes_restart_the_child_with_backoff_and_spare_other_plugins(
+    boot_kernel, plugin_factory, sandbox_root
+):
+    plugin_factory.make("bystander", BYSTANDER)
+    folder = write_plugin(sandbox_root, "worker", WORKER, permissions=WORKER_PERMISSIONS)
+    async with (
+        boot_kernel(["bystander"], builtin=False) as kernel,
+        start_sandboxed(kernel, folder) as record,
+    ):
+        proxy = proxy_of(record)
+        expected = {
+            "/abort": "aborted (SIGABRT)",
+            "/segfault": "segmentation fault (SIGSEGV)",
+            "/exit": "crashed: SystemExit: the plugin gave up",
+        }
+        for index, (path, reason) in enumerate(expected.items(), start=1):
+            pid = proxy.details()["pid"]
+            crashed = await kernel.client.post(f"/api/worker{path}")
+            assert crashed.status_code == 503
+            assert reason in crashed.json()["detail"]
+            health = (await kernel.runtime.health())["plugins"]["worker"]
+            if health["child"] == "restarting":  # not back yet: the reason is shown
+                assert health["ok"] is False and reason in health["reason"]
+                down = await kernel.client.get("/api/worker/hello")
+                assert down.status_code in (200, 503)
+            # the other plugin never noticed
+            assert (await kernel.client.get("/api/bystander/ok")).json() == {"ok": True}
+            details = await _restarted(kernel, proxy, pid)
+            assert details["restarts"] == index
+            assert reason in details["exits"][-1]["reason"]
+        backoffs = [exit["backoff"] for exit in proxy.details()["exits"]]
+        assert backoffs == sorted(backoffs) and backoffs[-1] > backoffs[0]
+        assert record.state is PluginState.ACTIVE
+        assert kernel.state("bystander") is PluginState.ACTIVE
+        assert (await kernel.runtime.health())["plugins"]["worker"]["ok"] is True
+
+
+@pytest.mark.slow
+async def test_a_hung_child_is_killed_and_restarted(boot_kernel, sandbox_root):
+    folder = write_plugin(sandbox_root, "worker", WORKER, permissions=WORKER_PERMISSIONS)
+    async with boot_kernel([], builtin=False) as kernel, start_sandboxed(kernel, folder) as record:
+        proxy = proxy_of(record)
+        pid = proxy.details()["pid"]
+        hung = await kernel.client.post("/api/worker/hang")
+        assert hung.status_code == 503
+        assert "hung: no heartbeat for 1.5 s; killed" in hung.json()["detail"]
+        details = await _restarted(kernel, proxy, pid)
+        assert details["restarts"] == 1
+
+
+@pytest.mark.slow
+async def test_memory_limit_marks_it_failed_with_the_reason_then_restarts(
+    boot_kernel, sandbox_root
+):
+    limits = """
+    [settings.sandbox]
+    memory_mb = 400
+    heartbeat_timeout = 1.5
+    backoff_initial = 1.0
+    """
+    folder = write_plugin(
+        sandbox_root, "worker", WORKER, permissions=WORKER_PERMISSIONS, extra=limits
+    )
+    async with boot_kernel([], builtin=False) as kernel, start_sandboxed(kernel, folder) as record:
+        proxy = proxy_of(record)
+        pid = proxy.details()["pid"]
+        hog = await kernel.client.post("/api/worker/hog")
+        assert hog.status_code == 503
+        assert "ran out of memory (MemoryError; memory_mb = 400)" in hog.json()["detail"]
+        health = (await kernel.runtime.health())["plugins"]["worker"]
+        assert health["ok"] is False
+        assert "memory_mb = 400" in health["reason"]
+        await _restarted(kernel, proxy, pid)
+
+
+@pytest.mark.slow
+async def test_cpu_limit_kills_the_child_with_the_reason(boot_kernel, sandbox_root):
+    limits = """
+    [settings.sandbox]
+    cpu_seconds = 3
+    heartbeat_timeout = 20
+    backoff_initial = 0.2
+    """
+    folder = write_plugin(
+        sandbox_root, "worker", WORKER, permissions=WORKER_PERMISSIONS, extra=limits
+    )
+    async with boot_kernel([], builtin=False) as kernel, start_sandboxed(kernel, folder) as record:
+        proxy = proxy_of(record)
+        pid = proxy.details()["pid"]
+        spun = await kernel.client.post("/api/worker/spin")
+        assert spun.status_code == 503
+        assert "exceeded its CPU limit (cpu_seconds = 3) (SIGXCPU)" in spun.json()["detail"]
+        await _restarted(kernel, proxy, pid)
+
+
+async def test_reload_is_a_restart_of_the_child_with_state_handed_over(boot_kernel, sandbox_root):
+    folder = write_plugin(sandbox_root, "worker", WORKER, permissions=WORKER_PERMISSIONS)
+    from mindframe.kernel.bus import Event
+
+    class Ping(Event):
+        topic = "sbx.ping"
+        n: int
+
+    async with boot_kernel([], builtin=False) as kernel, start_sandboxed(kernel, folder) as record:
+        lifecycle = kernel.runtime.lifecycle
+        old = proxy_of(record)
+        old_pid = old.details()["pid"]
+        await kernel.runtime.bus.publish(Ping(n=1))
+        await kernel.bus_probe.next("sbx.pong", timeout=5)
+        # What the reloader does, with load_sandboxed in place of the import:
+        state = await lifecycle.call(record, "snapshot_state", ctx=record.context)
+        await lifecycle.stop(record, PluginState.LOADED, reloading=True)
+        assert old.supervisor.child.process.returncode is not None
+        load_record(kernel, folder)
+        await lifecycle.start(record)
+        await lifecycle.call(record, "restore_state", ctx=record.context, state=state)
+        assert record.state is PluginState.ACTIVE, record.error
+        new_pid = proxy_of(record).details()["pid"]
+        assert new_pid != old_pid
+        await kernel.runtime.bus.publish(Ping(n=2))
+        await kernel.bus_probe.next("sbx.pong", timeout=5)
+        assert (await kernel.client.get("/api/worker/state")).json()["seen"] == [1, 2]
+        assert [s.owner for s in kernel.runtime.bus.subscriptions("worker")] == ["worker"]
