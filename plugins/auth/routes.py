@@ -44,6 +44,9 @@ class LoggedIn(msgspec.Struct):
 
 
 class TokenRequest(msgspec.Struct):
+    """`scopes` are permission patterns the token is limited to (`["*"]`: all of yours);
+    with none, the token only proves who you are."""
+
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     scopes: Annotated[
         list[Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=100)
