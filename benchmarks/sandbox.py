@@ -1,0 +1,200 @@
+"""Requests/s and p50/p99 latency of a trivial route in a sandboxed plugin vs the same plugin
+in-process.
+
+Why: issue 5 asks that a plugin in its own process (`isolation = "process"`) keeps at least
+40 % of the in-process throughput; every request to it crosses the kernel, one AF_UNIX
+socket pair and the child's own Litestar app.
+
+Subject: plugin `benchsbx` (sandboxed, in a child process) at `/api/benchsbx/ping`.
+Anchor: plugin `benchping`, the same handler source, in-process, at `/api/benchping/ping`.
+Both live in one kernel served by uvicorn (one worker, no access log) in a subprocess on
+127.0.0.1, so the server is identical; `wrk` (one thread, in its own process; a small
+asyncio client in a separate process when wrk is missing) drives the two routes in
+alternating rounds of fixed duration. Reported: median requests/s, p50/p99 latency, and the
+median of per-round ratios.
+
+Until kernel/lifecycle.py calls `load_sandboxed`, the server script starts the sandboxed
+plugin itself through the kernel's Lifecycle (exactly what the wiring will do).
+
+    .venv/bin/python benchmarks/sandbox.py [--quick] [--rounds 5] [--duration 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import PYTHON, clean_env, free_port, machine_info, server
+from http_throughput import run_python_loadgen, run_wrk
+
+GOAL = 0.40
+
+HANDLER = """
+from litestar import get
+
+
+@get("/ping")
+async def ping() -> dict[str, str]:
+    return {"pong": "ok"}
+"""
+
+PLUGIN_INIT = """
+from typing import Any
+
+from mindframe.sdk import hookimpl
+
+from .routes import ping
+
+
+@hookimpl
+def register_routes(ctx: Any) -> list[Any]:
+    return [ping]
+"""
+
+SERVE = """
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import uvicorn
+
+from mindframe.kernel import hooks
+from mindframe.kernel.discovery import Candidate
+from mindframe.kernel.loader import module_name_for
+from mindframe.kernel.manifest import load_manifest
+from mindframe.kernel.records import PluginRecord, PluginState
+from mindframe.kernel.runtime import Runtime
+from mindframe.kernel.settings import KernelSettings, Settings
+from mindframe.sandbox import load_sandboxed
+
+root, port, wired = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+kernel = KernelSettings(data_dir=root / "data", builtin_plugins=False, log_level="WARNING")
+roots = [root / "plugins"] + ([root / "sandboxed"] if wired else [])
+runtime = Runtime(Settings(kernel, {}), plugin_roots=roots, entry_points=False)
+
+
+@asynccontextmanager
+async def lifespan():
+    async with runtime.running():
+        if not wired:
+            folder = root / "sandboxed" / "benchsbx"
+            manifest = load_manifest(folder / "plugin.toml")
+            record = PluginRecord(Candidate(str(folder), folder, manifest))
+            record.code = load_sandboxed(
+                folder, manifest, module_name_for(manifest.module_name),
+                report_error=runtime.report_error,
+            )
+            record.hooks = hooks.collect(runtime.plugin_manager, record.code.module, record.name)
+            record.state = PluginState.LOADED
+            runtime.records[record.name] = record
+            await runtime.lifecycle.start(record)
+            assert record.state is PluginState.ACTIVE, record.error
+        yield
+
+
+runtime.dispatcher.lifespan = lifespan
+uvicorn.run(runtime.asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+"""
+
+
+def wired() -> bool:
+    lifecycle = Path(__file__).resolve().parent.parent / "kernel" / "lifecycle.py"
+    return "load_sandboxed" in lifecycle.read_text(encoding="utf-8")
+
+
+def write_fixtures(root: Path) -> Path:
+    for parent, name, isolation in (
+        ("plugins", "benchping", "inprocess"),
+        ("sandboxed", "benchsbx", "process"),
+    ):
+        folder = root / parent / name
+        folder.mkdir(parents=True)
+        (folder / "plugin.toml").write_text(
+            f'name = "{name}"\nversion = "0.1.0"\nisolation = "{isolation}"\n'
+        )
+        (folder / "__init__.py").write_text(textwrap.dedent(PLUGIN_INIT))
+        (folder / "routes.py").write_text(textwrap.dedent(HANDLER))
+    script = root / "serve.py"
+    script.write_text(textwrap.dedent(SERVE))
+    return script
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 2 s")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per round")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args()
+    rounds, duration = (2, 2.0) if args.quick else (args.rounds, args.duration)
+    loadgen = args.loadgen
+    if loadgen == "auto":
+        loadgen = "wrk" if shutil.which("wrk") else "python"
+    load = run_wrk if loadgen == "wrk" else run_python_loadgen
+
+    results: dict[str, list[dict[str, float]]] = {"sandboxed": [], "inprocess": []}
+    with tempfile.TemporaryDirectory(prefix="mf-bench-sandbox-") as tmp:
+        root = Path(tmp)
+        script = write_fixtures(root)
+        port = free_port()
+        urls = {
+            "sandboxed": f"http://127.0.0.1:{port}/api/benchsbx/ping",
+            "inprocess": f"http://127.0.0.1:{port}/api/benchping/ping",
+        }
+        command = [PYTHON, str(script), str(root), str(port), "1" if wired() else "0"]
+        env = clean_env()
+        with server(command, urls["sandboxed"], env=env, cwd=root, log_path=root / "server.log"):
+            for url in urls.values():  # warm both
+                load(url, 1.0, args.connections)
+            for index in range(rounds):
+                order = list(urls.items())
+                if index % 2:
+                    order.reverse()
+                for label, url in order:
+                    results[label].append(load(url, duration, args.connections))
+
+    def median(label: str, key: str) -> float:
+        return statistics.median(r[key] for r in results[label])
+
+    ratios = [
+        s["rps"] / i["rps"] for s, i in zip(results["sandboxed"], results["inprocess"], strict=True)
+    ]
+    ratio = statistics.median(ratios)
+    info = machine_info()
+    print(f"# sandbox  nproc={info['nproc']} cpu={info['cpu']} python={info['python']}")
+    print(
+        f"loadgen={loadgen} connections={args.connections} rounds={rounds} "
+        f"duration={duration:g}s wired={wired()}"
+    )
+    print(f"{'plugin':<36} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for label, name in (
+        ("sandboxed", "sandboxed (child process)"),
+        ("inprocess", "in-process (same kernel)"),
+    ):
+        print(
+            f"{name:<36} {median(label, 'rps'):>9.0f} {median(label, 'p50_ms'):>8.2f} "
+            f"{median(label, 'p99_ms'):>8.2f}"
+        )
+    met = "met" if ratio >= GOAL else "MISSED"
+    print(
+        f"ratio sandboxed/in-process req/s: {ratio:.3f} (per round: "
+        f"{', '.join(f'{r:.3f}' for r in ratios)})  goal >= {GOAL} {met}"
+    )
+    if args.json:
+        args.json.write_text(
+            json.dumps({"machine": info, "results": results, "ratio": ratio}, indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()
