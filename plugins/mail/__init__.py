@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from mindframe.sdk import PluginContext, Subject, hookimpl
+from mindframe.sdk.auth import declare_permissions
 
 from . import inbound, models, routes, smtp
 from .errors import MailError
 from .events import SendMail
 from .service import MailService
 from .settings import MailSettings
+
+PERMISSIONS = {
+    "mail.send": "Send mail through POST /api/mail/messages",
+    "mail.read": "See queued, sent and failed mail and its SMTP replies",
+}
 
 
 @hookimpl
@@ -21,6 +27,7 @@ def settings_model() -> type[MailSettings]:
 @hookimpl
 def register_services(ctx: PluginContext) -> None:
     ctx.provide(MailService, MailService(ctx))
+    declare_permissions(ctx, PERMISSIONS)
 
 
 @hookimpl

@@ -1,9 +1,11 @@
-"""The recipient's locale for templates: through the i18n plugin when it runs.
+"""The recipient's locale for templates, through the i18n plugin when it is active.
 
-`Translations` (from `mindframe.sdk.i18n`) gives each template owner's catalogs in the
-chosen locale, plus Babel formats (`l10n.format_date(...)` in a template). Without the
-i18n plugin (or before that SDK module exists) templates render as written, untranslated,
-in the locale asked for, so mail never waits on translations.
+`Translations` gives the template owner's catalogs in the negotiated locale, plus Babel
+formats (`{{ l10n.format_date(day) }}` in a template). Mail does not require i18n: without
+it, templates render as written (untranslated) with the locale asked for, so mail never
+waits on translations. The mail plugin's own catalogs (`locales/`) are registered with
+whichever i18n service is found, at first use, since i18n may start after mail.
+Other plugins' templates are translated from the catalogs they registered themselves.
 """
 
 from __future__ import annotations
@@ -12,13 +14,7 @@ import gettext
 from typing import Any
 
 from mindframe.sdk import PluginContext, ServiceError
-
-try:
-    from mindframe.sdk.i18n import DEFAULT_LOCALE, Localizer, Translations
-except ImportError:  # an SDK without i18n: plain rendering
-    Translations = None  # type: ignore[assignment,misc]
-    DEFAULT_LOCALE = "en_US"
-    Localizer = None  # type: ignore[assignment,misc]
+from mindframe.sdk.i18n import DEFAULT_LOCALE, Translations, negotiate_locale
 
 
 class PlainLocalizer:
@@ -31,13 +27,18 @@ class PlainLocalizer:
         self.ngettext = self.catalog.ngettext
 
 
-def localizer(ctx: PluginContext, owner: str, locale: str | None) -> Any:
-    """`owner`'s catalogs in `locale` (negotiated: `de_AT` → `de`), or a plain one."""
-    if Translations is not None:
+class Locales:
+    def __init__(self, ctx: PluginContext) -> None:
+        self._ctx = ctx
+        self._registered_with: Translations | None = None
+
+    def localizer(self, owner: str, locale: str | None) -> Any:
+        """`owner`'s catalogs in `locale` (negotiated: `de_AT` → `de`), or a plain one."""
         try:
-            service = ctx.resolve(Translations)
+            service = self._ctx.resolve(Translations)
         except ServiceError:
-            pass
-        else:
-            return service.localizer(owner, service.negotiate(locale))
-    return PlainLocalizer(locale or DEFAULT_LOCALE)
+            return PlainLocalizer(negotiate_locale([locale]) or DEFAULT_LOCALE)
+        if service is not self._registered_with:  # first use, or i18n was reloaded
+            service.register(self._ctx)
+            self._registered_with = service
+        return service.localizer(owner, service.negotiate(locale))

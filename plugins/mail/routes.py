@@ -1,4 +1,9 @@
-"""HTTP: `POST /api/mail/messages` (queue), `GET /api/mail/messages[/{id}]` (track)."""
+"""HTTP: `POST /api/mail/messages` (queue), `GET /api/mail/messages[/{id}]` (track).
+
+Sending needs the permission `mail.send`, reading `mail.read` (messages hold personal
+data). The guards come from `mindframe.sdk.auth` and fail closed: with no auth plugin
+active, every request here is answered 401; other plugins send through `MailService` or
+the `mail.send` event instead."""
 
 from __future__ import annotations
 
@@ -11,10 +16,11 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from mindframe.sdk.auth import requires_permission
+
 from .errors import MailError
 from .outbox import PRIORITY_NAMES
 from .service import MailService
-
 
 State = Literal["queued", "sending", "sent", "failed"]
 
@@ -71,7 +77,12 @@ def _message(row: dict[str, Any]) -> Message:
     )
 
 
-@post("/messages", status_code=202, summary="Queue a message; stored before this answers")
+@post(
+    "/messages",
+    status_code=202,
+    summary="Queue a message; stored before this answers",
+    guards=[requires_permission("mail.send")],
+)
 async def send_message(
     data: JSONBody[SendRequest], mail_service: NamedDependency[MailService]
 ) -> Accepted:
@@ -82,7 +93,11 @@ async def send_message(
     return Accepted(id=row["id"], message_id=row["message_id"], state=row["state"])
 
 
-@get("/messages/{message_id:str}", summary="A message's state, attempts and SMTP reply")
+@get(
+    "/messages/{message_id:str}",
+    summary="A message's state, attempts and SMTP reply",
+    guards=[requires_permission("mail.read")],
+)
 async def show_message(
     message_id: FromPath[str], mail_service: NamedDependency[MailService]
 ) -> Message:
@@ -92,7 +107,11 @@ async def show_message(
     return _message(row)
 
 
-@get("/messages", summary="Messages, newest first; filter by state, recipient, template")
+@get(
+    "/messages",
+    summary="Messages, newest first; filter by state, recipient, template",
+    guards=[requires_permission("mail.read")],
+)
 async def list_messages(
     mail_service: NamedDependency[MailService],
     state_filter: Annotated[State | None, QueryParameter(query="state")] = None,

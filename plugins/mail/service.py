@@ -14,12 +14,13 @@ from typing import Any
 
 from mindframe.sdk import PluginContext, Subject
 
-from . import composing, locales
+from . import composing
 from .composing import Content
 from .dispatch import Dispatcher
 from .errors import MailError
 from .events import MailQueued
 from .inbound import inbox_about, inbox_erase
+from .locales import Locales
 from .outbox import PRIORITIES, Outbox
 from .settings import MailSettings
 from .templates import TemplateRegistry
@@ -34,6 +35,7 @@ class MailService:
         self.settings: MailSettings = ctx.settings
         self.outbox = Outbox(ctx)
         self.templates = TemplateRegistry()
+        self.locales = Locales(ctx)
         self.templates.register(BUILTIN_TEMPLATES, ctx.name, BUILTIN_PRIORITIES)
         self.dispatcher = Dispatcher(self.settings, self.outbox, ctx.publish)
 
@@ -65,7 +67,7 @@ class MailService:
             if subject is not None or text is not None or html is not None:
                 raise MailError("give either 'template' or 'subject'/'text'/'html', not both")
             owner = self.templates.get(template)
-            l10n = locales.localizer(self._ctx, owner.owner, locale)
+            l10n = self.locales.localizer(owner.owner, locale)
             locale = l10n.locale
             content = self.templates.render(template, context or {}, l10n)
             priority = priority or owner.priority

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import trustme
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mail_testlib import Sink, mail_settings, smtp_sink
+from mail_testlib import FAKE_AUTH, Sink, mail_settings, smtp_sink
 
 
 @pytest.fixture
@@ -32,11 +32,19 @@ def certificate_authority(tmp_path: Path) -> tuple[trustme.CA, Path]:
 
 @pytest.fixture
 def mail_kernel(
-    boot_kernel: Callable[..., AbstractAsyncContextManager[Any]], sink: Sink
+    boot_kernel: Callable[..., AbstractAsyncContextManager[Any]], plugin_factory: Any, sink: Sink
 ) -> Callable[..., AbstractAsyncContextManager[Any]]:
-    """`async with mail_kernel(max_attempts=2) as kernel:` the mail plugin sending to `sink`."""
+    """`async with mail_kernel(max_attempts=2) as kernel:` the mail plugin sending to `sink`,
+    with a stand-in auth plugin; the client holds `mail.*` unless `permissions=` says else."""
+    plugin_factory.make("testauth", FAKE_AUTH)
 
-    def start(**overrides: Any) -> AbstractAsyncContextManager[Any]:
-        return boot_kernel(["mail"], settings={"mail": mail_settings(sink, **overrides)})
+    @asynccontextmanager
+    async def start(
+        *, permissions: str = "mail.*", plugins: tuple[str, ...] = (), **overrides: Any
+    ) -> AsyncIterator[Any]:
+        settings = {"mail": mail_settings(sink, **overrides)}
+        async with boot_kernel(["mail", "testauth", *plugins], settings=settings) as kernel:
+            kernel.client.headers["x-test-permissions"] = permissions
+            yield kernel
 
     return start

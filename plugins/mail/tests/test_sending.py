@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 import pytest
+import trustme
 from mail_testlib import Sink, smtp_sink
 
 pytestmark = pytest.mark.anyio
@@ -70,20 +71,13 @@ async def test_a_batch_reuses_one_connection(mail_kernel, sink: Sink):
     assert sink.connections == 1
 
 
-async def test_starttls_with_credentials_from_settings(
-    boot_kernel, certificate_authority, tmp_path
-):
+async def test_starttls_with_a_ca_from_settings(mail_kernel, certificate_authority):
     ca, ca_file = certificate_authority
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_tls)
     async with smtp_sink(tls=server_tls) as sink:
-        settings = {
-            "smtp_host": "127.0.0.1",
-            "smtp_port": sink.port,
-            "smtp_tls": "starttls",
-            "smtp_ca_file": str(ca_file),
-        }
-        async with boot_kernel(["mail"], settings={"mail": settings}) as kernel:
+        settings = {"smtp_port": sink.port, "smtp_tls": "starttls", "smtp_ca_file": str(ca_file)}
+        async with mail_kernel(**settings) as kernel:
             await kernel.client.post(
                 "/api/mail/messages", json={"to": ["a@example.org"], "subject": "s", "text": "t"}
             )
@@ -92,14 +86,12 @@ async def test_starttls_with_credentials_from_settings(
     assert sink.starttls_used
 
 
-async def test_starttls_refuses_a_server_whose_certificate_is_not_trusted(boot_kernel):
+async def test_starttls_refuses_a_server_whose_certificate_is_not_trusted(mail_kernel):
     untrusted = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    import trustme
-
     trustme.CA().issue_cert("127.0.0.1").configure_cert(untrusted)
     async with smtp_sink(tls=untrusted) as sink:
         settings = {"smtp_port": sink.port, "smtp_tls": "starttls", "retry_delay": 5.0}
-        async with boot_kernel(["mail"], settings={"mail": settings}) as kernel:
+        async with mail_kernel(**settings) as kernel:
             response = await kernel.client.post(
                 "/api/mail/messages", json={"to": ["a@example.org"], "subject": "s", "text": "t"}
             )
@@ -147,9 +139,8 @@ async def test_permanent_failure_is_not_retried(mail_kernel, sink: Sink):
     assert shown["reply"] == "550 5.1.1 No such user"
 
 
-async def test_unreachable_server_is_a_temporary_failure_and_unhealthy(boot_kernel, sink: Sink):
-    settings = {"smtp_port": 1, "retry_delay": 10.0}
-    async with boot_kernel(["mail"], settings={"mail": settings}) as kernel:
+async def test_unreachable_server_is_a_temporary_failure_and_unhealthy(mail_kernel):
+    async with mail_kernel(smtp_port=1, retry_delay=10.0) as kernel:
         response = await kernel.client.post(
             "/api/mail/messages", json={"to": ["a@example.org"], "subject": "s", "text": "t"}
         )
@@ -228,8 +219,9 @@ async def test_list_filters_by_state_and_recipient(mail_kernel, sink: Sink):
     assert len(everything) == 3
 
 
-async def test_unknown_message_id_is_a_404(kernel):
-    response = await kernel.client.get("/api/mail/messages/nope")
+async def test_unknown_message_id_is_a_404(mail_kernel):
+    async with mail_kernel() as kernel:
+        response = await kernel.client.get("/api/mail/messages/nope")
     assert response.status_code == 404
     assert "nope" in response.json()["detail"]
 
@@ -247,3 +239,24 @@ async def test_another_plugin_asks_for_mail_by_event(mail_kernel, sink: Sink):
         sent = await kernel.bus_probe.next("mail.sent")
     assert sent.to == ["ops@example.org"]
     assert sink.subjects() == ["[billing] Error: boom"]
+
+
+async def test_sending_needs_the_mail_send_permission(mail_kernel, sink: Sink):
+    body = {"to": ["a@example.org"], "subject": "s", "text": "t"}
+    async with mail_kernel(permissions="mail.read") as kernel:
+        refused = await kernel.client.post("/api/mail/messages", json=body)
+        listed = await kernel.client.get("/api/mail/messages")
+        del kernel.client.headers["x-test-permissions"]
+        signed_out = await kernel.client.post("/api/mail/messages", json=body)
+    assert refused.status_code == 403
+    assert "mail.send" in refused.json()["detail"]
+    assert signed_out.status_code == 401
+    assert listed.json() == []
+
+
+async def test_without_an_auth_plugin_the_api_refuses_everyone(kernel):
+    body = {"to": ["a@example.org"], "subject": "s", "text": "t"}
+    response = await kernel.client.post("/api/mail/messages", json=body)
+    assert response.status_code == 401
+    assert "no auth plugin is active" in response.json()["detail"]
+    assert "mail.queued" not in kernel.bus_probe.topics()
