@@ -72,7 +72,7 @@ class InboxHandler:
             return f"550 5.6.0 Malformed message: {problem}"
         row = {
             "id": str(uuid.uuid4()),
-            "message_id": message.get("Message-ID"),
+            "message_id": str(message["Message-ID"]) if message["Message-ID"] else None,
             "sender": message["From"].addresses[0].addr_spec,
             "recipients": list(envelope.rcpt_tos),
             "subject": str(message.get("Subject", "")),
