@@ -109,12 +109,16 @@ def run(
 # --- plugins -------------------------------------------------------------------------------
 
 
-def _api(url: str, method: str, path: str, ok: tuple[int, ...] = (200,)) -> Any:
+def _api(
+    server: dict[str, str | None], method: str, path: str, ok: tuple[int, ...] = (200,)
+) -> Any:
     """Call the running server's management API; a refusal becomes a one-line error."""
     import httpx
 
+    url, token = server["url"] or DEFAULT_URL, server.get("token")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = httpx.request(method, url.rstrip("/") + path, timeout=60)
+        response = httpx.request(method, url.rstrip("/") + path, headers=headers, timeout=60)
     except httpx.HTTPError as error:
         raise click.ClickException(f"{method} {path}: cannot reach {url}: {error}") from None
     if response.status_code in ok:
@@ -164,16 +168,21 @@ def _print_plugins(plugins: list[dict[str, Any]], verbose: bool) -> None:
 
 @main.group(invoke_without_command=True)
 @click.option("--url", default=DEFAULT_URL, show_default=True, help="The running server.")
+@click.option(
+    "--token",
+    envvar="MINDFRAME_TOKEN",
+    help="An API token with kernel.* permissions, needed once an auth plugin has users.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of failed plugins.")
 @click.pass_context
-def plugins(ctx: click.Context, url: str, as_json: bool, verbose: bool) -> None:
+def plugins(ctx: click.Context, url: str, token: str | None, as_json: bool, verbose: bool) -> None:
     """List plugins with their state, version and error (`plugins enable|disable NAME`)."""
-    ctx.obj = {"url": url}
+    ctx.obj = {"url": url, "token": token}
     if ctx.invoked_subcommand is not None:
         return
     if _server_answers(url):
-        found = _api(url, "GET", "/api/kernel/plugins")
+        found = _api(ctx.obj, "GET", "/api/kernel/plugins")
     else:
         click.echo(f"(no server at {url}: showing a dry load, nothing started)", err=True)
         found = _dry_load()
@@ -188,18 +197,18 @@ def plugins(ctx: click.Context, url: str, as_json: bool, verbose: bool) -> None:
 @plugins.command()
 @click.argument("name")
 @click.pass_obj
-def enable(obj: dict[str, str], name: str) -> None:
+def enable(obj: dict[str, str | None], name: str) -> None:
     """Start a plugin (and the plugins it held back) on the running server."""
-    result = _api(obj["url"], "POST", f"/api/kernel/plugins/{name}/enable")
+    result = _api(obj, "POST", f"/api/kernel/plugins/{name}/enable")
     _print_plugins([result["plugin"]], verbose=True)
 
 
 @plugins.command()
 @click.argument("name")
 @click.pass_obj
-def reload(obj: dict[str, str], name: str) -> None:
+def reload(obj: dict[str, str | None], name: str) -> None:
     """Replace a plugin's code on the running server with what is on disk now."""
-    result = _api(obj["url"], "POST", f"/api/kernel/plugins/{name}/reload", ok=(200, 409))
+    result = _api(obj, "POST", f"/api/kernel/plugins/{name}/reload", ok=(200, 409))
     if result["ok"]:
         dependents = result["reloaded_dependents"]
         also = f" (and {', '.join(dependents)})" if dependents else ""
@@ -211,9 +220,9 @@ def reload(obj: dict[str, str], name: str) -> None:
 @plugins.command()
 @click.argument("name")
 @click.pass_obj
-def disable(obj: dict[str, str], name: str) -> None:
+def disable(obj: dict[str, str | None], name: str) -> None:
     """Stop a plugin (and, first, the plugins that require it) on the running server."""
-    result = _api(obj["url"], "POST", f"/api/kernel/plugins/{name}/disable")
+    result = _api(obj, "POST", f"/api/kernel/plugins/{name}/disable")
     click.echo(f"stopped: {', '.join(result['stopped'])}")
 
 

@@ -28,6 +28,7 @@ from .http.asgi import Dispatcher, Mount
 from .http.kernel_app import build_kernel_app
 from .lifecycle import Lifecycle
 from .ordering import dependents_of, requirement_problems, start_order, with_requirements
+from .plugin_hooks import PluginHooks
 from .records import PluginRecord, PluginState
 from .reload import Reloader, ReloadResult
 from .settings import Settings, load_settings
@@ -62,13 +63,16 @@ class Runtime:
         self.records: dict[str, PluginRecord] = {}
         self.order: list[str] = []
         self.container = Container()
+        self.container.provide(PluginHooks, PluginHooks(self), owner="kernel")
         self.plugin_manager = hooks.new_plugin_manager()
         self.database: Database = None  # type: ignore[assignment]  # set in start()
         self.bus: Bus = None  # type: ignore[assignment]
         self.task_group: TaskGroup = None  # type: ignore[assignment]
         self.lifecycle = Lifecycle(self)
         self.reloader = Reloader(self)
-        self.dispatcher = Dispatcher(kernel_app=build_kernel_app(self), lifespan=self.running)
+        self.dispatcher = Dispatcher(
+            kernel_app=build_kernel_app(self), lifespan=self.running, container=self.container
+        )
         self._pending: set[Any] = set()
         self.restart_needed: list[str] = []
 

@@ -108,3 +108,48 @@ def test_plugins_commands_talk_to_the_running_server(server, tmp_path):
     assert reloaded.returncode == 0 and reloaded.stdout.startswith("reloaded steady 1.2.0 in ")
     missing = cli("reload", "ghost")
     assert missing.returncode == 1 and "no plugin named 'ghost'" in missing.stderr
+
+
+def test_management_needs_a_token_once_auth_has_a_user(server, tmp_path):
+    url, _ = server
+    env = clean_env(tmp_path)
+    created = subprocess.run(
+        [*MINDFRAME, "users", "create", "root", "--admin", "--password-stdin"],
+        input="correct horse battery\n",
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert created.returncode == 0, created.stderr
+    with httpx.Client(base_url=url) as browser:
+        login = browser.post(
+            "/api/auth/login", json={"username": "root", "password": "correct horse battery"}
+        )
+        assert login.status_code == 200, login.text
+        csrf = login.json()["csrf_token"]
+        # the session cookie is Secure: a browser sends it to localhost over http, httpx not
+        session = "; ".join(f"{k}={v}" for k, v in login.cookies.items())
+        made = browser.post(
+            "/api/auth/tokens",
+            json={"name": "cli", "scopes": ["kernel.*"]},
+            headers={"X-CSRF-Token": csrf, "Cookie": session},
+        )
+        assert made.status_code == 201, made.text
+        secret = made.json()["secret"]
+
+    def cli(*args: str, token: str | None = None) -> subprocess.CompletedProcess:
+        extra = {"MINDFRAME_TOKEN": token} if token else {}
+        return subprocess.run(
+            [*MINDFRAME, "plugins", "--url", url, *args],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    refused = cli("disable", "steady")
+    assert refused.returncode == 1 and "401" in refused.stderr
+    assert cli("disable", "steady", token=secret).stdout.strip() == "stopped: steady"
+    assert httpx.get(f"{url}/api/steady/ping").status_code == 503

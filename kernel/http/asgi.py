@@ -19,6 +19,9 @@ from .problems import PROBLEM_MEDIA_TYPE, problem_body
 
 ASGIApp = Callable[..., Any]
 HOLD_TIMEOUT = 30.0
+CONTAINER_SCOPE_KEY = "mindframe.container"
+"""Where a request's scope carries the runtime's container, for code that gets the
+connection but no injection (Litestar guards): `connection.scope[CONTAINER_SCOPE_KEY]`."""
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Mount:
 class Dispatcher:
     kernel_app: ASGIApp
     lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None
+    container: Any = None
     mounts: dict[str, Mount] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
     holds: dict[str, anyio.Event] = field(default_factory=dict)
@@ -58,6 +62,7 @@ class Dispatcher:
         if kind == "lifespan":
             await self._lifespan(receive, send)
             return
+        scope[CONTAINER_SCOPE_KEY] = self.container
         path: str = scope["path"]
         if path.startswith("/api/"):
             name, api = path[5:].partition("/")[0], True

@@ -16,7 +16,6 @@ from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, Swag
 from litestar.params import FromPath
 
 from ..bus.http import bus_router
-from ..plugin_hooks import PluginHooks
 from .openapi import merge_schemas
 from .problems import exception_handlers, problem_details_plugin
 
@@ -167,7 +166,5 @@ def build_kernel_app(runtime: Runtime) -> Litestar:
         logging_config=None,
     )
     app.state.runtime = runtime
-    # belongs in Runtime.__init__ (runtime.py is being edited for hot reload); one line to move
-    runtime.container.provide(PluginHooks, PluginHooks(runtime), owner="kernel")
     app.state.merged_schema = None
     return app

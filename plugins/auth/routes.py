@@ -97,7 +97,9 @@ def token_view(row: dict[str, Any]) -> TokenView:
     )
 
 
-@post("/login", summary="Sign in; sets the session cookie and returns the CSRF token")
+@post(
+    "/login", status_code=200, summary="Sign in; sets the session cookie and returns the CSRF token"
+)
 async def login(
     request: Request, data: JSONBody[Credentials], authenticator: NamedDependency[AuthService]
 ) -> Response[LoggedIn]:
