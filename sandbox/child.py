@@ -401,7 +401,8 @@ def _flush_and_exit(conn: p.Connection, code: int) -> None:
     with contextlib.suppress(BaseException):
         transport = conn.writer.transport
         sock = transport.get_extra_info("socket")
-        pending = b"".join(getattr(transport, "_buffer", []))
+        buffer = getattr(transport, "_buffer", b"")
+        pending = bytes(buffer) if isinstance(buffer, bytes | bytearray) else b"".join(buffer)
         if sock is not None and pending:
             raw = socket.socket(fileno=os.dup(sock.fileno()))
             raw.setblocking(True)
