@@ -54,6 +54,8 @@ class PluginContext:
         self.ledger = Ledger(manifest.name)
         self.log = logging.getLogger(f"mindframe.plugins.{manifest.name}")
         self._translator: gettext.NullTranslations | None = None
+        self.extra_catalogs: list[Path] = []
+        """Catalog folders the plugin's `translations` hook named, besides its `locales/`."""
         self._container = container
         self._bus = bus
         self._database = database
@@ -83,7 +85,7 @@ class PluginContext:
             registration = self._container.by_key(TRANSLATIONS_SERVICE)
             if registration is None:
                 return gettext.NullTranslations()
-            registration.get().register(self)  # sets self.translator
+            registration.get().register(self, self.extra_catalogs)  # sets self.translator
         return self._translator or gettext.NullTranslations()
 
     @translator.setter

@@ -8,6 +8,7 @@ and releases whatever the failed step had acquired.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -96,6 +97,9 @@ class Lifecycle:
             model = await self.call(record, "settings_model")
             settings = runtime.settings.plugin_section(manifest.name, manifest.settings, model)
             record.context = ctx = runtime.new_context(record, settings)
+            step = "translations"
+            extra = await self.call(record, "translations", ctx=ctx)
+            ctx.extra_catalogs = [Path(folder) for folder in extra or []]
             step = "register_services"
             await self.call(record, "register_services", ctx=ctx)
             step = "register_tables"
