@@ -15,6 +15,7 @@ import anyio
 
 from . import hooks, loader
 from .context import PluginContext
+from .discovery import Candidate
 from .records import PluginRecord, PluginState
 
 if TYPE_CHECKING:
@@ -37,16 +38,8 @@ class Lifecycle:
 
     def load(self, record: PluginRecord) -> None:
         """Import the plugin's code and register its hooks; state becomes loaded or failed."""
-        manifest = record.manifest
-        assert manifest is not None
         try:
-            if record.candidate.entry_point is not None:
-                record.code = loader.import_installed(record.candidate.entry_point.module)
-            else:
-                assert record.folder is not None
-                record.code = loader.import_folder(
-                    record.folder, loader.module_name_for(manifest.module_name)
-                )
+            record.code = self.import_code(record.candidate)
         except BaseException as error:
             if not isinstance(error, Exception | SyntaxError):
                 raise
@@ -65,6 +58,23 @@ class Lifecycle:
             return
         record.state = PluginState.LOADED
         record.error = None
+
+    def import_code(self, candidate: Candidate) -> loader.ImportedCode:
+        """The plugin's code: its package imported here, or for `isolation = "process"` a
+        proxy whose hooks drive the plugin in a child process."""
+        manifest = candidate.manifest
+        assert manifest is not None
+        if candidate.entry_point is not None:
+            return loader.import_installed(candidate.entry_point.module)
+        assert candidate.folder is not None
+        module_name = loader.module_name_for(manifest.module_name)
+        if manifest.isolation == "process":
+            from mindframe.sandbox import load_sandboxed
+
+            return load_sandboxed(
+                candidate.folder, manifest, module_name, report_error=self.runtime.report_error
+            )
+        return loader.import_folder(candidate.folder, module_name)
 
     def unload(self, record: PluginRecord) -> None:
         """Forget the plugin's code: unregister its hooks and drop its modules."""

@@ -104,7 +104,7 @@ class Reloader:
         if problems:
             return self._refuse(record, "; ".join(problems))
         try:
-            new_code = self._import(record, candidate)
+            new_code = self.runtime.lifecycle.import_code(candidate)
         except Exception as error:  # SyntaxError is an Exception too
             return self._refuse(
                 record,
@@ -216,12 +216,3 @@ class Reloader:
             return discover_entry_point(record.candidate.entry_point)
         assert record.folder is not None
         return discover_folder(record.folder)
-
-    def _import(self, record: PluginRecord, candidate: Candidate) -> loader.ImportedCode:
-        assert candidate.manifest is not None
-        if candidate.entry_point is not None:
-            return loader.import_installed(candidate.entry_point.module)
-        assert candidate.folder is not None
-        return loader.import_folder(
-            candidate.folder, loader.module_name_for(candidate.manifest.module_name)
-        )

@@ -31,13 +31,6 @@ backoff_initial = 0.2
 """
 
 
-def wired() -> bool:
-    """Whether the kernel calls load_sandboxed yet (the lead wires it in lifecycle.py)."""
-    import mindframe.kernel.lifecycle as lifecycle
-
-    return "load_sandboxed" in Path(lifecycle.__file__).read_text(encoding="utf-8")
-
-
 def write_plugin(
     root: Path,
     name: str,

@@ -1,8 +1,5 @@
 """The same behaviour through the kernel's own loading path: a plugin folder whose manifest
-says `isolation = "process"`, booted, reloaded and health-checked by the runtime.
-
-Skipped until kernel/lifecycle.py calls `load_sandboxed` (the lead wires it); then these
-run unchanged."""
+says `isolation = "process"`, booted, reloaded and health-checked by the runtime."""
 
 from __future__ import annotations
 
@@ -10,16 +7,13 @@ import os
 import sys
 
 import pytest
-from sandbox_testlib import eventually, wired, write_plugin
+from sandbox_testlib import eventually, write_plugin
 
 from mindframe.kernel.bus import Event
 from mindframe.kernel.records import PluginState
 from plugins import BYSTANDER, WORKER, WORKER_PERMISSIONS
 
-pytestmark = [
-    pytest.mark.anyio,
-    pytest.mark.skipif(not wired(), reason="kernel wiring of load_sandboxed pending"),
-]
+pytestmark = pytest.mark.anyio
 
 
 class Ping(Event):
