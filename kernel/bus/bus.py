@@ -198,8 +198,13 @@ class Bus:
     async def suspend(self, owner: str) -> None:
         """Stop ``owner``'s workers once their running handlers finish; events keep queuing."""
         self._suspended.add(owner)
-        for sub in self.subscriptions(owner):
-            await self._detach(sub, delete=False)
+        subs = self.subscriptions(owner)
+        # Halt first: while a backend stops feeding (NATS: up to one fetch timeout) the
+        # old handlers must not take what is queued meanwhile; that is for the next version.
+        for sub in subs:
+            sub.halt()
+        await asyncio.gather(*(self._detach(sub, delete=False) for sub in subs))
+        for sub in subs:
             await sub.stop()
 
     async def resume(self, owner: str) -> None:
@@ -225,10 +230,10 @@ class Bus:
         priority: int,
         headers: dict[str, str] | None,
         reply_to: str | None = None,
-    ) -> tuple[Envelope, bytes]:
-        payload = ev.validate(event)
+    ) -> Envelope:
+        ev.check(event)  # by type for plain structs: no JSON round trip on the hot path
         cls = type(event)
-        env = Envelope(
+        return Envelope(
             id=ev.new_event_id(),
             topic=cls.topic,
             timestamp=datetime.now(UTC),
@@ -237,7 +242,6 @@ class Bus:
             headers=headers or {},
             reply_to=reply_to,
         )
-        return env, payload
 
     async def publish(
         self,
@@ -252,9 +256,10 @@ class Bus:
         Durable events are in the log before this returns. Awaits (never drops) while a
         subscriber's queue is full.
         """
-        self._check_open()
-        env, payload = self._envelope(event, durable, priority, headers)
-        await self._publish(env, event, payload)
+        if not self._started or self._closing:
+            self._check_open()
+        env = self._envelope(event, durable, priority, headers)
+        await self._publish(env, event)
         self.published += 1
         return env.id
 
@@ -277,10 +282,10 @@ class Bus:
         self._replies[token] = future
         try:
             async with asyncio.timeout(timeout):
-                env, payload = self._envelope(
+                env = self._envelope(
                     event, False, priority, headers, reply_to=self._reply_address(token)
                 )
-                await self._publish(env, event, payload)
+                await self._publish(env, event)
                 return await future
         except TimeoutError:
             raise RequestTimeout(
@@ -344,32 +349,36 @@ class Bus:
             else:
                 result = await sub.handler(event)
         except Exception as exc:
-            sub.failed += 1
-            final = env.attempt > sub.max_retries
-            self.report(
-                exc,
-                {
-                    "component": "bus",
-                    "subscription": sub.name,
-                    "owner": sub.owner,
-                    "topic": env.topic,
-                    "event_id": env.id,
-                    "attempt": env.attempt,
-                    "will_retry": not final,
-                },
-            )
-            if final:
-                await self._dead_letter(sub, delivery, REASON_RETRIES, exc)
-            else:
-                sub.retried += 1
-                await delivery.retry(
-                    sub, backoff(env.attempt, sub.retry_delay, sub.max_retry_delay)
-                )
+            await self._failed(sub, delivery, exc)
             return
         sub.count_handled()
-        await delivery.ack()
-        if env.reply_to and result is not None:  # None: an observer, not the responder
+        if delivery.needs_ack:
+            await delivery.ack()
+        if result is not None and env.reply_to:  # None: an observer, not the responder
             await self._send_reply(env.reply_to, result)
+
+    async def _failed(self, sub: Subscription, delivery: Delivery, exc: Exception) -> None:
+        """A handler raised: report it, then retry with backoff or dead-letter."""
+        env = delivery.envelope
+        sub.failed += 1
+        final = env.attempt > sub.max_retries
+        self.report(
+            exc,
+            {
+                "component": "bus",
+                "subscription": sub.name,
+                "owner": sub.owner,
+                "topic": env.topic,
+                "event_id": env.id,
+                "attempt": env.attempt,
+                "will_retry": not final,
+            },
+        )
+        if final:
+            await self._dead_letter(sub, delivery, REASON_RETRIES, exc)
+        else:
+            sub.retried += 1
+            await delivery.retry(sub, backoff(env.attempt, sub.retry_delay, sub.max_retry_delay))
 
     def report(self, exc: BaseException, context: dict[str, Any]) -> None:
         """Hand an error to ``on_error``; the bus itself never lets one escape."""
@@ -443,7 +452,7 @@ class Bus:
             await target.put(self._local_delivery(target, env, None, payload))
 
     def _local_delivery(
-        self, sub: Subscription, env: Envelope, event: Event | None, payload: bytes
+        self, sub: Subscription, env: Envelope, event: Event | None, payload: bytes | None
     ) -> LocalDelivery:
         return LocalDelivery(env, event, payload)
 
@@ -477,7 +486,8 @@ class Bus:
     async def _close_backend(self) -> None:
         raise NotImplementedError
 
-    async def _publish(self, env: Envelope, event: Event, payload: bytes) -> None:
+    async def _publish(self, env: Envelope, event: Event) -> None:
+        """Hand a validated event to the backend (``ev.encode(event)`` when it needs bytes)."""
         raise NotImplementedError
 
     def _attach(self, sub: Subscription) -> None:

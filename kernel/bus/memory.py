@@ -10,6 +10,7 @@ from functools import partial
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from . import events as ev
 from . import schema
 from .bus import Bus, ErrorCallback
 from .durable import DurableLog, LogRow
@@ -36,14 +37,24 @@ class MemoryBus(Bus):
         self._catchup.clear()
         await self.log.close()
 
-    async def _publish(self, env: Envelope, event: Event, payload: bytes) -> None:
+    async def _publish(self, env: Envelope, event: Event) -> None:
+        payload: bytes | None = None  # encoded only if the log or a dead letter needs it
         if env.durable:
+            payload = ev.encode(event)
             await self.log.append(env, payload)
+        shared: LocalDelivery | None = None  # no per-subscription state: one for all
         for sub in self._trie.match(env.topic):
-            await sub.put(self._local_delivery(sub, env, event, payload))
+            if env.durable and sub.durable:
+                delivery = self._local_delivery(sub, env, event, payload)
+            elif shared is None:
+                delivery = shared = LocalDelivery(env, event, payload)
+            else:
+                delivery = shared
+            if not sub.offer(delivery):
+                await sub.put(delivery)  # full: wait for room (back-pressure)
 
     def _local_delivery(
-        self, sub: Subscription, env: Envelope, event: Event | None, payload: bytes
+        self, sub: Subscription, env: Envelope, event: Event | None, payload: bytes | None
     ) -> LocalDelivery:
         on_ack = partial(self.log.ack, sub.name, env.id) if env.durable and sub.durable else None
         return LocalDelivery(env, event, payload, on_ack)

@@ -175,7 +175,8 @@ class NatsBus(Bus):
         return name
 
     # -- publishing ------------------------------------------------------------------------
-    async def _publish(self, env: Envelope, event: Event, payload: bytes) -> None:
+    async def _publish(self, env: Envelope, event: Event) -> None:
+        payload = ev.encode(event)
         stream = await self._ensure_stream(env.topic.split(".", 1)[0])
         headers = {
             **env.headers,

@@ -7,21 +7,22 @@ backs up its own queue; the backend feeds the queue and the bus runs deliveries.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
-import itertools
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from . import events as ev
 from .events import Envelope, Event
 
 if TYPE_CHECKING:
     from .bus import Bus
 
 Handler = Callable[..., Awaitable[Any]]
-_order = itertools.count()
 
 
 def wants_envelope(handler: Handler) -> bool:
@@ -41,14 +42,29 @@ def wants_envelope(handler: Handler) -> bool:
 
 
 class Delivery:
-    """One event on its way to one subscription; subclasses know how to ack or retry it."""
+    """One event on its way to one subscription; subclasses know how to ack or retry it.
 
-    __slots__ = ("envelope", "event", "payload")
+    The payload (the event's JSON) is encoded on first use when the publisher did not
+    need it: the in-process path hands handlers the struct and only a dead letter or a
+    durable log needs the bytes.
+    """
 
-    def __init__(self, envelope: Envelope, event: Event | None, payload: bytes) -> None:
+    __slots__ = ("_payload", "envelope", "event", "needs_ack")
+
+    def __init__(self, envelope: Envelope, event: Event | None, payload: bytes | None) -> None:
+        if payload is None and event is None:
+            raise ValueError("a delivery needs the event or its payload")
         self.envelope = envelope
         self.event = event  # None until decoded (durable log and NATS paths)
-        self.payload = payload
+        self._payload = payload
+        self.needs_ack = True  # False: ack() does nothing, the bus may skip it
+
+    @property
+    def payload(self) -> bytes:
+        payload = self._payload
+        if payload is None:
+            payload = self._payload = ev.encode(self.event)  # type: ignore[arg-type]
+        return payload
 
     async def ack(self) -> None:
         """The handler succeeded (or the event was dead-lettered): never deliver again."""
@@ -66,7 +82,11 @@ class Delivery:
 
 
 class LocalDelivery(Delivery):
-    """A delivery the process retries itself (in-memory backend, replays, redrives)."""
+    """A delivery the process retries itself (in-memory backend, replays, redrives).
+
+    Without ``on_ack`` it holds no per-subscription state, so one instance can be queued
+    to every matching subscription (a retry makes a new one).
+    """
 
     __slots__ = ("on_ack",)
 
@@ -74,11 +94,12 @@ class LocalDelivery(Delivery):
         self,
         envelope: Envelope,
         event: Event | None,
-        payload: bytes,
+        payload: bytes | None,
         on_ack: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(envelope, event, payload)
         self.on_ack = on_ack
+        self.needs_ack = on_ack is not None
 
     async def ack(self) -> None:
         if self.on_ack is not None:
@@ -86,7 +107,7 @@ class LocalDelivery(Delivery):
 
     async def retry(self, sub: Subscription, delay: float) -> None:
         envelope = msgspec.structs.replace(self.envelope, attempt=self.envelope.attempt + 1)
-        again = LocalDelivery(envelope, self.event, self.payload, self.on_ack)
+        again = LocalDelivery(envelope, self.event, self._payload, self.on_ack)
         sub.bus._spawn(_requeue(sub, again, delay))
 
 
@@ -97,6 +118,137 @@ async def _requeue(sub: Subscription, delivery: Delivery, delay: float) -> None:
     except asyncio.CancelledError:
         sub.leftovers.append(delivery)  # shutdown: close() dead-letters or releases it
         raise
+
+
+class DeliveryQueue:
+    """Bounded priority queue of deliveries for one subscription.
+
+    A deque per priority level (FIFO within a level, higher levels first) instead of a
+    heap: subscriptions see one or a few priorities, so a put is an append and a get a
+    popleft. Waiters are futures created only when someone has to wait, and each put or
+    get wakes at most one of them, so a worker is woken once per batch, not per event.
+    Like :class:`asyncio.Queue` it counts unfinished items for :meth:`join`.
+    """
+
+    __slots__ = (
+        "_default",
+        "_getters",
+        "_joiners",
+        "_levels",
+        "_order",
+        "_putters",
+        "_size",
+        "_unfinished",
+        "maxsize",
+    )
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._default: deque[Delivery] = deque()  # priority 0, the common case
+        self._levels: dict[int, deque[Delivery]] = {0: self._default}
+        self._order: list[deque[Delivery]] = [self._default]  # highest priority first
+        self._size = 0
+        self._unfinished = 0
+        self._getters: deque[asyncio.Future[None]] = deque()
+        self._putters: deque[asyncio.Future[None]] = deque()
+        self._joiners: list[asyncio.Future[None]] = []
+
+    def qsize(self) -> int:
+        return self._size
+
+    def empty(self) -> bool:
+        return not self._size
+
+    def full(self) -> bool:
+        return self._size >= self.maxsize
+
+    def put_nowait(self, delivery: Delivery, priority: int = 0) -> bool:
+        """Enqueue if there is room; False (nothing done) when the queue is full."""
+        if self._size >= self.maxsize:
+            return False
+        if priority == 0:
+            self._default.append(delivery)
+        else:
+            level = self._levels.get(priority)
+            if level is None:
+                level = self._add_level(priority)
+            level.append(delivery)
+        self._size += 1
+        self._unfinished += 1
+        if self._getters:
+            _wake_one(self._getters)
+        return True
+
+    def _add_level(self, priority: int) -> deque[Delivery]:
+        level = self._levels[priority] = deque()
+        self._order = [self._levels[p] for p in sorted(self._levels, reverse=True)]
+        return level
+
+    async def put(self, delivery: Delivery, priority: int = 0) -> None:
+        """Enqueue, waiting (back-pressure) while the queue is full; never drops."""
+        while not self.put_nowait(delivery, priority):
+            waiter = asyncio.get_running_loop().create_future()
+            self._putters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                waiter.cancel()
+                with contextlib.suppress(ValueError):
+                    self._putters.remove(waiter)
+                if self._size < self.maxsize and self._putters:
+                    _wake_one(self._putters)  # pass the room on to the next publisher
+                raise
+
+    def get_nowait(self) -> Delivery:
+        """The oldest delivery of the highest priority; IndexError when empty."""
+        for level in self._order:
+            if level:
+                delivery = level.popleft()
+                break
+        else:
+            raise IndexError("queue is empty")
+        self._size -= 1
+        if self._putters:
+            _wake_one(self._putters)
+        return delivery
+
+    async def wait(self) -> None:
+        """Return once the queue is not empty."""
+        while not self._size:
+            waiter = asyncio.get_running_loop().create_future()
+            self._getters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                waiter.cancel()
+                with contextlib.suppress(ValueError):
+                    self._getters.remove(waiter)
+                if self._size and self._getters:
+                    _wake_one(self._getters)  # another worker takes what woke this one
+                raise
+
+    def task_done(self) -> None:
+        self._unfinished -= 1
+        if self._unfinished <= 0 and self._joiners:
+            for joiner in self._joiners:
+                if not joiner.done():
+                    joiner.set_result(None)
+            self._joiners.clear()
+
+    async def join(self) -> None:
+        """Wait until every enqueued delivery has been taken and marked done."""
+        if self._unfinished > 0:
+            joiner = asyncio.get_running_loop().create_future()
+            self._joiners.append(joiner)
+            await joiner
+
+
+def _wake_one(waiters: deque[asyncio.Future[None]]) -> None:
+    while waiters:
+        waiter = waiters.popleft()
+        if not waiter.done():
+            waiter.set_result(None)
+            return
 
 
 class Subscription:
@@ -122,9 +274,7 @@ class Subscription:
         self.bus = bus
         self.pattern = pattern
         self.name = name
-        self.queue: asyncio.PriorityQueue[tuple[int, int, Delivery]] = asyncio.PriorityQueue(
-            queue_size
-        )
+        self.queue = DeliveryQueue(queue_size)
         self.leftovers: list[Delivery] = []  # retries pending at shutdown
         self.ready = asyncio.Event()  # set once the backend feeds this subscription
         self.retired = False  # removed from the bus; nothing more is handled
@@ -132,6 +282,7 @@ class Subscription:
         self.handled = self.failed = self.retried = self.dead_lettered = 0
         self._rate_bucket = (0, 0)  # (second, count) for the current second
         self._rate_last = 0.0
+        self._ticked = 0  # handled count at the last _tick()
         self._workers: set[asyncio.Task[None]] = set()
         self._idle: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -172,17 +323,18 @@ class Subscription:
     # -- queue -----------------------------------------------------------------------------
     async def put(self, delivery: Delivery) -> None:
         """Enqueue; awaits (back-pressure) while the queue is full, never drops."""
-        item = (-delivery.envelope.priority, next(_order), delivery)
         queue = self.queue
-        if queue.full():
-            await queue.put(item)
-        else:
-            queue.put_nowait(item)
+        if not queue.put_nowait(delivery, delivery.envelope.priority):
+            await queue.put(delivery, delivery.envelope.priority)
+
+    def offer(self, delivery: Delivery) -> bool:
+        """Enqueue without waiting; False (nothing queued) when the queue is full."""
+        return self.queue.put_nowait(delivery, delivery.envelope.priority)
 
     def drain_nowait(self) -> list[Delivery]:
         out: list[Delivery] = []
         while not self.queue.empty():
-            out.append(self.queue.get_nowait()[2])
+            out.append(self.queue.get_nowait())
             self.queue.task_done()
         return out
 
@@ -198,11 +350,15 @@ class Subscription:
             self._workers.add(task)
             task.add_done_callback(self._workers.discard)
 
-    async def stop(self) -> None:
-        """Stop after the handlers currently running finish; queued events stay queued."""
+    def halt(self) -> None:
+        """From now on no handler starts; those running finish (see :meth:`stop`)."""
         self._stopping = True
         for task in list(self._idle):
             task.cancel()
+
+    async def stop(self) -> None:
+        """Stop after the handlers currently running finish; queued events stay queued."""
+        self.halt()
         if self._workers:
             await asyncio.gather(*self._workers, return_exceptions=True)
 
@@ -219,12 +375,20 @@ class Subscription:
         assert me is not None
         queue = self.queue
         deliver = self.bus._deliver
+        idle = self._idle
         while not self._stopping:
-            self._idle.add(me)
-            try:
-                _, _, delivery = await queue.get()
-            finally:
-                self._idle.discard(me)
+            if not queue._size:
+                if self.handled != self._ticked:
+                    self._tick()
+                idle.add(me)
+                try:
+                    await queue.wait()  # woken once per batch, not per event
+                finally:
+                    idle.discard(me)
+                continue
+            # Take one at a time, so an event of higher priority published meanwhile
+            # still overtakes the rest of the batch.
+            delivery = queue.get_nowait()
             try:
                 await deliver(self, delivery)
             finally:
@@ -237,16 +401,28 @@ class Subscription:
     # -- stats -----------------------------------------------------------------------------
     def count_handled(self) -> None:
         self.handled += 1
+        if not self.handled & 255:
+            self._tick()
+
+    def _tick(self) -> None:
+        """Attribute the events handled since the last tick to the current second.
+
+        Called every 256 events, when a worker goes idle and by :meth:`rate`: one clock
+        read per batch instead of per event.
+        """
+        fresh = self.handled - self._ticked
+        self._ticked = self.handled
         sec = int(time.monotonic())
         bucket_sec, count = self._rate_bucket
         if sec == bucket_sec:
-            self._rate_bucket = (sec, count + 1)
+            self._rate_bucket = (sec, count + fresh)
         else:
             self._rate_last = count if sec == bucket_sec + 1 else 0.0
-            self._rate_bucket = (sec, 1)
+            self._rate_bucket = (sec, fresh)
 
     def rate(self) -> float:
         """Events handled per second over the last whole second."""
+        self._tick()
         sec = int(time.monotonic())
         bucket_sec, count = self._rate_bucket
         if sec == bucket_sec:
