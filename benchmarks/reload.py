@@ -315,6 +315,11 @@ def main() -> None:
     parser.add_argument("--rewrites", type=int, default=100, help="saves of the plugin file")
     parser.add_argument("--anchor-rewrites", type=int, default=30, help="saves under uvicorn")
     parser.add_argument("--blocks", type=int, default=10, help="alternating blocks")
+    parser.add_argument(
+        "--kernel-step-ms",
+        type=int,
+        help="what-if: run the kernel with kernel.watch.STEP_MS patched to this",
+    )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--drive", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -356,8 +361,15 @@ def main() -> None:
             RELOADBENCH_HANDLED=str(handled),
             PYTHONDONTWRITEBYTECODE="1",
         )
+        patched = [
+            PYTHON,
+            "-c",
+            "import sys; import mindframe.kernel.watch as w; "
+            f"w.STEP_MS = {args.kernel_step_ms}; "
+            "from mindframe.kernel.cli import main; sys.argv[0] = 'mindframe'; main()",
+        ]
         kernel_cmd = [
-            *mindframe_command(),
+            *(mindframe_command() if args.kernel_step_ms is None else patched),
             "run",
             "--reload",
             "--no-access-log",
@@ -427,6 +439,8 @@ def main() -> None:
             for poller in pollers:
                 poller.close()
         reload_ms = kernel_reload_ms(kernel_log)
+        if args.kernel_step_ms is not None:
+            print(f"WHAT-IF: kernel.watch.STEP_MS = {args.kernel_step_ms}")
         report(subject, anchor, accepted, seen, reload_ms, time.monotonic() - started, args.json)
 
 
