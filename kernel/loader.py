@@ -8,6 +8,7 @@ old ones back and the old version never noticed.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import sys
@@ -65,9 +66,22 @@ class ImportedCode:
         sys.modules.update(self.displaced)
 
 
+def drop_bytecode(folder: Path) -> None:
+    """Delete the cached bytecode of the folder's modules, so the next import compiles the
+    source as it is now.
+
+    Python trusts a `.pyc` whose recorded source mtime (whole seconds) and size match: an
+    edit that keeps a file's size within the second of the previous import (`"1"` -> `"2"`)
+    would otherwise be served from the stale cache — exactly the edits a reload is for."""
+    for source in folder.rglob("*.py"):
+        with contextlib.suppress(OSError):
+            Path(importlib.util.cache_from_source(str(source))).unlink()
+
+
 def import_folder(folder: Path, module_name: str) -> ImportedCode:
     """Import `folder/__init__.py` as package `module_name`, displacing any older version."""
     _ensure_root_package()
+    drop_bytecode(folder)
     displaced = forget_modules(module_name)
     try:
         spec = importlib.util.spec_from_file_location(
@@ -87,6 +101,10 @@ def import_folder(folder: Path, module_name: str) -> ImportedCode:
 def import_installed(module_name: str) -> ImportedCode:
     """Import (or re-import) a pip-installed plugin module and its submodules."""
     importlib.invalidate_caches()
+    spec = importlib.util.find_spec(module_name)
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            drop_bytecode(Path(location))
     displaced = forget_modules(module_name)
     try:
         module = importlib.import_module(module_name)

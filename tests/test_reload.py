@@ -324,3 +324,14 @@ async def test_contributions_are_re_registered_when_either_side_reloads(
         (registry_folder / "__init__.py").write_text(REGISTRY + "\n# edited\n")
         await kernel.client.post("/api/kernel/plugins/registry/reload")
         assert members() == {"member": "2"}
+
+
+async def test_a_same_size_edit_within_the_second_is_not_served_from_stale_bytecode(
+    ticker, monkeypatch
+):
+    monkeypatch.setattr("sys.dont_write_bytecode", False)
+    for version in "23456":
+        rewrite(ticker, versioned(version))  # same size, same second: the cache would match
+        assert (await reload(ticker)).status_code == 200
+        assert await current_version(ticker) == version
+    assert list((ticker.folder / "__pycache__").glob("*.pyc"))  # bytecode was being written
