@@ -231,7 +231,8 @@ class Bus:
         headers: dict[str, str] | None,
         reply_to: str | None = None,
     ) -> Envelope:
-        ev.check(event)  # by type for plain structs: no JSON round trip on the hot path
+        """Validate ``event`` and wrap it (``publish`` inlines the same for speed)."""
+        ev.check(event)
         cls = type(event)
         return Envelope(
             id=ev.new_event_id(),
@@ -258,7 +259,16 @@ class Bus:
         """
         if not self._started or self._closing:
             self._check_open()
-        env = self._envelope(event, durable, priority, headers)
+        ev.check(event)  # by type for plain structs: no JSON round trip on the hot path
+        cls = type(event)
+        env = Envelope(
+            id=ev.new_event_id(),
+            topic=cls.topic,
+            timestamp=datetime.now(UTC),
+            priority=priority,
+            durable=cls.durable if durable is None else durable,
+            headers=headers or {},
+        )
         await self._publish(env, event)
         self.published += 1
         return env.id
@@ -331,31 +341,21 @@ class Bus:
         return count
 
     # -- delivery --------------------------------------------------------------------------
-    async def _deliver(self, sub: Subscription, delivery: Delivery) -> None:
-        env = delivery.envelope
+    async def _prepare(self, sub: Subscription, delivery: Delivery) -> Event | None:
+        """The slow start of a delivery (the worker in subscription.py runs the handler):
+        keep it for ``_retire`` if the subscription is gone, decode it if it came from the
+        log or the server. None when there is nothing to hand the handler."""
         if sub.retired:
             sub.leftovers.append(delivery)
-            return
+            return None
         event = delivery.event
         if event is None:
             try:
-                event = delivery.event = ev.decode(env.topic, delivery.payload)
+                event = delivery.event = ev.decode(delivery.envelope.topic, delivery.payload)
             except Exception as exc:
                 await self._dead_letter(sub, delivery, f"decode failed: {exc}", exc)
-                return
-        try:
-            if sub.pass_envelope:
-                result = await sub.handler(event, env)
-            else:
-                result = await sub.handler(event)
-        except Exception as exc:
-            await self._failed(sub, delivery, exc)
-            return
-        sub.count_handled()
-        if delivery.needs_ack:
-            await delivery.ack()
-        if result is not None and env.reply_to:  # None: an observer, not the responder
-            await self._send_reply(env.reply_to, result)
+                return None
+        return event
 
     async def _failed(self, sub: Subscription, delivery: Delivery, exc: Exception) -> None:
         """A handler raised: report it, then retry with backoff or dead-letter."""

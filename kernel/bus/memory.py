@@ -43,14 +43,15 @@ class MemoryBus(Bus):
             payload = ev.encode(event)
             await self.log.append(env, payload)
         shared: LocalDelivery | None = None  # no per-subscription state: one for all
+        durable, priority = env.durable, env.priority
         for sub in self._trie.match(env.topic):
-            if env.durable and sub.durable:
+            if durable and sub.durable:
                 delivery = self._local_delivery(sub, env, event, payload)
             elif shared is None:
                 delivery = shared = LocalDelivery(env, event, payload)
             else:
                 delivery = shared
-            if not sub.offer(delivery):
+            if not sub.queue.put_nowait(delivery, priority):
                 await sub.put(delivery)  # full: wait for room (back-pressure)
 
     def _local_delivery(

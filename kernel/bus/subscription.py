@@ -97,7 +97,12 @@ class LocalDelivery(Delivery):
         payload: bytes | None,
         on_ack: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(envelope, event, payload)
+        if payload is None and event is None:
+            raise ValueError("a delivery needs the event or its payload")
+        # Slots set here rather than through super(): this runs once per published event.
+        self.envelope = envelope
+        self.event = event
+        self._payload = payload
         self.on_ack = on_ack
         self.needs_ack = on_ack is not None
 
@@ -374,7 +379,7 @@ class Subscription:
         me = asyncio.current_task()
         assert me is not None
         queue = self.queue
-        deliver = self.bus._deliver
+        bus = self.bus
         idle = self._idle
         while not self._stopping:
             if not queue._size:
@@ -390,7 +395,27 @@ class Subscription:
             # still overtakes the rest of the batch.
             delivery = queue.get_nowait()
             try:
-                await deliver(self, delivery)
+                event = delivery.event
+                if event is None or self.retired:  # not decoded yet, or unsubscribed
+                    event = await bus._prepare(self, delivery)
+                    if event is None:
+                        continue
+                env = delivery.envelope
+                try:
+                    if self.pass_envelope:
+                        result = await self.handler(event, env)
+                    else:
+                        result = await self.handler(event)
+                except Exception as exc:
+                    await bus._failed(self, delivery, exc)
+                    continue
+                self.handled += 1
+                if not self.handled & 255:
+                    self._tick()
+                if delivery.needs_ack:
+                    await delivery.ack()
+                if result is not None and env.reply_to:  # None: an observer, not the responder
+                    await bus._send_reply(env.reply_to, result)
             finally:
                 queue.task_done()
 
@@ -399,11 +424,6 @@ class Subscription:
         await self.bus._cancel(self)
 
     # -- stats -----------------------------------------------------------------------------
-    def count_handled(self) -> None:
-        self.handled += 1
-        if not self.handled & 255:
-            self._tick()
-
     def _tick(self) -> None:
         """Attribute the events handled since the last tick to the current second.
 
