@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Router, get, post
 from litestar.exceptions import NotFoundException, ServiceUnavailableException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from .bus import Bus
@@ -37,21 +38,23 @@ def bus_router(get_bus: Callable[[], Bus]) -> Router:
 
     @get("/dead-letters")
     async def list_dead_letters(
-        limit: int = 100, offset: int = 0, include_redriven: bool = False
+        limit: FromQuery[int] = 100,
+        offset: FromQuery[int] = 0,
+        include_redriven: FromQuery[bool] = False,
     ) -> list[DeadLetter]:
         return await get_bus().dead_letters.list(
             limit=min(limit, 1000), offset=offset, include_redriven=include_redriven
         )
 
     @get("/dead-letters/{letter_id:int}")
-    async def get_dead_letter(letter_id: int) -> DeadLetter:
+    async def get_dead_letter(letter_id: FromPath[int]) -> DeadLetter:
         try:
             return await get_bus().dead_letters.get(letter_id)
         except DeadLetterNotFound as exc:
             raise NotFoundException(str(exc)) from exc
 
     @post("/dead-letters/{letter_id:int}/redrive", status_code=202)
-    async def redrive(letter_id: int) -> DeadLetter:
+    async def redrive(letter_id: FromPath[int]) -> DeadLetter:
         try:
             return await get_bus().dead_letters.redrive(letter_id)
         except DeadLetterNotFound as exc:
@@ -60,7 +63,7 @@ def bus_router(get_bus: Callable[[], Bus]) -> Router:
             raise ServiceUnavailableException(str(exc)) from exc
 
     @get("/tail")
-    async def tail(pattern: str = ">", limit: int | None = None) -> Stream:
+    async def tail(pattern: FromQuery[str] = ">", limit: FromQuery[int | None] = None) -> Stream:
         """Stream matching events as JSON lines until the client goes away (or ``limit``)."""
         try:
             validate_pattern(pattern)
