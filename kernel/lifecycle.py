@@ -149,7 +149,7 @@ class Lifecycle:
             runtime.report_error(error, {"plugin": record.name, "hook": step})
             return
         if app is not None:
-            runtime.mount(record, app, api=bool(routes), pages=bool(pages))
+            runtime.mount(record, app, routes, pages)
             ctx.ledger.record(
                 "routes", f"/api/{record.name}", lambda: runtime.unmount(record.name, None)
             )

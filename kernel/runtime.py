@@ -346,7 +346,9 @@ class Runtime:
             report_error=self.report_error,
         )
 
-    def build_plugin_app(self, record: PluginRecord, routes: list[Any], pages: list[Any]) -> Any:
+    def build_plugin_app(
+        self, record: PluginRecord, routes: list[Any], pages: list[Any], with_openapi: bool = False
+    ) -> Any:
         assert record.manifest is not None
         name = record.name
         return build_app(
@@ -359,10 +361,18 @@ class Runtime:
             page_prefix=f"/{name}",
             dependencies=service_dependencies(self.container, parameter_names([*routes, *pages])),
             report=self.report_error,
+            with_openapi=with_openapi,
         )
 
-    def mount(self, record: PluginRecord, app: Any, *, api: bool, pages: bool) -> None:
-        self.dispatcher.mount(record.name, Mount(app, api=api, pages=pages))
+    def mount(self, record: PluginRecord, app: Any, routes: list[Any], pages: list[Any]) -> None:
+        """Serve `app` for the plugin; its OpenAPI document is built only when asked for."""
+
+        def openapi() -> dict[str, Any]:
+            twin = self.build_plugin_app(record, routes, [], with_openapi=True)
+            return twin.openapi_schema.to_schema()
+
+        mount = Mount(app, api=bool(routes), pages=bool(pages), openapi=openapi if routes else None)
+        self.dispatcher.mount(record.name, mount)
         self.invalidate_schema()
 
     def unmount(self, name: str, reason: str | None) -> None:

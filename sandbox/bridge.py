@@ -138,9 +138,7 @@ class Bridge:
     async def op_service(
         self, key: str, method: str, args: list[Any], kwargs: dict[str, Any]
     ) -> Any:
-        ctx = self.proxy.ctx
-        assert ctx is not None
-        registration = ctx._container.by_key(key)
+        registration = self._registration(key)
         type_name = registration.service_type.__name__ if registration is not None else None
         try:
             check_service(self.proxy.name, self.permissions.services, key, type_name)
@@ -156,3 +154,13 @@ class Bridge:
         if inspect.isawaitable(result):
             result = await result
         return msgspec.to_builtins(result)
+
+    def _registration(self, key: str) -> Any:
+        """The kernel's registration of service `key` (or None).
+
+        PRIVATE KERNEL ACCESS, the only one in the sandbox: the child names a service by its
+        key and `PluginContext` offers lookups by type only (`resolve`); to be replaced by a
+        public `PluginContext.registration(key)` once the kernel has it."""
+        ctx = self.proxy.ctx
+        assert ctx is not None
+        return ctx._container.by_key(key)

@@ -179,6 +179,9 @@ class Child:
 
                 self.app = build_child_app(manifest.name, manifest.version, routes, pages, self)
                 await self._app_lifespan()
+            await self.conn.send(
+                p.Described(routes=bool(routes), pages=bool(pages), openapi=self._openapi())
+            )
             step = "startup"
             await self._run("startup", ctx=ctx)
         except Exception as error:
@@ -191,6 +194,19 @@ class Child:
                 traceback=loader.format_traceback(error),
             )
         return p.Started(ok=True)
+
+    def _openapi(self) -> dict[str, Any] | None:
+        """The `paths` and `components` of the plugin app's OpenAPI schema, for the kernel's
+        merged document; a schema that cannot be built is reported, not fatal."""
+        if self.app is None:
+            return None
+        try:
+            schema = self.app.openapi_schema.to_schema()
+        except Exception as error:
+            log.exception("the plugin's OpenAPI schema could not be built")
+            self.report_error(error, {"hook": "register_routes", "what": "OpenAPI schema"})
+            return None
+        return {"paths": schema.get("paths", {}), "components": schema.get("components", {})}
 
     async def _run(self, hook: str, **arguments: Any) -> Any:
         implementation = self.hook.get(hook)

@@ -45,4 +45,5 @@ def build_child_app(
         page_prefix=f"/{name}",
         dependencies=service_dependencies(ctx.container, parameter_names([*routes, *pages])),
         report=report,
+        with_openapi=True,  # built once per child; its paths go to the kernel's document
     )

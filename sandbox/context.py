@@ -1,23 +1,21 @@
 """The context a sandboxed plugin's hooks receive, inside the child process.
 
-It looks like `PluginContext` where it can: services it provides live in a container of
-its own (its handlers get them injected as usual); services of the kernel and other
-plugins are remote, called through the parent, which checks the manifest's permissions;
-publish and subscribe go to the parent's bus. There is no database handle in a sandbox.
+It is a `PluginContext` whose container holds only the plugin's own services (its
+handlers get them injected as usual); services of the kernel and other plugins are remote,
+called through the parent, which checks the manifest's permissions; publish and subscribe
+go to the parent's bus. There is no database handle in a sandbox.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gettext
-import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mindframe.kernel.bus import Event
-from mindframe.kernel.container import Container, Lifetime, dependency_key
-from mindframe.kernel.ledger import Entry, Ledger, Release
+from mindframe.kernel.container import Container, dependency_key
+from mindframe.kernel.context import PluginContext
 from mindframe.kernel.manifest import Manifest
 
 from .events import to_wire
@@ -66,69 +64,53 @@ class SandboxSubscription:
         await self._child.call("unsubscribe", name=self.name)
 
 
-class SandboxContext:
-    """`PluginContext` for a plugin in a child process."""
+class SandboxContext(PluginContext):
+    """`PluginContext` for a plugin in a child process: identity, settings, translations,
+    `provide` and `on_unload` are the kernel's own; what reaches the kernel (services of
+    others, the bus) goes through the parent, and there is no database."""
 
     def __init__(self, child: Child, manifest: Manifest, folder: Path, settings: Any) -> None:
-        self._child = child
-        self.manifest = manifest
-        self.folder = folder
-        self.settings = settings
-        self.ledger = Ledger(manifest.name)
-        self.log = logging.getLogger(f"mindframe.plugins.{manifest.name}")
-        self.translator: gettext.NullTranslations = gettext.NullTranslations()
         self.container = Container()
+        """This plugin's own services, injected into its handlers."""
+        super().__init__(
+            manifest=manifest,
+            folder=folder,
+            settings=settings,
+            container=self.container,
+            bus=None,  # type: ignore[arg-type]  # no bus, database or task group in the child
+            database=None,  # type: ignore[arg-type]
+            task_group=None,  # type: ignore[arg-type]
+            report_error=child.report_error,
+        )
+        self._child = child
         self._tasks: set[asyncio.Task[Any]] = set()
-
-    @property
-    def name(self) -> str:
-        return self.manifest.name
-
-    @property
-    def version(self) -> str:
-        return self.manifest.version
-
-    @property
-    def table_prefix(self) -> str:
-        return f"{self.manifest.module_name}_"
 
     @property
     def sandboxed(self) -> bool:
         return True
 
-    def gettext(self, message: str) -> str:
-        return self.translator.gettext(message)
-
-    def on_unload(self, release: Release, label: str = "callback") -> Entry:
-        return self.ledger.record("callback", label, release)
-
     # --- services ------------------------------------------------------------------------
-
-    def provide(
-        self,
-        service_type: type[T],
-        provider: T | Callable[[], T],
-        *,
-        name: str | None = None,
-        lifetime: Lifetime = "singleton",
-    ) -> None:
-        """Offer a service to this plugin's own handlers (other plugins cannot see it)."""
-        self.container.provide(
-            service_type, provider, owner=self.name, name=name, lifetime=lifetime
-        )
 
     def resolve(self, service_type: type[T], name: str | None = None) -> Any:
         """This plugin's own service, else the kernel's, as a RemoteService (awaited calls)."""
-        local = self.container.by_key(dependency_key(service_type, name))
+        key = dependency_key(service_type, name)
+        local = self.container.by_key(key)
         if local is not None:
             return local.get()
-        return RemoteService(self._child, dependency_key(service_type, name))
+        return RemoteService(self._child, key)
 
     def service(self, key: str) -> RemoteService:
         """A kernel service by its key (`greeting_service`), granted in `services`."""
         return RemoteService(self._child, key)
 
     # --- bus -----------------------------------------------------------------------------
+
+    @property
+    def bus(self) -> Any:
+        raise RuntimeError(
+            f"plugin '{self.name}' runs sandboxed: use ctx.publish, ctx.subscribe and "
+            "ctx.request, which go to the kernel's bus through the parent"
+        )
 
     def subscribe(
         self, pattern: str, handler: Callable[..., Awaitable[Any]], **options: Any
@@ -181,6 +163,8 @@ class SandboxContext:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                if isinstance(error, MemoryError):
+                    raise  # fatal in a sandbox: the child exits and is restarted
                 self.log.exception("background task %s failed", label)
                 self._child.report_error(error, {"task": label})
 

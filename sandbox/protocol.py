@@ -50,6 +50,15 @@ class Started(Msg, tag="started"):
     traceback: str | None = None
 
 
+class Described(Msg, tag="described"):
+    """What the plugin serves, sent once its app is built and before its `startup` runs:
+    whether it has routes and pages, and its app's OpenAPI `paths` and `components`."""
+
+    routes: bool
+    pages: bool
+    openapi: dict[str, Any] | None = None
+
+
 class Heartbeat(Msg, tag="hb"):
     pass
 
@@ -145,6 +154,7 @@ class HttpAbort(Msg, tag="abort"):
 Frame = (
     Hello
     | Started
+    | Described
     | Heartbeat
     | Stop
     | Fatal

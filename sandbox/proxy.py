@@ -27,7 +27,7 @@ from . import protocol as p
 from .bridge import Bridge
 from .limits import HEARTBEAT_INTERVAL, Limits
 from .permissions import AuditRecord, PermissionDenied
-from .proxy_http import catch_all
+from .proxy_http import ProxyMount
 from .supervisor import ChildProcess, ChildUnavailable, Supervisor
 
 log = logging.getLogger("mindframe.sandbox")
@@ -55,6 +55,7 @@ class SandboxProxy:
         self.ctx: PluginContext | None = None
         self.supervisor: Supervisor | None = None
         self.bridge = Bridge(self)
+        self.described: p.Described | None = None
         self.audit_log: collections.deque[AuditRecord] = collections.deque(maxlen=AUDIT_KEEP)
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -71,12 +72,31 @@ class SandboxProxy:
     # --- hooks -----------------------------------------------------------------------------
 
     @hookimpl
-    def register_routes(self, ctx: PluginContext) -> list[Any]:
-        return [catch_all(self, f"/api/{self.name}")]
+    async def register_routes(self, ctx: PluginContext) -> list[Any]:
+        """Spawn the child: only it knows the plugin's routes. One mount under
+        `/api/<plugin>/` forwards them all, if the plugin has any."""
+        described = await self._spawn(ctx)
+        if not described.routes:
+            return []
+        return [ProxyMount(self, f"/api/{self.name}", openapi=described.openapi)]
+
+    @hookimpl
+    def register_pages(self, ctx: PluginContext) -> list[Any]:
+        """The plugin's pages (`/<plugin>/…`) are forwarded to the child like its routes."""
+        if self.described is None or not self.described.pages:
+            return []
+        return [ProxyMount(self, f"/{self.name}")]
 
     @hookimpl
     async def startup(self, ctx: PluginContext) -> None:
-        """Spawn the child and wait until the plugin has started in it."""
+        """Wait until the plugin's own `startup` ran in the child (the kernel's
+        `startup_timeout` applies, as in-process)."""
+        assert self.supervisor is not None
+        await self.supervisor.first_start()
+
+    async def _spawn(self, ctx: PluginContext) -> p.Described:
+        """Start the supervisor (its task, the child's stop and the subscriptions the child
+        asks for are in the ledger) and wait until the child has built the plugin's app."""
         self.ctx = ctx
         limits = Limits.from_settings(ctx.settings)
         settings = ctx.settings if isinstance(ctx.settings, dict) else ctx.settings.model_dump()
@@ -100,7 +120,15 @@ class SandboxProxy:
         )
         ctx.spawn(supervisor.run, name="sandbox supervisor")
         ctx.on_unload(supervisor.stop, "sandbox child")
-        await supervisor.first_start()
+        try:
+            async with asyncio.timeout(self.manifest.startup_timeout):
+                self.described = await supervisor.first_description()
+        except TimeoutError:
+            raise TimeoutError(
+                f"the child did not load the plugin within {self.manifest.startup_timeout:g} s "
+                "(raise startup_timeout in plugin.toml if it needs longer)"
+            ) from None
+        return self.described
 
     @hookimpl
     async def shutdown(self, ctx: PluginContext) -> None:
@@ -217,6 +245,7 @@ class SandboxProxy:
 
 _HOOKS = (
     "register_routes",
+    "register_pages",
     "startup",
     "shutdown",
     "health",

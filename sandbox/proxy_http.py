@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from litestar import asgi
+from litestar import Litestar
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
 
-from mindframe.kernel.http.problems import PROBLEM_MEDIA_TYPE, problem_body
+# The kernel's own problem-response writer (the dispatcher's 503 for a plugin that is
+# down); private in kernel/http/asgi.py for now, hence this one alias.
+from mindframe.kernel.http.asgi import _send_problem as send_problem
 
 from . import protocol as p
 from .supervisor import ChildProcess, Stream
@@ -31,30 +33,48 @@ if TYPE_CHECKING:
 log = logging.getLogger("mindframe.sandbox")
 
 
-async def send_problem(send: Send, status: int, detail: str, **extra: Any) -> None:
-    body = json.dumps(problem_body(status, detail, **extra)).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", b"1"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+class ProxyMount(ASGIRouteHandler):
+    """A Litestar ASGI mount for every method and path under one of the plugin's prefixes
+    (`/api/<plugin>` or `/<plugin>`), forwarding to the child.
+
+    `openapi` is the child app's `paths` and `components`: an app this mount is registered
+    in (Litestar's `on_registration`) that has an OpenAPI document gets them added to it,
+    so the kernel's merged document lists the child's routes."""
+
+    def __init__(
+        self, proxy: SandboxProxy, prefix: str, openapi: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(path="/", is_mount=True, copy_scope=False)
+
+        # Only functions refer to the proxy and the schema: Litestar deep-copies the
+        # routers it is given, and a function is copied by reference.
+        async def forward(scope: Scope, receive: Receive, send: Send) -> None:
+            await proxy_request(proxy, prefix, scope, receive, send)
+
+        def registered(app: Litestar) -> None:
+            if openapi and app.openapi_config is not None:
+                add_to_openapi(app, openapi)
+
+        self(forward)
+        self._registered = registered
+
+    def on_registration(self, app: Litestar) -> None:
+        super().on_registration(app)
+        self._registered(app)
 
 
-def catch_all(proxy: SandboxProxy, prefix: str) -> ASGIRouteHandler:
-    """A Litestar ASGI mount for every method and path under the plugin's prefix."""
+def add_to_openapi(app: Litestar, openapi: dict[str, Any]) -> None:
+    """Put the child's paths and component schemas in `app`'s OpenAPI document.
 
-    @asgi(path="/", is_mount=True, copy_scope=False)
-    async def forward(scope: Scope, receive: Receive, send: Send) -> None:
-        await proxy_request(proxy, prefix, scope, receive, send)
-
-    return forward
+    Litestar builds the document once and rebuilds it only when an HTTP route that is in
+    the schema is registered; the proxy's app has none (its mounts are ASGI routes), so
+    what is added here stays."""
+    document = app.openapi_schema
+    document.paths = {**(document.paths or {}), **openapi.get("paths", {})}
+    schemas = openapi.get("components", {}).get("schemas", {})
+    if schemas:
+        components = document.components
+        components.schemas = {**(components.schemas or {}), **schemas}
 
 
 async def proxy_request(
@@ -67,7 +87,7 @@ async def proxy_request(
             if proxy.supervisor is not None
             else f"plugin '{proxy.name}' is not started"
         )
-        await send_problem(send, 503, reason, plugin=proxy.name)
+        await send_problem(send, 503, reason, {"plugin": proxy.name})
         return
     raw_path: bytes | None = scope.get("raw_path")
     if raw_path:
@@ -137,10 +157,10 @@ async def _relay_response(
         if isinstance(frame, str | p.HttpAbort):
             if not started:
                 if isinstance(frame, str):
-                    await send_problem(send, 503, frame, plugin=proxy.name)
+                    await send_problem(send, 503, frame, {"plugin": proxy.name})
                 else:
                     detail = f"plugin '{proxy.name}' failed to answer the request"
-                    await send_problem(send, 502, detail, plugin=proxy.name)
+                    await send_problem(send, 502, detail, {"plugin": proxy.name})
                 return
             raise ConnectionAbortedError(f"plugin '{proxy.name}' stopped mid-response")
         if isinstance(frame, p.HttpResponse):

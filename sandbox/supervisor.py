@@ -28,6 +28,8 @@ STABLE_AFTER = 10.0
 """A child that stays up this long resets the backoff."""
 STOP_GRACE = 5.0
 EXIT_MEMORY = 75
+LAST_WORDS = 1.0
+"""How long after a child exits its last frames (a `Fatal`) may still be read."""
 
 
 class ChildUnavailable(RuntimeError):
@@ -50,6 +52,8 @@ class ChildProcess:
     def __init__(self, process: asyncio.subprocess.Process, conn: p.Connection) -> None:
         self.process = process
         self.conn = conn
+        self.pidfd = _pidfd(process.pid)
+        self.described: p.Described | None = None
         self.last_seen = time.monotonic()
         self.started_at = time.monotonic()
         self.started: asyncio.Future[p.Started] = asyncio.get_running_loop().create_future()
@@ -90,8 +94,30 @@ class ChildProcess:
             self.started.cancel()
 
     def kill(self) -> None:
+        """SIGKILL, without reaping: asyncio's child watcher must be the one to `waitpid`,
+        or it reports status 255 and the real reason (a signal) is lost. So not
+        `Process.kill()`, whose `Popen.send_signal` polls, reaping an exited child."""
+        if self.process.returncode is not None:
+            return
         with contextlib.suppress(ProcessLookupError):
-            self.process.kill()
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        self.conn.close()
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+
+
+def _pidfd(pid: int) -> int | None:
+    """A handle on the process that cannot point at a recycled pid (Linux 5.3+)."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 async def spawn(hello: p.Hello) -> ChildProcess:
@@ -164,7 +190,9 @@ class Supervisor:
         self._ready = asyncio.Event()
         self._stopping = False
         self._started_once = False
-        self._first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._first: asyncio.Future[None] = loop.create_future()
+        self._described: asyncio.Future[p.Described] = loop.create_future()
 
     # --- what the proxy asks ---------------------------------------------------------------
 
@@ -186,9 +214,20 @@ class Supervisor:
         detail = f": {self.reason}" if self.reason else ""
         return f"plugin '{self.name}' is {self.state}{detail}"
 
+    async def first_description(self) -> p.Described:
+        """What the first child serves (routes, pages, OpenAPI), known before its `startup`
+        runs; raises why the plugin could not be loaded."""
+        return await asyncio.shield(self._described)
+
     async def first_start(self) -> None:
         """Wait until the first child has started the plugin; raise its error if not."""
         await asyncio.shield(self._first)
+
+    def _fail_first(self, error: BaseException) -> None:
+        for future in (self._described, self._first):
+            if not future.done():
+                future.set_exception(error)
+                future.exception()  # retrieved: nobody may be waiting for the description
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -209,8 +248,7 @@ class Supervisor:
                 # would an in-process plugin; nothing to restart.
                 self.state, self.reason = "failed", outcome
                 child.fail_everything(f"plugin '{self.name}' failed: {outcome}")
-                if not self._first.done():
-                    self._first.set_exception(ChildUnavailable(outcome))
+                self._fail_first(ChildUnavailable(outcome))
                 return
             stable = time.monotonic() - child.started_at >= STABLE_AFTER
             failures = 1 if stable else failures + 1
@@ -231,13 +269,19 @@ class Supervisor:
         starting = asyncio.ensure_future(self._await_started(child))
         try:
             await asyncio.wait({reader, watchdog, exited}, return_when=asyncio.FIRST_COMPLETED)
+            if exited.done():
+                # Its last frames (a `Fatal` saying why) may still be unread.
+                await asyncio.wait({reader}, timeout=LAST_WORDS)
+            elif reader.done():
+                # It closed the connection: give it the time to exit on its own.
+                await asyncio.wait({exited}, timeout=LAST_WORDS)
         finally:
             for task in (reader, watchdog, starting):
                 task.cancel()
             child.kill()
             with contextlib.suppress(Exception):
                 await asyncio.shield(exited)
-            child.conn.close()
+            child.close()
         returncode = child.process.returncode or 0
         if self._stopping and not child.hung and not child.fatal:
             reason = "stopped"
@@ -252,8 +296,7 @@ class Supervisor:
         started = await child.started
         if not started.ok:
             log.error("sandboxed plugin %s failed to start: %s", self.name, started.error)
-            if not self._first.done():
-                self._first.set_exception(_StartFailed(started.error, started.traceback))
+            self._fail_first(_StartFailed(started.error, started.traceback))
             child.fatal = f"failed to start: {started.error}"
             child.kill()
             return child.fatal
@@ -279,6 +322,10 @@ class Supervisor:
             if isinstance(frame, p.Started):
                 if not child.started.done():
                     child.started.set_result(frame)
+            elif isinstance(frame, p.Described):
+                child.described = frame
+                if not self._described.done():
+                    self._described.set_result(frame)
             elif isinstance(frame, p.Fatal):
                 child.fatal = frame.reason
             else:
@@ -305,6 +352,7 @@ class Supervisor:
         self._stopping = True
         self._ready.clear()
         self.state = "stopped"
+        self._fail_first(ChildUnavailable(f"plugin '{self.name}' was stopped"))
         child = self.child
         if child is None or child.process.returncode is not None:
             return
@@ -317,8 +365,6 @@ class Supervisor:
             log.warning("sandboxed plugin %s did not stop in %g s; killing", self.name, grace)
             child.kill()
             await child.process.wait()
-        if not self._first.done():
-            self._first.set_exception(ChildUnavailable(f"plugin '{self.name}' was stopped"))
 
 
 class _StartFailed(RuntimeError):

@@ -29,6 +29,8 @@ class Mount:
     app: ASGIApp
     api: bool = True
     pages: bool = False
+    openapi: Callable[[], dict[str, Any]] | None = None
+    """Builds the plugin's OpenAPI document when the merged schema needs it."""
 
 
 @dataclass

@@ -18,9 +18,9 @@ def merge_schemas(kernel_schema: dict[str, Any], runtime: Runtime) -> dict[str, 
     schemas = dict(components.get("schemas", {}))
     tags = list(kernel_schema.get("tags", []))
     for name, mount in sorted(runtime.dispatcher.mounts.items()):
-        if not mount.api:
+        if not mount.api or mount.openapi is None:
             continue
-        plugin_schema = mount.app.openapi_schema.to_schema()
+        plugin_schema = mount.openapi()
         merged["paths"].update(plugin_schema.get("paths", {}))
         for key, value in plugin_schema.get("components", {}).get("schemas", {}).items():
             if key in schemas and schemas[key] != value:

@@ -5,6 +5,7 @@ import ctypes
 import os
 import socket
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, get, post
@@ -31,9 +32,30 @@ seen: list[int] = []
 refused: list[str] = []
 
 
+@dataclass
+class Greeting:
+    text: str
+    pid: int
+
+
 @get("/hello")
 async def hello() -> dict[str, Any]:
     return {"hello": "sandbox", "pid": os.getpid()}
+
+
+@get("/greeting")
+async def greeting() -> Greeting:
+    return Greeting(text="hello", pid=os.getpid())
+
+
+@get("/", media_type="text/html")
+async def home() -> str:
+    return f"<h1>worker</h1><p>{os.getpid()}</p>"
+
+
+@get("/about/{who:str}", media_type="text/html")
+async def about(who: str) -> str:
+    return f"<p>about {who}</p>"
 
 
 @post("/upper")
@@ -138,8 +160,13 @@ def register_subscriptions(ctx: Any) -> None:
 
 @hookimpl
 def register_routes(ctx: Any) -> list[Any]:
-    return [hello, upper, count, publish, publish_secret, connect, state, abort, segfault,
-            leave, hang, hog, spin]
+    return [hello, greeting, upper, count, publish, publish_secret, connect, state, abort,
+            segfault, leave, hang, hog, spin]
+
+
+@hookimpl
+def register_pages(ctx: Any) -> list[Any]:
+    return [home, about]
 
 
 @hookimpl

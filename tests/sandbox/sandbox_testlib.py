@@ -1,28 +1,17 @@
-"""Helpers for the sandbox tests: real child processes, a real booted kernel.
-
-`start_sandboxed` puts a sandboxed plugin into a booted kernel the way the kernel's own
-`Lifecycle.load` will once it calls `load_sandboxed` (a record whose code is the proxy),
-then starts and stops it with the kernel's own `Lifecycle`. Sandboxed plugin folders
-are written outside the kernel's plugin roots, so the kernel never imports them itself.
-"""
+"""Helpers for the sandbox tests: plugin folders saying `isolation = "process"`, written with
+the SDK's `plugin_factory` and booted, reloaded and health-checked by a real kernel."""
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 
-from mindframe.kernel import hooks
-from mindframe.kernel.discovery import Candidate
-from mindframe.kernel.loader import module_name_for
-from mindframe.kernel.manifest import load_manifest
-from mindframe.kernel.records import PluginRecord, PluginState
-from mindframe.sandbox import SandboxProxy, load_sandboxed
-from mindframe.sdk.testing import Kernel
+from mindframe.sandbox import SandboxProxy
+from mindframe.sdk.testing import Kernel, PluginFactory
 
 FAST = """
 [settings.sandbox]
@@ -32,59 +21,21 @@ backoff_initial = 0.2
 
 
 def write_plugin(
-    root: Path,
-    name: str,
-    init: str,
-    *,
-    permissions: str = "",
-    extra: str = FAST,
-    isolation: str = "process",
+    factory: PluginFactory, name: str, init: str, *, permissions: str = "", limits: str = FAST
 ) -> Path:
-    folder = root / name
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest = f'name = "{name}"\nversion = "0.1.0"\nisolation = "{isolation}"\n'
+    """A sandboxed plugin folder under the factory's root (found by `boot_kernel`)."""
+    manifest = 'isolation = "process"\n'
     if permissions:
         manifest += "\n[permissions]\n" + textwrap.dedent(permissions)
-    manifest += textwrap.dedent(extra)
-    (folder / "plugin.toml").write_text(manifest)
-    (folder / "__init__.py").write_text(textwrap.dedent(init))
-    return folder
+    manifest += textwrap.dedent(limits)
+    return factory.make(name, init, extra_manifest=manifest)
 
 
-def proxy_of(record: PluginRecord) -> SandboxProxy:
-    assert record.code is not None
-    return record.code.module.sandbox  # type: ignore[no-any-return]
-
-
-def load_record(kernel: Kernel, folder: Path) -> PluginRecord:
-    """What `Lifecycle.load` does for an `isolation = "process"` plugin, once wired."""
-    runtime = kernel.runtime
-    manifest = load_manifest(folder / "plugin.toml")
-    record = runtime.records.get(manifest.name) or PluginRecord(
-        Candidate(str(folder), folder, manifest)
-    )
-    record.code = load_sandboxed(
-        folder,
-        manifest,
-        module_name_for(manifest.module_name),
-        report_error=runtime.report_error,
-    )
-    record.hooks = hooks.collect(runtime.plugin_manager, record.code.module, record.name)
-    record.state = PluginState.LOADED
-    runtime.records[manifest.name] = record
-    return record
-
-
-@asynccontextmanager
-async def start_sandboxed(kernel: Kernel, folder: Path) -> AsyncIterator[PluginRecord]:
-    record = load_record(kernel, folder)
-    await kernel.runtime.lifecycle.start(record)
-    try:
-        yield record
-    finally:
-        if record.state is PluginState.ACTIVE:
-            await kernel.runtime.lifecycle.stop(record, PluginState.UNLOADED)
-        kernel.runtime.lifecycle.unload(record)
+def proxy_of(kernel: Kernel, name: str) -> SandboxProxy:
+    """The kernel-side stand-in the kernel loaded for sandboxed plugin `name`."""
+    code = kernel.runtime.records[name].code
+    assert code is not None, kernel.error(name)
+    return code.module.sandbox  # type: ignore[no-any-return]
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 10.0, step: float = 0.05) -> Any:

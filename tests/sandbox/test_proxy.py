@@ -1,5 +1,6 @@
-"""The proxy module driven by the kernel's own Lifecycle: routes, streaming bodies, the bus,
-permissions and health, with the plugin in a real child process."""
+"""A plugin folder whose manifest says `isolation = "process"`, booted by the kernel: its
+routes, pages, OpenAPI paths, streaming bodies, the bus, permissions and services, with the
+plugin's code in a real child process."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import sys
 
 import pytest
-from sandbox_testlib import eventually, load_record, proxy_of, start_sandboxed, write_plugin
+from sandbox_testlib import eventually, proxy_of, write_plugin
 
 from mindframe.kernel.bus import Event
 from mindframe.kernel.records import PluginState
@@ -21,16 +22,17 @@ class Ping(Event):
     n: int
 
 
+def _sandbox_modules() -> list[str]:
+    return [name for name in sys.modules if name.startswith("mindframe_plugins.worker")]
+
+
 async def test_route_is_served_from_the_child_under_the_plugin_prefix(
-    boot_kernel, plugin_factory, sandbox_root
+    boot_kernel, plugin_factory
 ):
-    folder = write_plugin(sandbox_root, "worker", WORKER, permissions=WORKER_PERMISSIONS)
-    async with (
-        boot_kernel([], builtin=False) as kernel,
-        start_sandboxed(kernel, folder) as record,
-    ):
-        assert record.state is PluginState.ACTIVE, record.error
-        proxy = proxy_of(record)
+    write_plugin(plugin_factory, "worker", WORKER, permissions=WORKER_PERMISSIONS)
+    async with boot_kernel(["worker"], builtin=False) as kernel:
+        assert kernel.state("worker") is PluginState.ACTIVE, kernel.error("worker")
+        proxy = proxy_of(kernel, "worker")
         response = await kernel.client.get("/api/worker/hello")
         assert response.status_code == 200
         body = response.json()
@@ -39,13 +41,47 @@ async def test_route_is_served_from_the_child_under_the_plugin_prefix(
         assert body["pid"] == proxy.details()["pid"]
         missing = await kernel.client.get("/api/worker/nope")
         assert missing.status_code == 404
-        assert not [name for name in sys.modules if name.startswith("mindframe_plugins.worker")]
-    assert proxy.supervisor.child.process.returncode is not None  # stopped with the plugin
+        assert not _sandbox_modules()  # the plugin's code was never imported here
+    assert proxy.supervisor.child.process.returncode is not None  # stopped with the kernel
 
 
-async def test_request_and_response_bodies_stream(boot_kernel, sandbox_root):
-    folder = write_plugin(sandbox_root, "worker", WORKER, permissions=WORKER_PERMISSIONS)
-    async with boot_kernel([], builtin=False) as kernel, start_sandboxed(kernel, folder):
+async def test_pages_are_served_from_the_child_under_the_plugin_path(
+    boot_kernel, plugin_factory
+):
+    write_plugin(plugin_factory, "worker", WORKER, permissions=WORKER_PERMISSIONS)
+    async with boot_kernel(["worker"], builtin=False) as kernel:
+        home = await kernel.client.get("/worker")
+        assert home.status_code == 200, home.text
+        assert home.headers["content-type"].startswith("text/html")
+        assert home.text == f"<h1>worker</h1><p>{proxy_of(kernel, 'worker').details()['pid']}</p>"
+        about = await kernel.client.get("/worker/about/caf%C3%A9")
+        assert about.text == "<p>about café</p>"
+        assert (await kernel.client.get("/worker/nope")).status_code == 404
+
+
+async def test_the_merged_openapi_document_lists_the_childs_routes(boot_kernel, plugin_factory):
+    write_plugin(plugin_factory, "worker", WORKER, permissions=WORKER_PERMISSIONS)
+    plugin_factory.make("bystander", BYSTANDER)
+    async with boot_kernel(["worker", "bystander"], builtin=False) as kernel:
+        document = (await kernel.client.get("/schema/openapi.json")).json()
+        paths = document["paths"]
+        assert set(paths["/api/worker/upper"]) == {"post"}
+        assert "/api/worker/count/{n}" in paths
+        assert "/api/bystander/ok" in paths  # in-process plugins are still merged
+        answer = paths["/api/worker/greeting"]["get"]["responses"]["200"]
+        reference = answer["content"]["application/json"]["schema"]["$ref"]
+        component = reference.rsplit("/", 1)[-1]
+        assert set(document["components"]["schemas"][component]["properties"]) == {
+            "text",
+            "pid",
+        }
+        assert not [path for path in paths if path.startswith("/worker")]  # pages are not API
+        assert {"name": "worker", "description": ""} in document["tags"]
+
+
+async def test_request_and_response_bodies_stream(boot_kernel, plugin_factory):
+    write_plugin(plugin_factory, "worker", WORKER, permissions=WORKER_PERMISSIONS)
+    async with boot_kernel(["worker"], builtin=False) as kernel:
         chunks = [b"abc" * 1000] * 40  # more chunks than the flow-control window
 
         async def body():
@@ -64,37 +100,30 @@ async def test_request_and_response_bodies_stream(boot_kernel, sandbox_root):
         assert lines == [str(i) for i in range(500)]
 
 
-async def test_publish_and_subscribe_go_through_the_parent_bus(boot_kernel, sandbox_root):
-    folder = write_plugin(sandbox_root, "worker", WORKER, permissions=WORKER_PERMISSIONS)
-    async with (
-        boot_kernel([], builtin=False) as kernel,
-        start_sandboxed(kernel, folder) as record,
-    ):
+async def test_publish_and_subscribe_go_through_the_parent_bus(boot_kernel, plugin_factory):
+    write_plugin(plugin_factory, "worker", WORKER, permissions=WORKER_PERMISSIONS)
+    async with boot_kernel(["worker"], builtin=False) as kernel:
         response = await kernel.client.post("/api/worker/publish/7")
         assert response.status_code == 201, response.text
-        pong = await kernel.bus_probe.next("sbx.pong", timeout=5)
-        assert pong.n == 7
-        owners = {s.owner for s in kernel.runtime.bus.subscriptions()}
-        assert "worker" in owners
+        assert (await kernel.bus_probe.next("sbx.pong", timeout=5)).n == 7
+        assert [s.owner for s in kernel.runtime.bus.subscriptions("worker")] == ["worker"]
 
         await kernel.runtime.bus.publish(Ping(n=4))
-        pong = await kernel.bus_probe.next("sbx.pong", timeout=5)
-        assert pong.n == 40
+        assert (await kernel.bus_probe.next("sbx.pong", timeout=5)).n == 40
         state = (await kernel.client.get("/api/worker/state")).json()
         assert state["seen"] == [4]
+        record = kernel.runtime.records["worker"]
         assert record.context.ledger.counts()["subscription"] == 1
-    assert "worker" not in {s.owner for s in kernel.runtime.bus.subscriptions()}
+        await kernel.runtime.disable("worker")
+        assert kernel.runtime.bus.subscriptions("worker") == []
 
 
 async def test_permission_violations_are_refused_audited_and_the_plugin_keeps_running(
-    boot_kernel, sandbox_root
+    boot_kernel, plugin_factory
 ):
-    folder = write_plugin(sandbox_root, "worker", WORKER, permissions=WORKER_PERMISSIONS)
-    async with (
-        boot_kernel([], builtin=False) as kernel,
-        start_sandboxed(kernel, folder) as record,
-    ):
-        proxy = proxy_of(record)
+    write_plugin(plugin_factory, "worker", WORKER, permissions=WORKER_PERMISSIONS)
+    async with boot_kernel(["worker"], builtin=False) as kernel:
+        proxy = proxy_of(kernel, "worker")
         refused = (await kernel.client.post("/api/worker/publish-secret")).json()["refused"]
         assert refused.startswith("PermissionDenied: plugin 'worker' may not publish")
         assert "`publish` under [permissions] in plugin.toml" in refused
@@ -108,16 +137,18 @@ async def test_permission_violations_are_refused_audited_and_the_plugin_keeps_ru
         assert "`subscribe` under [permissions]" in state["refused"][0]
 
         await eventually(lambda: len(proxy.audit_log) >= 3)
-        actions = sorted(record.action for record in proxy.audit_log)
-        assert actions == ["network", "publish", "subscribe"]
-        health = await kernel.runtime.health()
-        entry = health["plugins"]["worker"]
+        assert sorted(record.action for record in proxy.audit_log) == [
+            "network",
+            "publish",
+            "subscribe",
+        ]
+        entry = (await kernel.runtime.health())["plugins"]["worker"]
         assert entry["ok"] is True
         assert entry["audit_total"] == 3
         assert (await kernel.client.get("/api/worker/hello")).status_code == 200
 
 
-async def test_services_are_called_only_when_granted(boot_kernel, plugin_factory, sandbox_root):
+async def test_services_are_called_only_when_granted(boot_kernel, plugin_factory):
     plugin_factory.make(
         "greeter",
         """
@@ -152,32 +183,39 @@ async def test_services_are_called_only_when_granted(boot_kernel, plugin_factory
             CTX = ctx
             return [greet]
     """
-    granted = write_plugin(
-        sandbox_root, "caller", caller, permissions='services = ["greeting_service"]'
-    )
-    async with (
-        boot_kernel(["greeter"], builtin=False) as kernel,
-        start_sandboxed(kernel, granted) as record,
-    ):
+    write_plugin(plugin_factory, "caller", caller, permissions='services = ["greeting_service"]')
+    async with boot_kernel(["greeter", "caller"], builtin=False) as kernel:
         said = (await kernel.client.get("/api/caller/greet/greeting_service")).json()
         assert said == {"said": "hello sandbox"}
         refused = (await kernel.client.get("/api/caller/greet/mail_service")).json()
         assert "`services` under [permissions]" in refused["refused"]
-        assert [r.action for r in proxy_of(record).audit_log] == ["service"]
+        assert [r.action for r in proxy_of(kernel, "caller").audit_log] == ["service"]
 
 
 async def test_a_plugin_whose_startup_raises_is_failed_like_an_inprocess_one(
-    boot_kernel, plugin_factory, sandbox_root
+    boot_kernel, plugin_factory
 ):
     plugin_factory.make("bystander", BYSTANDER)
-    folder = write_plugin(sandbox_root, "broken", FAILING_STARTUP)
-    async with boot_kernel(["bystander"], builtin=False) as kernel:
-        record = load_record(kernel, folder)
-        await kernel.runtime.lifecycle.start(record)
-        assert record.state is PluginState.FAILED
-        assert "RuntimeError" in record.error and "no database configured" in record.error
+    write_plugin(plugin_factory, "broken", FAILING_STARTUP)
+    async with boot_kernel(["bystander", "broken"], builtin=False) as kernel:
+        assert kernel.state("broken") is PluginState.FAILED
+        error = kernel.error("broken")
+        assert "in startup" in error and "RuntimeError" in error, error
+        assert "no database configured" in error
+        record = kernel.runtime.records["broken"]
         assert len(record.context.ledger) == 0  # the child and its supervisor were released
-        assert proxy_of(record).supervisor.child.process.returncode is not None
+        assert proxy_of(kernel, "broken").supervisor.child.process.returncode is not None
         response = await kernel.client.get("/api/broken/anything")
         assert response.status_code == 503
+        assert "no database configured" in response.json()["detail"]
         assert (await kernel.client.get("/api/bystander/ok")).json() == {"ok": True}
+
+
+async def test_a_plugin_that_cannot_be_imported_is_failed_with_the_childs_error(
+    boot_kernel, plugin_factory
+):
+    write_plugin(plugin_factory, "broken", "import not_a_module_anywhere\n")
+    async with boot_kernel(["broken"], builtin=False) as kernel:
+        assert kernel.state("broken") is PluginState.FAILED
+        assert "not_a_module_anywhere" in kernel.error("broken")
+        assert len(kernel.runtime.records["broken"].context.ledger) == 0
