@@ -32,13 +32,17 @@ class Stored(Event):
 
 
 async def eventually(
-    check: Callable[[], Any], timeout: float = 10.0, what: str = "condition"
+    check: Callable[[], Any], timeout: float = 10.0, what: str | Callable[[], str] = "condition"
 ) -> None:
-    """Poll until ``check()`` is truthy; generous deadline for a noisy machine."""
+    """Poll until ``check()`` is truthy; generous deadline for a noisy machine.
+
+    ``what`` may be a callable, evaluated at the timeout, to report the state then
+    (an f-string would show the state before waiting).
+    """
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
         await asyncio.sleep(0.01)
 
 

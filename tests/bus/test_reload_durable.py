@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from bus_testlib import Ping, Stored, eventually, ready
 
-from mindframe.kernel.bus import Bus, Envelope
+from mindframe.kernel.bus import Bus, Envelope, Subscription
 
 pytestmark = pytest.mark.anyio
 
@@ -45,9 +46,56 @@ async def test_reload_adopts_queue_and_old_version_stops(bus: Bus) -> None:
     assert adopted is sub
     await bus.publish(Ping(n=4))
     await bus.resume("plug")
-    await eventually(lambda: sorted(new_seen) == [1, 2, 3, 4], what=f"v2 got {new_seen}")
+    await eventually(lambda: sorted(new_seen) == [1, 2, 3, 4], what=lambda: f"v2 got {new_seen}")
     assert old_seen == [0]
     assert bus.dead_letters.count == 0
+
+
+async def test_suspend_stops_handlers_before_the_backend_stops_feeding(
+    bus: Bus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: suspend() used to stop workers only after detaching the feed, so
+    while a NATS fetch ran out (up to fetch_timeout) the old version handled events
+    meant for the new one. A slow detach makes that window deterministic."""
+    gate = asyncio.Event()
+    old_seen: list[int] = []
+    new_seen: list[int] = []
+
+    async def handle(e: Ping) -> None:
+        old_seen.append(e.n)
+        if e.n == 0:
+            await gate.wait()
+
+    sub = bus.subscribe("bt.ping", handle, owner="plug", name="plug.ping")
+    await ready(sub)
+    await bus.publish(Ping(n=0))
+    await eventually(lambda: old_seen == [0], what="v1 busy")
+
+    detach = bus._detach
+
+    async def slow_detach(sub: Subscription, **kwargs: Any) -> None:
+        await asyncio.sleep(0.3)  # e.g. a NATS fetch that has not timed out yet
+        await detach(sub, **kwargs)
+
+    monkeypatch.setattr(bus, "_detach", slow_detach)
+    suspending = asyncio.create_task(bus.suspend("plug"))
+    await asyncio.sleep(0)
+    for n in range(1, 4):
+        await bus.publish(Ping(n=n))
+    gate.set()  # v1 finishes event 0 while the feed is still being detached
+    await suspending
+    monkeypatch.undo()
+    await asyncio.sleep(0.3)  # anything fetched late reaches the queue, not v1
+    assert old_seen == [0]
+    bus.unsubscribe_owner("plug", keep_queues=True)
+
+    async def handle_v2(e: Ping) -> None:
+        new_seen.append(e.n)
+
+    bus.subscribe("bt.ping", handle_v2, owner="plug", name="plug.ping")
+    await bus.resume("plug")
+    await eventually(lambda: sorted(new_seen) == [1, 2, 3], what=lambda: f"v2 got {new_seen}")
+    assert old_seen == [0]
 
 
 async def test_reload_without_adoption_dead_letters(bus: Bus) -> None:
@@ -137,6 +185,7 @@ async def test_backpressure_publish_waits_never_drops(bus: Bus) -> None:
 
     sub = bus.subscribe("bt.ping", blocked, owner="p", queue_size=2)
     await ready(sub)
+
     async def publish_all() -> None:
         for n in range(6):
             await bus.publish(Ping(n=n))
@@ -160,9 +209,11 @@ async def test_durable_publish_is_logged_before_return_and_group_committed(bus: 
     commits = log.commits
     ids = await asyncio.gather(*[bus.publish(Ping(n=n), durable=True) for n in range(200)])
     async with bus.engine.connect() as conn:
-        stored = (await conn.execute(
-            select(func.count()).select_from(schema.log).where(schema.log.c.event_id.in_(ids))
-        )).scalar()
+        stored = (
+            await conn.execute(
+                select(func.count()).select_from(schema.log).where(schema.log.c.event_id.in_(ids))
+            )
+        ).scalar()
     assert stored == 200
     assert log.commits - commits < 50  # concurrent publishers shared commits
 
@@ -172,10 +223,16 @@ async def test_undecodable_logged_event_is_dead_lettered(bus: Bus) -> None:
     from mindframe.kernel.bus import schema
 
     async with bus.engine.begin() as conn:
-        await conn.execute(schema.log.insert().values(
-            event_id="bad-1", topic="bt.store.saved", payload=b'{"n": "oops"}', headers={},
-            priority=0, created_at=datetime.now(UTC),
-        ))
+        await conn.execute(
+            schema.log.insert().values(
+                event_id="bad-1",
+                topic="bt.store.saved",
+                payload=b'{"n": "oops"}',
+                headers={},
+                priority=0,
+                created_at=datetime.now(UTC),
+            )
+        )
     got: list[int] = []
 
     async def record(e: Stored) -> None:
@@ -200,8 +257,11 @@ async def test_undecodable_nats_message_is_dead_lettered(bus: Bus) -> None:
     sub = bus.subscribe("bt.ping", record, owner="p")
     await ready(sub)
     await bus.publish(Ping(n=1))  # creates the stream
-    await bus.js.publish(bus.subscription_subject("bt.ping"), b"not json",  # type: ignore
-                         headers={"Nats-Msg-Id": "garbage-1"})
+    await bus.js.publish(
+        bus.subscription_subject("bt.ping"),
+        b"not json",  # type: ignore
+        headers={"Nats-Msg-Id": "garbage-1"},
+    )
     await bus.publish(Ping(n=2))
     await eventually(lambda: sub.dead_lettered == 1 and sorted(got) == [1, 2])
     [letter] = await bus.dead_letters.list()
@@ -222,7 +282,8 @@ async def test_nats_dedups_by_event_id(bus: Bus) -> None:
     await bus.publish(Ping(n=1))
     for _ in range(2):
         ack = await bus.js.publish(  # type: ignore[attr-defined]
-            bus.subscription_subject("bt.ping"), msgspec.json.encode(Ping(n=5)),  # type: ignore
+            bus.subscription_subject("bt.ping"),
+            msgspec.json.encode(Ping(n=5)),  # type: ignore
             headers={"Nats-Msg-Id": "same-id"},
         )
     assert ack.duplicate
