@@ -67,14 +67,10 @@ class Reloader:
             result = await self._reload_one(name)
             if result.ok:
                 for dependent in dependents_of(name, self.runtime.manifests()):
-                    other = self.runtime.records[dependent]
-                    if other.state is PluginState.ACTIVE:
+                    if self.runtime.records[dependent].state is PluginState.ACTIVE:
                         await self._reload_one(dependent)
                         result.dependents.append(dependent)
-                    elif other.held_back_by is not None and other.state is PluginState.FAILED:
-                        await self.runtime.lifecycle.start(other)
-                        if other.state is PluginState.ACTIVE:
-                            result.dependents.append(dependent)
+                result.dependents += await self.runtime.start_held_back(name)
             return result
 
     async def _reload_one(self, name: str) -> ReloadResult:

@@ -313,22 +313,24 @@ class Runtime:
             self.lifecycle.load(record)
         else:
             record.state = PluginState.LOADED
-        started = []
         if record.state is PluginState.LOADED:
             await self.lifecycle.start(record)
-        if record.state is PluginState.ACTIVE:
-            started.append(name)
-            for dependent in dependents_of(name, self.manifests()):
-                other = self.records[dependent]
-                if other.held_back_by is not None and other.state in (
-                    PluginState.DISABLED,
-                    PluginState.FAILED,
-                ):
-                    other.state = PluginState.LOADED if other.code else other.state
-                    if other.state is PluginState.LOADED:
-                        await self.lifecycle.start(other)
-                        if other.state is PluginState.ACTIVE:
-                            started.append(dependent)
+        if record.state is not PluginState.ACTIVE:
+            return []
+        return [name, *await self.start_held_back(name)]
+
+    async def start_held_back(self, name: str) -> list[str]:
+        """Start the plugins that `name` (now active) had held back; returns those started."""
+        started = []
+        for dependent in dependents_of(name, self.manifests()):
+            other = self.records[dependent]
+            if other.held_back_by is None or other.code is None:
+                continue
+            if other.state in (PluginState.DISABLED, PluginState.FAILED):
+                other.state = PluginState.LOADED
+                await self.lifecycle.start(other)
+                if other.state is PluginState.ACTIVE:
+                    started.append(dependent)
         return started
 
     # --- contexts, HTTP mounts and errors ---------------------------------------------------------
