@@ -4,8 +4,9 @@ reported, and nothing else in the kernel notices."""
 from __future__ import annotations
 
 import pytest
-from sandbox_testlib import eventually, load_record, proxy_of, start_sandboxed, write_plugin
+from sandbox_testlib import eventually, proxy_of, write_plugin
 
+from mindframe.kernel.bus import Event
 from mindframe.kernel.records import PluginState
 from plugins import BYSTANDER, WORKER, WORKER_PERMISSIONS
 
@@ -23,16 +24,18 @@ async def _restarted(kernel, proxy, old_pid: int) -> dict:
     return proxy.details()
 
 
+class Ping(Event):
+    topic = "sbx.ping"
+    n: int
+
+
 async def test_crashes_restart_the_child_with_backoff_and_spare_other_plugins(
-    boot_kernel, plugin_factory, sandbox_root
+    boot_kernel, plugin_factory
 ):
     plugin_factory.make("bystander", BYSTANDER)
-    folder = write_plugin(sandbox_root, "worker", WORKER, permissions=WORKER_PERMISSIONS)
-    async with (
-        boot_kernel(["bystander"], builtin=False) as kernel,
-        start_sandboxed(kernel, folder) as record,
-    ):
-        proxy = proxy_of(record)
+    write_plugin(plugin_factory, "worker", WORKER, permissions=WORKER_PERMISSIONS)
+    async with boot_kernel(["bystander", "worker"], builtin=False) as kernel:
+        proxy = proxy_of(kernel, "worker")
         expected = {
             "/abort": "aborted (SIGABRT)",
             "/segfault": "segmentation fault (SIGSEGV)",
@@ -55,16 +58,16 @@ async def test_crashes_restart_the_child_with_backoff_and_spare_other_plugins(
             assert reason in details["exits"][-1]["reason"]
         backoffs = [exit["backoff"] for exit in proxy.details()["exits"]]
         assert backoffs == sorted(backoffs) and backoffs[-1] > backoffs[0]
-        assert record.state is PluginState.ACTIVE
+        assert kernel.state("worker") is PluginState.ACTIVE
         assert kernel.state("bystander") is PluginState.ACTIVE
         assert (await kernel.runtime.health())["plugins"]["worker"]["ok"] is True
 
 
 @pytest.mark.slow
-async def test_a_hung_child_is_killed_and_restarted(boot_kernel, sandbox_root):
-    folder = write_plugin(sandbox_root, "worker", WORKER, permissions=WORKER_PERMISSIONS)
-    async with boot_kernel([], builtin=False) as kernel, start_sandboxed(kernel, folder) as record:
-        proxy = proxy_of(record)
+async def test_a_hung_child_is_killed_and_restarted(boot_kernel, plugin_factory):
+    write_plugin(plugin_factory, "worker", WORKER, permissions=WORKER_PERMISSIONS)
+    async with boot_kernel(["worker"], builtin=False) as kernel:
+        proxy = proxy_of(kernel, "worker")
         pid = proxy.details()["pid"]
         hung = await kernel.client.post("/api/worker/hang")
         assert hung.status_code == 503
@@ -75,7 +78,7 @@ async def test_a_hung_child_is_killed_and_restarted(boot_kernel, sandbox_root):
 
 @pytest.mark.slow
 async def test_memory_limit_marks_it_failed_with_the_reason_then_restarts(
-    boot_kernel, sandbox_root
+    boot_kernel, plugin_factory
 ):
     limits = """
     [settings.sandbox]
@@ -83,11 +86,9 @@ async def test_memory_limit_marks_it_failed_with_the_reason_then_restarts(
     heartbeat_timeout = 1.5
     backoff_initial = 1.0
     """
-    folder = write_plugin(
-        sandbox_root, "worker", WORKER, permissions=WORKER_PERMISSIONS, extra=limits
-    )
-    async with boot_kernel([], builtin=False) as kernel, start_sandboxed(kernel, folder) as record:
-        proxy = proxy_of(record)
+    write_plugin(plugin_factory, "worker", WORKER, permissions=WORKER_PERMISSIONS, limits=limits)
+    async with boot_kernel(["worker"], builtin=False) as kernel:
+        proxy = proxy_of(kernel, "worker")
         pid = proxy.details()["pid"]
         hog = await kernel.client.post("/api/worker/hog")
         assert hog.status_code == 503
@@ -99,18 +100,16 @@ async def test_memory_limit_marks_it_failed_with_the_reason_then_restarts(
 
 
 @pytest.mark.slow
-async def test_cpu_limit_kills_the_child_with_the_reason(boot_kernel, sandbox_root):
+async def test_cpu_limit_kills_the_child_with_the_reason(boot_kernel, plugin_factory):
     limits = """
     [settings.sandbox]
     cpu_seconds = 3
     heartbeat_timeout = 20
     backoff_initial = 0.2
     """
-    folder = write_plugin(
-        sandbox_root, "worker", WORKER, permissions=WORKER_PERMISSIONS, extra=limits
-    )
-    async with boot_kernel([], builtin=False) as kernel, start_sandboxed(kernel, folder) as record:
-        proxy = proxy_of(record)
+    write_plugin(plugin_factory, "worker", WORKER, permissions=WORKER_PERMISSIONS, limits=limits)
+    async with boot_kernel(["worker"], builtin=False) as kernel:
+        proxy = proxy_of(kernel, "worker")
         pid = proxy.details()["pid"]
         spun = await kernel.client.post("/api/worker/spin")
         assert spun.status_code == 503
@@ -118,31 +117,29 @@ async def test_cpu_limit_kills_the_child_with_the_reason(boot_kernel, sandbox_ro
         await _restarted(kernel, proxy, pid)
 
 
-async def test_reload_is_a_restart_of_the_child_with_state_handed_over(boot_kernel, sandbox_root):
-    folder = write_plugin(sandbox_root, "worker", WORKER, permissions=WORKER_PERMISSIONS)
-    from mindframe.kernel.bus import Event
-
-    class Ping(Event):
-        topic = "sbx.ping"
-        n: int
-
-    async with boot_kernel([], builtin=False) as kernel, start_sandboxed(kernel, folder) as record:
-        lifecycle = kernel.runtime.lifecycle
-        old = proxy_of(record)
+async def test_reload_is_a_restart_of_the_child_with_state_handed_over(boot_kernel, plugin_factory):
+    write_plugin(plugin_factory, "worker", WORKER, permissions=WORKER_PERMISSIONS)
+    async with boot_kernel(["worker"], builtin=False) as kernel:
+        old = proxy_of(kernel, "worker")
         old_pid = old.details()["pid"]
         await kernel.runtime.bus.publish(Ping(n=1))
         await kernel.bus_probe.next("sbx.pong", timeout=5)
-        # What the reloader does, with load_sandboxed in place of the import:
-        state = await lifecycle.call(record, "snapshot_state", ctx=record.context)
-        await lifecycle.stop(record, PluginState.LOADED, reloading=True)
-        assert old.supervisor.child.process.returncode is not None
-        load_record(kernel, folder)
-        await lifecycle.start(record)
-        await lifecycle.call(record, "restore_state", ctx=record.context, state=state)
-        assert record.state is PluginState.ACTIVE, record.error
-        new_pid = proxy_of(record).details()["pid"]
-        assert new_pid != old_pid
+
+        response = await kernel.client.post("/api/kernel/plugins/worker/reload")
+        assert response.status_code == 200, response.text
+        assert response.json()["ok"] is True
+        assert old.supervisor.child.process.returncode is not None  # the old child is gone
+        new = proxy_of(kernel, "worker")
+        assert new is not old and new.details()["pid"] not in (None, old_pid)
+        assert kernel.state("worker") is PluginState.ACTIVE
+
         await kernel.runtime.bus.publish(Ping(n=2))
         await kernel.bus_probe.next("sbx.pong", timeout=5)
+        hello = (await kernel.client.get("/api/worker/hello")).json()
+        assert hello["pid"] == new.details()["pid"]
         assert (await kernel.client.get("/api/worker/state")).json()["seen"] == [1, 2]
         assert [s.owner for s in kernel.runtime.bus.subscriptions("worker")] == ["worker"]
+
+        result = await kernel.runtime.reload("worker")  # the runtime's own call, again
+        assert result.ok, result.error
+        assert (await kernel.client.get("/api/worker/state")).json()["seen"] == [1, 2]

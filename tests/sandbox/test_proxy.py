@@ -26,9 +26,7 @@ def _sandbox_modules() -> list[str]:
     return [name for name in sys.modules if name.startswith("mindframe_plugins.worker")]
 
 
-async def test_route_is_served_from_the_child_under_the_plugin_prefix(
-    boot_kernel, plugin_factory
-):
+async def test_route_is_served_from_the_child_under_the_plugin_prefix(boot_kernel, plugin_factory):
     write_plugin(plugin_factory, "worker", WORKER, permissions=WORKER_PERMISSIONS)
     async with boot_kernel(["worker"], builtin=False) as kernel:
         assert kernel.state("worker") is PluginState.ACTIVE, kernel.error("worker")
@@ -45,9 +43,7 @@ async def test_route_is_served_from_the_child_under_the_plugin_prefix(
     assert proxy.supervisor.child.process.returncode is not None  # stopped with the kernel
 
 
-async def test_pages_are_served_from_the_child_under_the_plugin_path(
-    boot_kernel, plugin_factory
-):
+async def test_pages_are_served_from_the_child_under_the_plugin_path(boot_kernel, plugin_factory):
     write_plugin(plugin_factory, "worker", WORKER, permissions=WORKER_PERMISSIONS)
     async with boot_kernel(["worker"], builtin=False) as kernel:
         home = await kernel.client.get("/worker")
