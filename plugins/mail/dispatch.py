@@ -2,9 +2,10 @@
 
 A batch is split into lanes by recipient domain (at most `per_domain_concurrency` lanes
 per domain); each lane sends its messages one after another over one SMTP connection,
-and at most `max_connections` lanes run at once. Each message's outcome is committed as
-soon as the server answers, which keeps the at-least-once window to that one commit.
-"""
+and at most `max_connections` lanes run at once. A lane commits each outcome while it
+sends the next message, so at most two answered messages per connection are waiting for
+their commit: that is the whole at-least-once window. Connections outlive a batch by a
+couple of idle seconds, so a stream of small batches shares them."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from .smtp import Connection, Outcome
 
 log = logging.getLogger("mindframe.plugins.mail")
 Publish = Callable[..., Awaitable[object]]
+KEEP_IDLE = 2.0  # seconds an SMTP connection stays open without a message to send
 
 
 def backoff(attempt: int, base: float, cap: float) -> float:
@@ -54,6 +56,7 @@ class Dispatcher:
         self._publish = publish
         self._wake = anyio.Event()
         self._connections = anyio.CapacityLimiter(settings.max_connections)
+        self._idle: list[tuple[float, Connection]] = []  # kept open between batches
 
     def wake(self) -> None:
         """Something was queued: look now instead of at the next poll."""
@@ -61,6 +64,14 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Send until cancelled; a database hiccup is logged and tried again."""
+        try:
+            async with anyio.create_task_group() as self._settling:
+                await self._loop()
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+                await self._close_idle(older_than=0)
+
+    async def _loop(self) -> None:
         while True:
             try:
                 delay = await self.step()
@@ -68,8 +79,18 @@ class Dispatcher:
                 log.exception("mail sender: one round failed; trying again")
                 delay = self._settings.poll_interval
             if delay:
-                with anyio.move_on_after(delay):
+                await self._close_idle(older_than=KEEP_IDLE)
+                with anyio.move_on_after(min(delay, KEEP_IDLE) if self._idle else delay):
                     await self._wake.wait()
+
+    async def _close_idle(self, older_than: float) -> None:
+        """Quit connections unused for `older_than` seconds (batches arriving in a stream
+        reuse them instead of paying a new connection, TLS and login each time)."""
+        cutoff = anyio.current_time() - older_than
+        stale = [c for used, c in self._idle if used <= cutoff]
+        self._idle = [(used, c) for used, c in self._idle if used > cutoff]
+        for connection in stale:
+            await connection.close()
 
     async def step(self) -> float:
         """Send one batch; returns how long to wait when there was nothing due."""
@@ -96,7 +117,9 @@ class Dispatcher:
 
     async def _send_lane(self, lane: list[Claimed], untried: set[str]) -> None:
         async with self._connections:
-            connection = Connection(self._settings)
+            connection = self._idle.pop()[1] if self._idle else Connection(self._settings)
+            finished, recorded = False, anyio.Event()
+            recorded.set()
             try:
                 for message in lane:
                     untried.discard(message.id)
@@ -111,12 +134,30 @@ class Dispatcher:
                         message.sender,
                         message.recipients,
                     )
-                    await self._settle(message, outcome)
+                    # Committed beside the next transaction, one commit per lane at a
+                    # time: at most two replies per connection wait for their commit.
+                    await recorded.wait()
+                    recorded = anyio.Event()
+                    self._settling.start_soon(self._settle, message, outcome, recorded)
+                await recorded.wait()
+                finished = True
             finally:
-                with anyio.CancelScope(shield=True), anyio.move_on_after(2):
-                    await connection.close()
+                if finished:
+                    self._idle.append((anyio.current_time(), connection))
+                else:
+                    with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+                        await connection.close()
 
-    async def _settle(self, message: Claimed, outcome: Outcome) -> None:
+    async def _settle(self, message: Claimed, outcome: Outcome, done: anyio.Event) -> None:
+        with anyio.CancelScope(shield=True):  # a reply received is always recorded
+            try:
+                await self._record(message, outcome)
+            except Exception:  # the lease runs out and the message is sent again
+                log.exception("mail sender: could not record the outcome of %s", message.id)
+            finally:
+                done.set()
+
+    async def _record(self, message: Claimed, outcome: Outcome) -> None:
         settings, attempts = self._settings, message.attempts
         if outcome.kind == "sent":
             await self._outbox.mark_sent(message.id, outcome.reply)

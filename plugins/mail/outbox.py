@@ -93,44 +93,26 @@ class Outbox:
     async def claim(self, limit: int, lease: float) -> list[Claimed]:
         """Take up to `limit` due rows, highest priority first, and mark them `sending`."""
         at, claim = now(), uuid.uuid4().hex
+        due = (
+            select(outbox.c.id)
+            .where(_due(at))
+            .order_by(outbox.c.priority.desc(), outbox.c.send_at, outbox.c.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        claim_rows = (
+            update(outbox)
+            .where(outbox.c.id.in_(due), _due(at))
+            .values(
+                state=SENDING, claim=claim, lease_until=at + lease, attempts=outbox.c.attempts + 1
+            )
+            .returning(*outbox.c)
+        )
         async with self._ctx.session() as session:
-            ids = (
-                (
-                    await session.execute(
-                        select(outbox.c.id)
-                        .where(_due(at))
-                        .order_by(outbox.c.priority.desc(), outbox.c.send_at, outbox.c.created_at)
-                        .limit(limit)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            if not ids:
-                return []
-            await session.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(ids), _due(at))
-                .values(
-                    state=SENDING,
-                    claim=claim,
-                    lease_until=at + lease,
-                    attempts=outbox.c.attempts + 1,
-                )
-            )
-            rows = (
-                (
-                    await session.execute(
-                        select(outbox)
-                        .where(outbox.c.id.in_(ids), outbox.c.claim == claim)
-                        .order_by(outbox.c.priority.desc(), outbox.c.send_at, outbox.c.created_at)
-                    )
-                )
-                .mappings()
-                .all()
-            )
+            rows = (await session.execute(claim_rows)).mappings().all()
             await session.commit()
+        rows = sorted(rows, key=lambda r: (-r["priority"], r["send_at"], r["created_at"]))
         return [
             Claimed(
                 id=row["id"],

@@ -59,8 +59,20 @@ class Connection:
 
     async def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> Outcome:
         try:
+            reused = self._client is not None and self._client.is_connected
             smtp = await self.open()
-            refused, reply = await smtp.send_message(message, sender=sender, recipients=recipients)
+            try:
+                refused, reply = await smtp.send_message(
+                    message, sender=sender, recipients=recipients
+                )
+            except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+                if not reused:
+                    raise
+                self._client = None  # the server closed a kept connection: once more, anew
+                smtp = await self.open()
+                refused, reply = await smtp.send_message(
+                    message, sender=sender, recipients=recipients
+                )
         except aiosmtplib.SMTPRecipientsRefused as error:
             codes = [r.code for r in error.recipients]
             text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in error.recipients)

@@ -1,10 +1,11 @@
 """SIGKILL mid-batch, restart on the same database: every accepted message is delivered.
 
-The guarantee, precisely: a message's outcome is committed right after the server's reply
-to its DATA. A kill between that reply and that commit leaves the row `sending`; after the
-lease runs out it is sent again with the same Message-ID. So a duplicate is possible only
-for a row that was `sending` at the kill, at most one per open connection, and the
-receiver can recognise it by Message-ID. Every other message completes exactly one SMTP
+The guarantee, precisely: a message's outcome is committed after the server's reply to its
+DATA, while its connection goes on with the next message (one commit per connection at a
+time). A kill between that reply and that commit leaves the row `sending`; after the lease
+runs out it is sent again with the same Message-ID. So a duplicate is possible only for a
+row that was `sending` at the kill, at most two per open connection, and the receiver can
+recognise it by Message-ID. Every other message completes exactly one SMTP
 transaction.
 """
 
@@ -87,7 +88,7 @@ def test_sigkill_mid_batch_then_restart_delivers_everything_once(tmp_path: Path)
     assert accepted <= set(delivered), "an accepted message was never delivered"
     twice = {message_id for message_id, n in delivered.items() if n > 1}
     assert twice <= in_flight, "a message not in flight at the kill was delivered twice"
-    assert len(twice) <= CONNECTIONS and max(delivered.values()) <= 2
+    assert len(twice) <= 2 * CONNECTIONS and max(delivered.values()) <= 2
     with sqlite3.connect(tmp_path / "data" / "mindframe.db") as db:
         states = dict(
             db.execute("select state, count(*) from mail_outbox group by state").fetchall()
