@@ -13,8 +13,8 @@ asyncio client in a separate process when wrk is missing) drives the two routes 
 alternating rounds of fixed duration. Reported: median requests/s, p50/p99 latency, and the
 median of per-round ratios.
 
-Until kernel/lifecycle.py calls `load_sandboxed`, the server script starts the sandboxed
-plugin itself through the kernel's Lifecycle (exactly what the wiring will do).
+Both plugin folders are found and loaded by the kernel itself (the manifest of `benchsbx`
+says `isolation = "process"`).
 
     .venv/bin/python benchmarks/sandbox.py [--quick] [--rounds 5] [--duration 5]
 """
@@ -61,59 +61,25 @@ def register_routes(ctx: Any) -> list[Any]:
 
 SERVE = """
 import sys
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import uvicorn
 
-from mindframe.kernel import hooks
-from mindframe.kernel.discovery import Candidate
-from mindframe.kernel.loader import module_name_for
-from mindframe.kernel.manifest import load_manifest
-from mindframe.kernel.records import PluginRecord, PluginState
 from mindframe.kernel.runtime import Runtime
 from mindframe.kernel.settings import KernelSettings, Settings
-from mindframe.sandbox import load_sandboxed
 
-root, port, wired = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+root, port = Path(sys.argv[1]), int(sys.argv[2])
 kernel = KernelSettings(data_dir=root / "data", builtin_plugins=False, log_level="WARNING")
-roots = [root / "plugins"] + ([root / "sandboxed"] if wired else [])
-runtime = Runtime(Settings(kernel, {}), plugin_roots=roots, entry_points=False)
-
-
-@asynccontextmanager
-async def lifespan():
-    async with runtime.running():
-        if not wired:
-            folder = root / "sandboxed" / "benchsbx"
-            manifest = load_manifest(folder / "plugin.toml")
-            record = PluginRecord(Candidate(str(folder), folder, manifest))
-            record.code = load_sandboxed(
-                folder, manifest, module_name_for(manifest.module_name),
-                report_error=runtime.report_error,
-            )
-            record.hooks = hooks.collect(runtime.plugin_manager, record.code.module, record.name)
-            record.state = PluginState.LOADED
-            runtime.records[record.name] = record
-            await runtime.lifecycle.start(record)
-            assert record.state is PluginState.ACTIVE, record.error
-        yield
-
-
-runtime.dispatcher.lifespan = lifespan
+runtime = Runtime(Settings(kernel, {}), plugin_roots=[root / "plugins"], entry_points=False)
+runtime.dispatcher.lifespan = runtime.running
 uvicorn.run(runtime.asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 """
-
-
-def wired() -> bool:
-    lifecycle = Path(__file__).resolve().parent.parent / "kernel" / "lifecycle.py"
-    return "load_sandboxed" in lifecycle.read_text(encoding="utf-8")
 
 
 def write_fixtures(root: Path) -> Path:
     for parent, name, isolation in (
         ("plugins", "benchping", "inprocess"),
-        ("sandboxed", "benchsbx", "process"),
+        ("plugins", "benchsbx", "process"),
     ):
         folder = root / parent / name
         folder.mkdir(parents=True)
@@ -151,7 +117,7 @@ def main() -> None:
             "sandboxed": f"http://127.0.0.1:{port}/api/benchsbx/ping",
             "inprocess": f"http://127.0.0.1:{port}/api/benchping/ping",
         }
-        command = [PYTHON, str(script), str(root), str(port), "1" if wired() else "0"]
+        command = [PYTHON, str(script), str(root), str(port)]
         env = clean_env()
         with server(command, urls["sandboxed"], env=env, cwd=root, log_path=root / "server.log"):
             for url in urls.values():  # warm both
@@ -173,8 +139,7 @@ def main() -> None:
     info = machine_info()
     print(f"# sandbox  nproc={info['nproc']} cpu={info['cpu']} python={info['python']}")
     print(
-        f"loadgen={loadgen} connections={args.connections} rounds={rounds} "
-        f"duration={duration:g}s wired={wired()}"
+        f"loadgen={loadgen} connections={args.connections} rounds={rounds} duration={duration:g}s"
     )
     print(f"{'plugin':<36} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for label, name in (

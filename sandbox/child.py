@@ -2,7 +2,8 @@
 
 FD is this end of an AF_UNIX socket pair made by the parent. The child reads `Hello`,
 applies its limits and the network guard, imports the plugin folder, runs its hooks with a
-`SandboxContext`, serves its Litestar app as ASGI driven by frames, sends a heartbeat
+`SandboxContext`, says what it serves (`Described`: routes, pages, OpenAPI) before running
+`startup`, serves its Litestar app as ASGI driven by frames, sends a heartbeat
 every 0.5 s, and exits when told to, when the parent goes away, or when something escapes
 the plugin's code (after a `Fatal` frame saying what).
 """
@@ -31,12 +32,11 @@ from mindframe.kernel.settings import PluginSettings
 
 from . import protocol as p
 from .events import to_event
-from .limits import apply_rlimits, guard_network
+from .limits import EXIT_MEMORY, apply_rlimits, guard_network, out_of_memory_reason
 from .permissions import PermissionDenied, network_message
 
 log = logging.getLogger("mindframe.sandbox.child")
 EXIT_FATAL = 70
-EXIT_MEMORY = 75
 _envelope_decoder = msgspec.json.Decoder(Envelope)
 
 
@@ -128,7 +128,7 @@ class Child:
         """Say why, then exit at once: the parent restarts the plugin."""
         if isinstance(error, MemoryError):
             code = EXIT_MEMORY
-            reason = f"ran out of memory (MemoryError; memory_mb = {self.memory_mb})"
+            reason = out_of_memory_reason(self.memory_mb)
         else:
             code = EXIT_FATAL
             where = loader.describe_error(error, Path(self.hello.folder))

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 HEARTBEAT_INTERVAL = 0.5
+EXIT_MEMORY = 75
+"""The child's exit status when it hit its memory limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,13 @@ class Limits:
                 f"heartbeat interval, got {limits.heartbeat_timeout!r}"
             )
         return limits
+
+
+def out_of_memory_reason(memory_mb: int | None) -> str:
+    """Why a child that hit its memory limit ended: said by the child in its `Fatal` frame,
+    and by the supervisor from the exit status alone when that frame could not be sent
+    (near the limit even a small write may fail)."""
+    return f"ran out of memory (MemoryError; memory_mb = {memory_mb})"
 
 
 def apply_rlimits(memory_mb: int | None, cpu_seconds: int | None) -> None:

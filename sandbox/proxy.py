@@ -2,8 +2,9 @@
 
 `load_sandboxed` returns it as an `ImportedCode`, so the kernel collects, starts, stops,
 health-checks and reloads it exactly like an in-process plugin, while the plugin's own
-code only ever runs in the child. Everything the proxy acquires goes through `ctx`, so
-the ownership ledger releases it: the supervisor task (`ctx.spawn`), the subscriptions
+code only ever runs in the child. The child is spawned in `register_routes` (only it
+knows the plugin's routes and pages). Everything the proxy acquires goes through `ctx`,
+so the ownership ledger releases it: the supervisor task (`ctx.spawn`), the subscriptions
 the child asks for (`ctx.subscribe`), and stopping the child (`ctx.on_unload`).
 """
 

@@ -21,13 +21,12 @@ from collections.abc import Callable
 from typing import Any
 
 from . import protocol as p
-from .limits import HEARTBEAT_INTERVAL, Limits
+from .limits import EXIT_MEMORY, HEARTBEAT_INTERVAL, Limits, out_of_memory_reason
 
 log = logging.getLogger("mindframe.sandbox")
 STABLE_AFTER = 10.0
 """A child that stays up this long resets the backoff."""
 STOP_GRACE = 5.0
-EXIT_MEMORY = 75
 LAST_WORDS = 1.0
 """How long after a child exits its last frames (a `Fatal`) may still be read."""
 
@@ -151,7 +150,7 @@ def describe_exit(child: ChildProcess, returncode: int, limits: Limits) -> str:
     if child.fatal:
         return child.fatal
     if returncode == EXIT_MEMORY:
-        return f"exceeded its memory limit (memory_mb = {limits.memory_mb})"
+        return out_of_memory_reason(limits.memory_mb)
     if returncode < 0:
         number = -returncode
         name = signal.Signals(number).name if number in signal.valid_signals() else str(number)
