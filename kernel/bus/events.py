@@ -160,7 +160,7 @@ def new_event_id() -> str:
     ms = int(time.time() * 1000)
     if ms != _id_ms:
         _id_ms, _id_head = ms, f"{ms:012x}{_id_prefix}"
-    return f"{_id_head}{next(_id_counter) & 0xFFFFFFFFFF:010x}"
+    return _id_head + hex(next(_id_counter) & 0xFFFFFFFFFF)[2:].zfill(10)
 
 
 class Envelope(msgspec.Struct, kw_only=True, gc=False):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import datetime
 from functools import partial
 
@@ -36,6 +36,28 @@ class MemoryBus(Bus):
             task.cancel()
         self._catchup.clear()
         await self.log.close()
+
+    def _dispatch(self, env: Envelope, event: Event) -> Awaitable[None] | None:
+        """Non-durable events go straight into every matching queue that has room; only
+        the log write or a full queue (back-pressure) needs awaiting."""
+        if env.durable:
+            return self._publish(env, event)
+        trie = self._trie
+        subs = trie._cache.get(env.topic)
+        if subs is None:
+            subs = trie.match(env.topic)
+        if not subs:
+            return None
+        shared = LocalDelivery(env, event, None)  # no per-subscription state: one for all
+        priority = env.priority
+        for i, sub in enumerate(subs):
+            if not sub.queue.put_nowait(shared, priority):
+                return self._put_rest(subs[i:], shared)
+        return None
+
+    async def _put_rest(self, subs: tuple[Subscription, ...], delivery: Delivery) -> None:
+        for sub in subs:
+            await sub.put(delivery)  # waits for room (back-pressure), never drops
 
     async def _publish(self, env: Envelope, event: Event) -> None:
         payload: bytes | None = None  # encoded only if the log or a dead letter needs it
