@@ -4,7 +4,6 @@ handler is not a 500 but the end of the child, so the parent sees the limit was 
 
 from __future__ import annotations
 
-import inspect
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, Request, Response, Router
@@ -46,12 +45,5 @@ def build_child_app(
         page_prefix=f"/{name}",
         dependencies=service_dependencies(ctx.container, parameter_names([*routes, *pages])),
         report=report,
-        **_WITH_OPENAPI,
+        with_openapi=True,  # built once per child; its paths go to the kernel's document
     )
-
-
-# The child's app always has its OpenAPI document (built once per child; its paths go to
-# the kernel's merged document), also once `build_app` leaves it out by default.
-_WITH_OPENAPI = (
-    {"with_openapi": True} if "with_openapi" in inspect.signature(build_app).parameters else {}
-)
