@@ -18,7 +18,7 @@ import anyio
 from anyio.abc import TaskGroup
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from .container import Container, Lifetime
+from .container import Container, Lifetime, Registration
 from .ledger import Entry, Ledger, Release
 from .manifest import Manifest
 from .storage import Database
@@ -119,6 +119,12 @@ class PluginContext:
 
     def resolve(self, service_type: type[T], name: str | None = None) -> T:
         return self._container.resolve(service_type, name)
+
+    def registration(self, key: str) -> Registration | None:
+        """The service injected as `key` (its name, or snake-case type name), for code that
+        names services by key rather than type: a sandboxed plugin's calls across the
+        process boundary."""
+        return self._container.by_key(key)
 
     # --- bus -----------------------------------------------------------------------------
 

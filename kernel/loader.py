@@ -16,6 +16,7 @@ import traceback
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT_PACKAGE = "mindframe_plugins"
 
@@ -59,6 +60,12 @@ class ImportedCode:
     module: types.ModuleType
     module_name: str
     displaced: dict[str, types.ModuleType] = field(default_factory=dict)
+
+    def openapi(self) -> dict[str, Any] | None:
+        """The OpenAPI document (paths, components) of routes the kernel cannot describe
+        from their Litestar handlers (a sandboxed plugin's, served by a proxy); None: the
+        kernel builds it from the handlers."""
+        return None
 
     def rollback(self) -> None:
         """Drop the new modules and put the displaced ones back."""

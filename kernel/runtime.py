@@ -369,7 +369,12 @@ class Runtime:
     def mount(self, record: PluginRecord, app: Any, routes: list[Any], pages: list[Any]) -> None:
         """Serve `app` for the plugin; its OpenAPI document is built only when asked for."""
 
+        code = record.code
+
         def openapi() -> dict[str, Any]:
+            described = code.openapi() if code is not None else None
+            if described is not None:
+                return described
             twin = self.build_plugin_app(record, routes, [], with_openapi=True)
             return twin.openapi_schema.to_schema()
 

@@ -156,11 +156,8 @@ class Bridge:
         return msgspec.to_builtins(result)
 
     def _registration(self, key: str) -> Any:
-        """The kernel's registration of service `key` (or None).
-
-        PRIVATE KERNEL ACCESS, the only one in the sandbox: the child names a service by its
-        key and `PluginContext` offers lookups by type only (`resolve`); to be replaced by a
-        public `PluginContext.registration(key)` once the kernel has it."""
+        """The kernel's registration of service `key` (or None): the child names services
+        by key."""
         ctx = self.proxy.ctx
         assert ctx is not None
-        return ctx._container.by_key(key)
+        return ctx.registration(key)

@@ -79,7 +79,7 @@ class SandboxProxy:
         described = await self._spawn(ctx)
         if not described.routes:
             return []
-        return [ProxyMount(self, f"/api/{self.name}", openapi=described.openapi)]
+        return [ProxyMount(self, f"/api/{self.name}")]
 
     @hookimpl
     def register_pages(self, ctx: PluginContext) -> list[Any]:
@@ -276,6 +276,11 @@ class SandboxedCode(ImportedCode):
 
     def rollback(self) -> None:
         return None
+
+    def openapi(self) -> dict[str, Any] | None:
+        """The child app's paths and components, as it described them when it started."""
+        described = self.proxy.described
+        return described.openapi if described is not None else {}
 
     @property
     def proxy(self) -> SandboxProxy:

@@ -12,16 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from litestar import Litestar
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
 
 # The kernel's own problem-response writer (the dispatcher's 503 for a plugin that is
 # down); private in kernel/http/asgi.py for now, hence this one alias.
-from mindframe.kernel.http.asgi import _send_problem as send_problem
+from mindframe.kernel.http.asgi import send_problem
 
 from . import protocol as p
 from .supervisor import ChildProcess, Stream
@@ -30,50 +29,23 @@ if TYPE_CHECKING:
     from .proxy import SandboxProxy
 
 log = logging.getLogger("mindframe.sandbox")
+RETRY_SOON = [(b"retry-after", b"1")]  # a restarting child is usually back within a second
 
 
 class ProxyMount(ASGIRouteHandler):
     """A Litestar ASGI mount for every method and path under one of the plugin's prefixes
-    (`/api/<plugin>` or `/<plugin>`), forwarding to the child.
+    (`/api/<plugin>` or `/<plugin>`), forwarding to the child. (The kernel's merged OpenAPI
+    document gets the child's routes from `SandboxedCode.openapi`.)"""
 
-    `openapi` is the child app's `paths` and `components`: an app this mount is registered
-    in (Litestar's `on_registration`) that has an OpenAPI document gets them added to it,
-    so the kernel's merged document lists the child's routes."""
-
-    def __init__(
-        self, proxy: SandboxProxy, prefix: str, openapi: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, proxy: SandboxProxy, prefix: str) -> None:
         super().__init__(path="/", is_mount=True, copy_scope=False)
 
-        # Only functions refer to the proxy and the schema: Litestar deep-copies the
-        # routers it is given, and a function is copied by reference.
+        # Only a function refers to the proxy: Litestar deep-copies the routers it is
+        # given, and a function is copied by reference.
         async def forward(scope: Scope, receive: Receive, send: Send) -> None:
             await proxy_request(proxy, prefix, scope, receive, send)
 
-        def registered(app: Litestar) -> None:
-            if openapi and app.openapi_config is not None:
-                add_to_openapi(app, openapi)
-
         self(forward)
-        self._registered = registered
-
-    def on_registration(self, app: Litestar) -> None:
-        super().on_registration(app)
-        self._registered(app)
-
-
-def add_to_openapi(app: Litestar, openapi: dict[str, Any]) -> None:
-    """Put the child's paths and component schemas in `app`'s OpenAPI document.
-
-    Litestar builds the document once and rebuilds it only when an HTTP route that is in
-    the schema is registered; the proxy's app has none (its mounts are ASGI routes), so
-    what is added here stays."""
-    document = app.openapi_schema
-    document.paths = {**(document.paths or {}), **openapi.get("paths", {})}
-    schemas = openapi.get("components", {}).get("schemas", {})
-    if schemas:
-        components = document.components
-        components.schemas = {**(components.schemas or {}), **schemas}
 
 
 async def proxy_request(
@@ -86,7 +58,7 @@ async def proxy_request(
             if proxy.supervisor is not None
             else f"plugin '{proxy.name}' is not started"
         )
-        await send_problem(send, 503, reason, {"plugin": proxy.name})
+        await send_problem(send, 503, reason, {"plugin": proxy.name}, RETRY_SOON)
         return
     raw_path: bytes | None = scope.get("raw_path")
     if raw_path:
@@ -156,7 +128,7 @@ async def _relay_response(
         if isinstance(frame, str | p.HttpAbort):
             if not started:
                 if isinstance(frame, str):
-                    await send_problem(send, 503, frame, {"plugin": proxy.name})
+                    await send_problem(send, 503, frame, {"plugin": proxy.name}, RETRY_SOON)
                 else:
                     detail = f"plugin '{proxy.name}' failed to answer the request"
                     await send_problem(send, 502, detail, {"plugin": proxy.name})

@@ -50,9 +50,9 @@ class MemoryBus(Bus):
             return None
         shared = LocalDelivery(env, event, None)  # no per-subscription state: one for all
         priority = env.priority
-        for i, sub in enumerate(subs):
+        for sub in subs:
             if not sub.queue.put_nowait(shared, priority):
-                return self._put_rest(subs[i:], shared)
+                return self._put_rest(subs[subs.index(sub) :], shared)
         return None
 
     async def _put_rest(self, subs: tuple[Subscription, ...], delivery: Delivery) -> None:

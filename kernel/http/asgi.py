@@ -8,7 +8,7 @@ mounted when the hold is released, so nobody sees the swap.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,7 +77,7 @@ class Dispatcher:
         if mount is not None and (mount.api if api else mount.pages):
             await mount.app(scope, receive, send)
         elif api and name in self.unavailable and kind == "http":
-            await _send_problem(send, 503, self.unavailable[name], {"plugin": name})
+            await send_problem(send, 503, self.unavailable[name], {"plugin": name})
         else:
             await self.kernel_app(scope, receive, send)
 
@@ -102,8 +102,16 @@ class Dispatcher:
         await send({"type": "lifespan.shutdown.complete"})
 
 
-async def _send_problem(send: Callable, status: int, detail: str, extra: dict[str, Any]) -> None:
-    body = json.dumps(problem_body(status, detail, **extra)).encode()
+async def send_problem(
+    send: Callable,
+    status: int,
+    detail: str,
+    extra: dict[str, Any] | None = None,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> None:
+    """An RFC 9457 problem response written straight to ASGI, for answers given before any
+    Litestar app is reached (a failed plugin, a restarting sandbox child)."""
+    body = json.dumps(problem_body(status, detail, **(extra or {}))).encode()
     await send(
         {
             "type": "http.response.start",
@@ -111,6 +119,7 @@ async def _send_problem(send: Callable, status: int, detail: str, extra: dict[st
             "headers": [
                 (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
+                *headers,
             ],
         }
     )
