@@ -45,6 +45,7 @@ async def test_crashes_restart_the_child_with_backoff_and_spare_other_plugins(
             pid = proxy.details()["pid"]
             crashed = await kernel.client.post(f"/api/worker{path}")
             assert crashed.status_code == 503
+            assert crashed.headers["retry-after"] == "1"
             assert reason in crashed.json()["detail"]
             health = (await kernel.runtime.health())["plugins"]["worker"]
             if health["child"] == "restarting":  # not back yet: the reason is shown
