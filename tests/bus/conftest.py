@@ -69,8 +69,9 @@ async def make_bus(
 
     async def make(**options: Any) -> Bus:
         if backend == "nats":
-            bus = await create_bus(NATS_URL, engine, errors, namespace=namespace,
-                                   fetch_timeout=0.2, **options)
+            bus = await create_bus(
+                NATS_URL, engine, errors, namespace=namespace, fetch_timeout=0.2, **options
+            )
         else:
             bus = await create_bus(None, engine, errors)
         await bus.start()

@@ -211,8 +211,10 @@ async def test_request_reply_and_timeout(bus: Bus) -> None:
     async def responder(e: Ping) -> dict[str, int]:
         return {"double": e.n * 2}
 
-    await ready(bus.subscribe("bt.ping", observer, owner="a"),
-                bus.subscribe("bt.ping", responder, owner="b"))
+    await ready(
+        bus.subscribe("bt.ping", observer, owner="a"),
+        bus.subscribe("bt.ping", responder, owner="b"),
+    )
     assert await bus.request(Ping(n=21), timeout=5) == {"double": 42}
     with pytest.raises(RequestTimeout) as info:
         await bus.request(Deleted(text="nobody listens"), timeout=0.2)
@@ -228,8 +230,9 @@ async def test_unsubscribe_owner_removes_only_that_owner(bus: Bus) -> None:
     async def b(e: Ping) -> None:
         got.append("b")
 
-    await ready(bus.subscribe("bt.ping", a, owner="plugin-a"),
-                bus.subscribe("bt.>", b, owner="plugin-b"))
+    await ready(
+        bus.subscribe("bt.ping", a, owner="plugin-a"), bus.subscribe("bt.>", b, owner="plugin-b")
+    )
     assert bus.unsubscribe_owner("plugin-a") == 1
     assert [s["owner"] for s in bus.stats()["subscriptions"]] == ["plugin-b"]
     await bus.publish(Ping(n=1))
@@ -244,9 +247,10 @@ async def test_stats_are_json_and_count(bus: Bus) -> None:
     async def bad(e: Ping) -> None:
         raise RuntimeError
 
-    await ready(bus.subscribe("bt.ping", ok, owner="o", name="ok"),
-                bus.subscribe("bt.ping", bad, owner="o", name="bad", max_retries=1,
-                              retry_delay=0.01))
+    await ready(
+        bus.subscribe("bt.ping", ok, owner="o", name="ok"),
+        bus.subscribe("bt.ping", bad, owner="o", name="bad", max_retries=1, retry_delay=0.01),
+    )
     for n in range(3):
         await bus.publish(Ping(n=n))
     await eventually(lambda: bus.stats()["dead_letters"] == 3)

@@ -98,7 +98,9 @@ async def test_tail_streams_matching_events(client: tuple[httpx.AsyncClient, Bus
     await bus.publish(Ping(n=2))
     lines = await asyncio.wait_for(reader, 10)
     assert [(x["envelope"]["topic"], x["event"]["n"]) for x in lines] == [
-        ("bt.ping", 1), ("bt.ping", 2)]
+        ("bt.ping", 1),
+        ("bt.ping", 2),
+    ]
     for _ in range(500):  # the tail subscription is removed when the stream ends
         if not any(s.owner == "kernel.bus.tail" for s in bus.subscriptions()):
             break
@@ -116,8 +118,11 @@ def test_cli_lists_and_redrives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     async def shutdown() -> None:
         await holder["bus"].close()
 
-    app = Litestar(route_handlers=[bus_router(lambda: holder["bus"])],
-                   on_startup=[startup], on_shutdown=[shutdown])
+    app = Litestar(
+        route_handlers=[bus_router(lambda: holder["bus"])],
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+    )
     with TestClient(app) as test_client:
 
         @contextlib.contextmanager
