@@ -66,14 +66,16 @@ async def raw_nats(n: int) -> float:
     js = nc.jetstream()
     ns = f"raw{uuid.uuid4().hex[:8]}"
     await js.add_stream(name=ns, subjects=[f"{ns}.>"])
-    psub = await js.pull_subscribe(f"{ns}.>", durable="c", stream=ns,
-                                   config=ConsumerConfig(max_ack_pending=20_000))
+    psub = await js.pull_subscribe(
+        f"{ns}.>", durable="c", stream=ns, config=ConsumerConfig(max_ack_pending=20_000)
+    )
     payload = msgspec.json.encode(Tick(n=1))
 
     async def publisher(k: int) -> None:
         for _i in range(k, n, PUBLISHERS):
-            await js.publish(f"{ns}.bench.tick.created", payload,
-                             headers={"Nats-Msg-Id": uuid.uuid4().hex})
+            await js.publish(
+                f"{ns}.bench.tick.created", payload, headers={"Nats-Msg-Id": uuid.uuid4().hex}
+            )
 
     async def consumer() -> None:
         got = 0
@@ -101,15 +103,18 @@ async def main() -> None:
         durable = await _consume_all(None, engine, N_DURABLE)
         print(f"durable SQLite log, {PUBLISHERS} concurrent publishers: {durable:,.0f} ev/s")
         try:
-            ours = await _consume_all("nats://127.0.0.1:4222", engine, N_NATS,
-                                      namespace=f"b{uuid.uuid4().hex[:8]}")
+            ours = await _consume_all(
+                "nats://127.0.0.1:4222", engine, N_NATS, namespace=f"b{uuid.uuid4().hex[:8]}"
+            )
             theirs = await raw_nats(N_NATS)
         except OSError as exc:
             print(f"NATS skipped: {exc}")
             return
         ratio = ours / theirs
-        print(f"NATS bus {ours:,.0f} ev/s vs raw nats-py JetStream {theirs:,.0f} ev/s: "
-              f"ratio {ratio:.2f} (goal >= 0.7: {'met' if ratio >= 0.7 else 'NOT met'})")
+        print(
+            f"NATS bus {ours:,.0f} ev/s vs raw nats-py JetStream {theirs:,.0f} ev/s: "
+            f"ratio {ratio:.2f} (goal >= 0.7: {'met' if ratio >= 0.7 else 'NOT met'})"
+        )
         await engine.dispose()
 
 
