@@ -61,6 +61,11 @@ async def startup(ctx: PluginContext) -> None:
 
 
 @hookimpl
+async def shutdown(ctx: PluginContext) -> None:
+    await ctx.resolve(MailService).dispatcher.stop()
+
+
+@hookimpl
 async def health(ctx: PluginContext) -> dict[str, Any]:
     service = ctx.resolve(MailService)
     depth, oldest = await service.outbox.depth()

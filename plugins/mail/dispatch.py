@@ -57,28 +57,48 @@ class Dispatcher:
         self._wake = anyio.Event()
         self._connections = anyio.CapacityLimiter(settings.max_connections)
         self._idle: list[tuple[float, Connection]] = []  # kept open between batches
+        self._scope = anyio.CancelScope()
+        self._stopping = False
+        self._stopped: anyio.Event | None = None
 
     def wake(self) -> None:
         """Something was queued: look now instead of at the next poll."""
         self._wake.set()
 
     async def run(self) -> None:
-        """Send until cancelled; a database hiccup is logged and tried again."""
+        """Send until cancelled or stopped; a database hiccup is logged and tried again."""
+        self._stopped = anyio.Event()
         try:
-            async with anyio.create_task_group() as self._settling:
-                await self._loop()
+            with self._scope:
+                async with anyio.create_task_group() as self._settling:
+                    await self._loop()
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(2):
                 await self._close_idle(older_than=0)
+            self._stopped.set()
+
+    async def stop(self) -> None:
+        """Finish the transactions under way, record them, give back the rest; cancel only
+        if that takes longer than a transaction may. Called from the `shutdown` hook: a
+        query cancelled mid-flight leaves SQLAlchemy a connection it cannot close."""
+        self._stopping = True
+        self._wake.set()
+        if self._stopped is not None:
+            with anyio.move_on_after(self._settings.smtp_timeout + 2) as waited:
+                await self._stopped.wait()
+            if waited.cancelled_caught:
+                self._scope.cancel()
+                with anyio.move_on_after(2):
+                    await self._stopped.wait()
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 delay = await self.step()
             except Exception:
                 log.exception("mail sender: one round failed; trying again")
                 delay = self._settings.poll_interval
-            if delay:
+            if delay and not self._stopping:
                 await self._close_idle(older_than=KEEP_IDLE)
                 with anyio.move_on_after(min(delay, KEEP_IDLE) if self._idle else delay):
                     await self._wake.wait()
@@ -122,6 +142,8 @@ class Dispatcher:
             recorded.set()
             try:
                 for message in lane:
+                    if self._stopping:
+                        break
                     untried.discard(message.id)
                     outcome = await connection.send(
                         build(
