@@ -52,11 +52,14 @@ class Ledger:
         return len(self._entries)
 
     async def release_all(self, keep: frozenset[str] = frozenset()) -> list[str]:
-        """Release everything but the kinds in `keep`, newest first; returns the failures so
-        none is hidden."""
+        """Release everything but the kinds in `keep`: background tasks first (so none is
+        cut off mid-query by its session closing), then the rest newest first. Returns the
+        failures so none is hidden."""
         failures = []
         kept = [entry for entry in self._entries if entry.kind in keep]
-        self._entries = [entry for entry in self._entries if entry.kind not in keep]
+        remaining = [entry for entry in self._entries if entry.kind not in keep]
+        tasks = [entry for entry in remaining if entry.kind == "task"]
+        self._entries = [entry for entry in remaining if entry.kind != "task"] + tasks
         while self._entries:
             entry = self._entries.pop()
             try:

@@ -183,3 +183,17 @@ async def test_disabled_setting_keeps_a_plugin_from_starting(boot_kernel, plugin
     async with boot_kernel(None, builtin=False, kernel_settings={"disabled": ["quiet"]}) as kernel:
         assert kernel.state("quiet") is PluginState.DISABLED
         assert kernel.state("loud") is PluginState.ACTIVE
+
+
+async def test_ledger_stops_background_tasks_before_anything_they_use():
+    from mindframe.kernel.ledger import Ledger
+
+    released = []
+    ledger = Ledger("poller")
+    ledger.record("service", "cache", lambda: released.append("service"))
+    ledger.record("task", "poll", lambda: released.append("task"))
+    ledger.record("session", "AsyncSession", lambda: released.append("session"))
+    ledger.record("subscription", "x.*", lambda: released.append("subscription"))
+    assert await ledger.release_all() == []
+    assert released == ["task", "subscription", "session", "service"]
+    assert len(ledger) == 0
