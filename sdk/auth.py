@@ -3,6 +3,9 @@
 A plugin protects a route with a Litestar guard and, when it needs to know who is
 signed in, asks for the `identity` dependency::
 
+    from litestar.di import NamedDependency
+    from litestar.params import JSONBody
+
     from mindframe.sdk.auth import IDENTITY, Identity, declare_permissions, requires_permission
 
     @hookimpl
@@ -10,9 +13,11 @@ signed in, asks for the `identity` dependency::
         declare_permissions(ctx, {"mail.send": "Send mail as yourself"})
 
     @post("/send", guards=[requires_permission("mail.send")], dependencies={"identity": IDENTITY})
-    async def send(identity: Identity, data: Mail) -> None: ...
+    async def send(identity: NamedDependency[Identity], data: JSONBody[Mail]) -> None: ...
 
-Without an active auth plugin every guarded route answers 401: guards fail closed.
+Without an active auth plugin every guarded route answers 401: guards fail closed. Guards
+find the authenticator (and the i18n plugin, for their messages) in the runtime serving the
+request, so two runtimes in one process each enforce their own users.
 """
 
 from __future__ import annotations
@@ -21,20 +26,37 @@ import fnmatch
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+
+from mindframe.kernel.container import dependency_key
+from mindframe.kernel.http.asgi import CONTAINER_SCOPE_KEY
+
+from .i18n import N_, request_localizer
 
 if TYPE_CHECKING:
     from litestar.handlers import BaseRouteHandler
 
     from mindframe.sdk import PluginContext
 
+T = TypeVar("T")
 Guard = Callable[[ASGIConnection, "BaseRouteHandler"], Awaitable[None]]
 IDENTITY_SCOPE_KEY = "mindframe.identity"
 ADMIN_PERMISSION = "*"
+
+SIGN_IN_FIRST = N_("sign in first: this needs a signed-in user")
+NEEDS_PERMISSION = N_("this needs the permission '{permission}'")
+NO_AUTH_PLUGIN = N_("no auth plugin is active, so nobody can sign in")
+"""The refusals of the guards, in the kernel's catalog (`locales/`), so every plugin's
+guarded routes answer in the request's locale."""
+
+
+def not_authorized(connection: ASGIConnection, message: str) -> NotAuthorizedException:
+    """A 401 saying `message` (from the kernel's catalog) in the request's locale."""
+    return NotAuthorizedException(request_localizer(connection).gettext(message))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,41 +112,63 @@ class Authenticator(ABC):
         """The request's identity if it holds every one of `permissions`; else 401/403."""
         identity = await current_identity(connection, self)
         if identity is None:
-            raise NotAuthorizedException("sign in first: this needs a signed-in user")
+            raise not_authorized(connection, SIGN_IN_FIRST)
         for permission in permissions:
             if not identity.can(permission):
                 await self.permission_denied(connection, identity, permission)
-                raise PermissionDeniedException(f"this needs the permission {permission!r}")
+                text = request_localizer(connection).gettext(NEEDS_PERMISSION)
+                raise PermissionDeniedException(text.format(permission=permission))
         return identity
 
 
-# --- the active authenticator and declared permissions -----------------------------------
+# --- services of the runtime serving a request ----------------------------------------------
 
-_active: list[Authenticator] = []
-_declared: dict[str, dict[str, str]] = {}
+
+def request_service(connection: ASGIConnection, service_type: type[T]) -> T | None:
+    """The `service_type` service of the runtime serving this request, or None: for code
+    that gets the connection but no injection (guards)."""
+    container = connection.scope.get(CONTAINER_SCOPE_KEY)  # type: ignore[call-overload]
+    registration = container.by_key(dependency_key(service_type)) if container else None
+    return registration.get() if registration is not None else None
 
 
 def install_authenticator(ctx: PluginContext, authenticator: Authenticator) -> None:
-    """Make `authenticator` the one guards ask, until `ctx`'s plugin unloads. Called by the
-    auth plugin; guards cannot take services by injection, so they find it here."""
-    _active.append(authenticator)
-    ctx.on_unload(lambda: _active.remove(authenticator), "authenticator")
+    """Make `authenticator` the one guards ask in `ctx`'s runtime, until its plugin unloads:
+    it becomes the `Authenticator` service (handlers: a parameter named `authenticator`)."""
+    ctx.provide(Authenticator, authenticator)
 
 
-def active_authenticator() -> Authenticator | None:
-    return _active[-1] if _active else None
+def authenticator_of(connection: ASGIConnection) -> Authenticator | None:
+    """The authenticator of the runtime serving this request, if an auth plugin is active."""
+    return request_service(connection, Authenticator)
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredPermissions:
+    """The permissions one plugin checks, each with a line saying what it allows: the
+    service `declare_permissions` provides, one per plugin."""
+
+    plugin: str
+    permissions: Mapping[str, str]
 
 
 def declare_permissions(ctx: PluginContext, permissions: Mapping[str, str]) -> None:
     """Announce the permissions `ctx`'s plugin checks, each with a line saying what it
     allows, so administrators can grant them; withdrawn when the plugin unloads."""
-    _declared[ctx.name] = dict(permissions)
-    ctx.on_unload(lambda: _declared.pop(ctx.name, None), "permissions")
+    declared = DeclaredPermissions(ctx.name, dict(permissions))
+    ctx.provide(DeclaredPermissions, declared, name=f"permissions.{ctx.name}")
 
 
-def declared_permissions() -> dict[str, str]:
-    """Every permission any loaded plugin declared, with its description."""
-    return {name: text for declared in _declared.values() for name, text in declared.items()}
+def declared_permissions(connection: ASGIConnection) -> dict[str, str]:
+    """Every permission a plugin of the runtime serving this request declared."""
+    container = connection.scope.get(CONTAINER_SCOPE_KEY)  # type: ignore[call-overload]
+    if container is None:
+        return {}
+    found: dict[str, str] = {}
+    for registration in container.registrations():
+        if registration.service_type is DeclaredPermissions:
+            found.update(registration.get().permissions)
+    return dict(sorted(found.items()))
 
 
 # --- what handlers use ---------------------------------------------------------------------
@@ -141,7 +185,7 @@ async def current_identity(
     """The request's identity, authenticated once per request and then remembered."""
     scope: Any = connection.scope
     if IDENTITY_SCOPE_KEY not in scope:
-        authenticator = authenticator or active_authenticator()
+        authenticator = authenticator or authenticator_of(connection)
         if authenticator is None:
             return None
         scope[IDENTITY_SCOPE_KEY] = await authenticator.authenticate(connection)
@@ -153,9 +197,9 @@ def requires_permission(*permissions: str) -> Guard:
     `permissions` is missing. With no permissions named, any signed-in user passes."""
 
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        authenticator = active_authenticator()
+        authenticator = authenticator_of(connection)
         if authenticator is None:
-            raise NotAuthorizedException("no auth plugin is active, so nobody can sign in")
+            raise not_authorized(connection, NO_AUTH_PLUGIN)
         await authenticator.authorize(connection, *permissions)
 
     guard.__qualname__ = f"requires_permission({', '.join(map(repr, permissions))})"
@@ -169,7 +213,7 @@ requires_login: Guard = requires_permission()
 async def _identity_dependency(request: ASGIConnection) -> Identity:
     identity = await current_identity(request)
     if identity is None:
-        raise NotAuthorizedException("sign in first: this needs a signed-in user")
+        raise not_authorized(request, SIGN_IN_FIRST)
     return identity
 
 

@@ -32,6 +32,9 @@ LOCALES: tuple[str, ...] = ("nb", "sv", "da", "fi", "de", "en_US", "en_GB")
 """Every locale Mindframe ships catalogs for, in Babel's spelling."""
 DEFAULT_LOCALE = "en_US"
 CATALOG_DOMAIN = "messages"
+KERNEL_CATALOG = "kernel"
+"""The catalog of the kernel and the SDK (`locales/` at the top of the project): the
+fallback of every plugin's catalog."""
 CURRENCIES: tuple[str, ...] = ("NOK", "SEK", "DKK", "EUR", "USD", "GBP")
 LANGUAGE_ALIASES = {"no": "nb", "nn": "nb", "en": DEFAULT_LOCALE}
 """Bare language tags that name one of our locales: Norwegian without a written standard
@@ -161,7 +164,8 @@ class Translations(ABC):
     def register(self, ctx: PluginContext, extra_folders: Iterable[Path] = ()) -> None:
         """Load `ctx`'s plugin's catalogs (its `locales/` and `extra_folders`) and point
         `ctx.translator` at them; they are dropped when that plugin unloads, so a reload
-        reads them anew."""
+        reads them anew. Registering the same context with the same folders again is a
+        cheap no-op, so a plugin may call this at each use."""
 
     def negotiate(self, preferred: str | None = None, accept_language: str | None = None) -> str:
         """The user's own preference, else the best `Accept-Language` match, else the
@@ -181,3 +185,23 @@ class Translations(ABC):
             preferred = identity.locale if identity is not None else None
         locale = self.negotiate(preferred, connection.headers.get("accept-language"))
         return self.localizer(plugin, locale)
+
+
+AS_WRITTEN = Localizer(DEFAULT_LOCALE)
+"""Messages as written, formats of the default locale: what a plugin speaks without i18n."""
+
+
+def request_localizer(connection: ASGIConnection, ctx: PluginContext | None = None) -> Localizer:
+    """This request's localizer for `ctx`'s plugin (the kernel's catalog when None), through
+    the i18n plugin of the runtime serving the request, registering the plugin's catalogs
+    at first use: for code that has the connection but no injection (guards, services).
+    Without an active i18n plugin, messages as written."""
+    from .auth import request_service
+
+    translations = request_service(connection, Translations)
+    if translations is None:
+        return AS_WRITTEN
+    if ctx is None:
+        return translations.for_request(connection, KERNEL_CATALOG)
+    translations.register(ctx, ctx.extra_catalogs)
+    return translations.for_request(connection, ctx.name)

@@ -33,9 +33,7 @@ def settings_model() -> type[AuthSettings]:
 
 @hookimpl
 def register_services(ctx: PluginContext) -> None:
-    service = AuthService(ctx)
-    ctx.provide(Authenticator, service)
-    install_authenticator(ctx, service)
+    install_authenticator(ctx, AuthService(ctx))
     declare_permissions(ctx, PERMISSIONS)
 
 
@@ -47,9 +45,10 @@ def register_tables(ctx: PluginContext) -> Any:
 @hookimpl
 def register_routes(ctx: PluginContext) -> list[Any]:
     return [
-        routes.login, routes.logout, routes.me, routes.export_me, routes.erase_me,
-        routes.list_tokens, routes.create_token, routes.revoke_token,
-        admin.list_users, admin.create_user, admin.change_user, admin.erase_user,
+        routes.login, routes.logout, routes.me, routes.change_password, routes.export_me,
+        routes.erase_me, routes.list_tokens, routes.create_token, routes.revoke_token,
+        admin.list_users, admin.create_user, admin.change_user, admin.export_user,
+        admin.erase_user,
         admin.list_roles, admin.put_role, admin.list_permissions, admin.read_audit,
     ]  # fmt: skip
 

@@ -7,21 +7,23 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import delete, get, patch, post, put
+from litestar import Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException, NotFoundException
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from mindframe.sdk.auth import declared_permissions, requires_permission
+from mindframe.sdk.i18n import N_
 
 from . import gdpr
-from .routes import ErasureReport, Name, Secret
+from .refusals import Refusal
+from .routes import ErasureReport, Name, Secret, existing_user, export_response
 from .service import AuthService
 
 MANAGE_USERS = "auth.users.manage"
 READ_AUDIT = "auth.audit.read"
 Permission = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-RoleName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+MAX_ROLE_NAME = 100
+RoleName = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ROLE_NAME)]
 
 
 class UserView(msgspec.Struct):
@@ -76,20 +78,15 @@ def user_view(row: dict[str, Any]) -> UserView:
     )
 
 
-async def _existing(authenticator: AuthService, user_id: str) -> dict[str, Any]:
-    user = await authenticator.user(user_id)
-    if user is None:
-        raise NotFoundException(f"no user {user_id!r}")
-    return user
-
-
 @get("/users", guards=[requires_permission(MANAGE_USERS)], summary="Every user")
 async def list_users(authenticator: NamedDependency[AuthService]) -> list[UserView]:
     return [user_view(row) for row in await authenticator.list_users()]
 
 
 @post("/users", status_code=201, guards=[requires_permission(MANAGE_USERS)], summary="Add a user")
-async def create_user(data: NewUser, authenticator: NamedDependency[AuthService]) -> UserView:
+async def create_user(
+    request: Request, data: JSONBody[NewUser], authenticator: NamedDependency[AuthService]
+) -> UserView:
     try:
         row = await authenticator.create_user(
             data.username,
@@ -99,16 +96,19 @@ async def create_user(data: NewUser, authenticator: NamedDependency[AuthService]
             email=data.email,
             locale=data.locale,
         )
-    except ValueError as error:
-        raise ClientException(str(error)) from None
+    except Refusal as refusal:
+        raise refusal.http(request, authenticator.ctx) from None
     return user_view(row)
 
 
 @patch("/users/{user_id:str}", guards=[requires_permission(MANAGE_USERS)], summary="Change a user")
 async def change_user(
-    user_id: FromPath[str], data: UserChange, authenticator: NamedDependency[AuthService]
+    request: Request,
+    user_id: FromPath[str],
+    data: JSONBody[UserChange],
+    authenticator: NamedDependency[AuthService],
 ) -> UserView:
-    await _existing(authenticator, user_id)
+    await existing_user(request, authenticator, user_id)
     try:
         row = await authenticator.update_user(
             user_id,
@@ -117,8 +117,8 @@ async def change_user(
             password=data.password,
             locale=data.locale,
         )
-    except ValueError as error:
-        raise ClientException(str(error)) from None
+    except Refusal as refusal:
+        raise refusal.http(request, authenticator.ctx) from None
     assert row is not None
     return user_view(row)
 
@@ -130,9 +130,25 @@ async def change_user(
     summary="Erase a user from every plugin, then remove the account (resumable)",
 )
 async def erase_user(
-    user_id: FromPath[str], authenticator: NamedDependency[AuthService]
+    request: Request, user_id: FromPath[str], authenticator: NamedDependency[AuthService]
 ) -> ErasureReport:
-    return ErasureReport(**await gdpr.erase(authenticator, await _existing(authenticator, user_id)))
+    user = await existing_user(request, authenticator, user_id)
+    try:
+        return ErasureReport(**await gdpr.erase(authenticator, user))
+    except Refusal as refusal:
+        raise refusal.http(request, authenticator.ctx) from None
+
+
+@get(
+    "/users/{user_id:str}/export",
+    guards=[requires_permission(MANAGE_USERS)],
+    summary="Everything every plugin holds about a user, as a zip",
+)
+async def export_user(
+    request: Request, user_id: FromPath[str], authenticator: NamedDependency[AuthService]
+) -> Response[bytes]:
+    user = await existing_user(request, authenticator, user_id)
+    return export_response(await gdpr.export_archive(authenticator, user), user)
 
 
 @get("/roles", guards=[requires_permission(MANAGE_USERS)], summary="Every role and its permissions")
@@ -146,10 +162,14 @@ async def list_roles(authenticator: NamedDependency[AuthService]) -> dict[str, l
     summary="Create or replace a role",
 )
 async def put_role(
-    name: FromPath[str], data: Role, authenticator: NamedDependency[AuthService]
+    request: Request,
+    name: FromPath[str],
+    data: JSONBody[Role],
+    authenticator: NamedDependency[AuthService],
 ) -> Role:
-    if len(name) > 100:
-        raise ClientException("a role name has at most 100 characters")
+    if len(name) > MAX_ROLE_NAME:
+        refusal = Refusal(N_("a role name has at most {count} characters"), count=MAX_ROLE_NAME)
+        raise refusal.http(request, authenticator.ctx)
     await authenticator.set_role(name, data.permissions)
     return Role(sorted(set(data.permissions)))
 
@@ -159,14 +179,14 @@ async def put_role(
     guards=[requires_permission(MANAGE_USERS)],
     summary="Permissions plugins declared",
 )
-async def list_permissions() -> dict[str, str]:
-    return declared_permissions()
+async def list_permissions(request: Request) -> dict[str, str]:
+    return declared_permissions(request)
 
 
 @get("/audit", guards=[requires_permission(READ_AUDIT)], summary="The audit log, newest first")
 async def read_audit(
     authenticator: NamedDependency[AuthService],
-    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-    event: Annotated[str | None, Parameter(max_length=40)] = None,
+    limit: FromQuery[Annotated[int, Parameter(ge=1, le=1000)]] = 100,
+    event: FromQuery[Annotated[str | None, Parameter(max_length=40)]] = None,
 ) -> list[AuditEntry]:
     return [AuditEntry(**row) for row in await authenticator.audit_log(limit, event)]

@@ -57,8 +57,10 @@ async def export_archive(service: AuthService, user: dict[str, Any]) -> bytes:
 
 
 async def erase(service: AuthService, user: dict[str, Any]) -> dict[str, Any]:
+    """Erase the user everywhere; returns which plugins erased and which failed. Raises
+    Refusal for the last administrator."""
     ctx = service.ctx
-    """Erase the user everywhere; returns which plugins erased and which failed."""
+    await service.keep_an_admin(user["id"])
     subject = subject_of(user)
     async with ctx.session() as session:
         pending = (

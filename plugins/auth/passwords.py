@@ -6,6 +6,9 @@ import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from mindframe.sdk.i18n import N_
+
+from .refusals import Refusal
 from .settings import AuthSettings
 
 MIN_LENGTH = 8
@@ -22,7 +25,7 @@ class Passwords:
 
     async def hash(self, password: str) -> str:
         if len(password) < MIN_LENGTH:
-            raise ValueError(f"a password needs at least {MIN_LENGTH} characters")
+            raise Refusal(N_("a password needs at least {count} characters"), count=MIN_LENGTH)
         return await anyio.to_thread.run_sync(self._hasher.hash, password)
 
     async def verify(self, stored: str | None, password: str) -> bool:

@@ -1,5 +1,5 @@
-"""HTTP for everyone: `/api/auth/login`, `/logout`, `/me` (with GDPR export and erasure)
-and `/tokens`."""
+"""HTTP for everyone: `/api/auth/login`, `/logout`, `/me` (with its password, GDPR export and
+erasure) and `/tokens`. Refusals answer in the request's locale."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import msgspec
 from litestar import Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, JSONBody
 
 from mindframe.sdk.auth import IDENTITY, Identity, requires_login
+from mindframe.sdk.i18n import N_
 
 from . import gdpr
-from .service import AuthService, LoginRefused, client_of
+from .refusals import Refusal
+from .service import SESSION, AuthService, client_of
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=150)]
 Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
@@ -36,6 +37,11 @@ class Me(msgspec.Struct):
     permissions: list[str]
     locale: str | None
     via: str
+
+
+class PasswordChange(msgspec.Struct):
+    current: Secret
+    new: Secret
 
 
 class LoggedIn(msgspec.Struct):
@@ -74,7 +80,7 @@ class ErasureReport(msgspec.Struct):
     failed: dict[str, str]
 
 
-def me_view(user: dict[str, Any], identity: Identity) -> Me:
+def me_view(user: dict[str, Any], identity: NamedDependency[Identity]) -> Me:
     return Me(
         id=user["id"],
         username=user["username"],
@@ -107,11 +113,8 @@ async def login(
         user, secret, csrf = await authenticator.login(
             data.username, data.password, client_of(request)
         )
-    except LoginRefused as refused:
-        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
-        raise HTTPException(
-            status_code=refused.status, detail=refused.detail, headers=headers
-        ) from None
+    except Refusal as refusal:
+        raise refusal.http(request, authenticator.ctx) from None
     settings = authenticator.settings
     cookie = Cookie(
         key=settings.cookie_name,
@@ -128,7 +131,9 @@ async def login(
 
 @post("/logout", status_code=204, summary="End this session", **SIGNED_IN)
 async def logout(
-    request: Request, authenticator: NamedDependency[AuthService], identity: Identity
+    request: Request,
+    authenticator: NamedDependency[AuthService],
+    identity: NamedDependency[Identity],
 ) -> Response[None]:
     await authenticator.logout(request)
     await authenticator.record("logout", username=identity.username, user_id=identity.user_id)
@@ -150,43 +155,84 @@ async def logout(
     )
 
 
-async def _user(authenticator: AuthService, identity: Identity) -> dict[str, Any]:
-    user = await authenticator.user(identity.user_id)
+async def existing_user(
+    request: Request, authenticator: AuthService, user_id: str
+) -> dict[str, Any]:
+    user = await authenticator.user(user_id)
     if user is None:
-        raise NotFoundException("your account no longer exists")
+        refusal = Refusal(N_("there is no user '{user_id}'"), 404, user_id=user_id)
+        raise refusal.http(request, authenticator.ctx)
     return user
 
 
-@get("/me", summary="The signed-in user", **SIGNED_IN)
-async def me(authenticator: NamedDependency[AuthService], identity: Identity) -> Me:
-    return me_view(await _user(authenticator, identity), identity)
-
-
-@get("/me/export", summary="Everything every plugin holds about you, as a zip", **SIGNED_IN)
-async def export_me(
-    authenticator: NamedDependency[AuthService], identity: Identity
-) -> Response[bytes]:
-    user = await _user(authenticator, identity)
-    archive = await gdpr.export_archive(authenticator, user)
+def export_response(archive: bytes, user: dict[str, Any]) -> Response[bytes]:
     disposition = f'attachment; filename="mindframe-export-{user["id"]}.zip"'
     return Response(
         archive, media_type="application/zip", headers={"Content-Disposition": disposition}
     )
 
 
+@get("/me", summary="The signed-in user", **SIGNED_IN)
+async def me(
+    request: Request,
+    authenticator: NamedDependency[AuthService],
+    identity: NamedDependency[Identity],
+) -> Me:
+    return me_view(await existing_user(request, authenticator, identity.user_id), identity)
+
+
+@post(
+    "/me/password",
+    status_code=204,
+    summary="Change your password (the current one is asked); your other sessions end",
+    **SIGNED_IN,
+)
+async def change_password(
+    request: Request,
+    data: JSONBody[PasswordChange],
+    authenticator: NamedDependency[AuthService],
+    identity: NamedDependency[Identity],
+) -> None:
+    try:
+        await authenticator.change_password(
+            identity.user_id,
+            data.current,
+            data.new,
+            client_of(request),
+            keep_session=identity.extra.get(SESSION),
+        )
+    except Refusal as refusal:
+        raise refusal.http(request, authenticator.ctx) from None
+
+
+@get("/me/export", summary="Everything every plugin holds about you, as a zip", **SIGNED_IN)
+async def export_me(
+    request: Request,
+    authenticator: NamedDependency[AuthService],
+    identity: NamedDependency[Identity],
+) -> Response[bytes]:
+    user = await existing_user(request, authenticator, identity.user_id)
+    return export_response(await gdpr.export_archive(authenticator, user), user)
+
+
 @delete(
     "/me", status_code=200, summary="Erase you from every plugin, then your account", **SIGNED_IN
 )
 async def erase_me(
-    authenticator: NamedDependency[AuthService], identity: Identity
+    request: Request,
+    authenticator: NamedDependency[AuthService],
+    identity: NamedDependency[Identity],
 ) -> ErasureReport:
-    report = await gdpr.erase(authenticator, await _user(authenticator, identity))
-    return ErasureReport(**report)
+    user = await existing_user(request, authenticator, identity.user_id)
+    try:
+        return ErasureReport(**await gdpr.erase(authenticator, user))
+    except Refusal as refusal:
+        raise refusal.http(request, authenticator.ctx) from None
 
 
 @get("/tokens", summary="Your API tokens (never their secrets)", **SIGNED_IN)
 async def list_tokens(
-    authenticator: NamedDependency[AuthService], identity: Identity
+    authenticator: NamedDependency[AuthService], identity: NamedDependency[Identity]
 ) -> list[TokenView]:
     return [token_view(row) for row in await authenticator.list_tokens(identity.user_id)]
 
@@ -198,7 +244,9 @@ async def list_tokens(
     **SIGNED_IN,
 )
 async def create_token(
-    data: JSONBody[TokenRequest], authenticator: NamedDependency[AuthService], identity: Identity
+    data: JSONBody[TokenRequest],
+    authenticator: NamedDependency[AuthService],
+    identity: NamedDependency[Identity],
 ) -> NewToken:
     row, secret = await authenticator.create_token(identity.user_id, data.name, data.scopes)
     return NewToken(token_view(row), secret)
@@ -206,7 +254,11 @@ async def create_token(
 
 @delete("/tokens/{token_id:str}", status_code=204, summary="Revoke one of your tokens", **SIGNED_IN)
 async def revoke_token(
-    token_id: FromPath[str], authenticator: NamedDependency[AuthService], identity: Identity
+    request: Request,
+    token_id: FromPath[str],
+    authenticator: NamedDependency[AuthService],
+    identity: NamedDependency[Identity],
 ) -> None:
     if not await authenticator.revoke_token(identity.user_id, token_id):
-        raise NotFoundException(f"you have no token {token_id!r}")
+        refusal = Refusal(N_("you have no token '{token_id}'"), 404, token_id=token_id)
+        raise refusal.http(request, authenticator.ctx)

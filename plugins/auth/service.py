@@ -12,27 +12,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from sqlalchemy import delete, func, insert, select, update
 
 from mindframe.sdk import PluginContext
 from mindframe.sdk.auth import ADMIN_PERMISSION, Authenticator, Identity
+from mindframe.sdk.i18n import N_
 
 from .models import audit, lockouts, roles, sessions, tokens, users
 from .passwords import Passwords
+from .refusals import Refusal
 from .settings import AuthSettings
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+SESSION = "session"  # Identity.extra: the digest of the session a request came with
 CSRF_HEADER = "x-csrf-token"
 TOKEN_PREFIX = "mf_"
-
-
-class LoginRefused(Exception):
-    """A login that did not succeed: `status` 401 (wrong) or 429 (locked or too fast)."""
-
-    def __init__(self, status: int, detail: str, retry_after: int | None = None) -> None:
-        super().__init__(detail)
-        self.status, self.detail, self.retry_after = status, detail, retry_after
 
 
 def now() -> datetime:
@@ -73,7 +67,7 @@ class AuthService(Authenticator):
         locale: str | None = None,
     ) -> dict[str, Any]:
         if await self.user_by_name(username) is not None:
-            raise ValueError(f"a user named {username!r} already exists")
+            raise Refusal(N_("a user named '{username}' already exists"), 409, username=username)
         row = {
             "id": str(uuid.uuid4()),
             "username": username,
@@ -101,11 +95,46 @@ class AuthService(Authenticator):
 
     async def update_user(self, user_id: str, **changes: Any) -> dict[str, Any] | None:
         changes = {k: v for k, v in changes.items() if v is not None}
+        if changes.get("is_admin") is False:
+            await self.keep_an_admin(user_id)
         if "password" in changes:
             changes["password_hash"] = await self.passwords.hash(changes.pop("password"))
         if changes:
             await self._run(update(users).where(users.c.id == user_id).values(**changes))
         return await self.user(user_id)
+
+    async def change_password(
+        self, user_id: str, current: str, new: str, client: str, keep_session: str | None
+    ) -> None:
+        """Set a new password if `current` is right (attempts are rate-limited like logins),
+        and end every session of the user but `keep_session` (a session digest)."""
+        self._throttle(client)
+        user = await self.user(user_id)
+        if user is None or not await self.passwords.verify(user["password_hash"], current):
+            await self.record("password.refused", user_id=user_id, client=client)
+            raise Refusal(N_("the current password is wrong"), 400)
+        await self.update_user(user_id, password=new)
+        await self._run(
+            delete(sessions).where(sessions.c.user_id == user_id, sessions.c.digest != keep_session)
+            if keep_session
+            else delete(sessions).where(sessions.c.user_id == user_id)
+        )
+        await self.record("password.changed", username=user["username"], user_id=user_id)
+
+    async def keep_an_admin(self, user_id: str) -> None:
+        """Refuse (409) to erase or demote the last administrator, so someone is always left
+        who can manage users and the runtime."""
+        user = await self.user(user_id)
+        if user is None or not user["is_admin"]:
+            return
+        admins = select(func.count().label("n")).select_from(users).where(users.c.is_admin)
+        count = await self._one(admins)
+        if count is not None and count["n"] <= 1:
+            raise Refusal(
+                N_("'{username}' is the only administrator; make another one first"),
+                409,
+                username=user["username"],
+            )
 
     async def remove_user(self, user_id: str) -> None:
         await self._run(delete(users).where(users.c.id == user_id))
@@ -145,7 +174,7 @@ class AuthService(Authenticator):
 
     async def login(self, username: str, password: str, client: str) -> tuple[dict, str, str]:
         """Check the password; returns (user, session secret, CSRF token) or raises
-        LoginRefused. Failures are counted per username and locked out past the limit."""
+        Refusal. Failures are counted per username and locked out past the limit."""
         self._throttle(client)
         moment = now()
         lock = await self._one(select(lockouts).where(lockouts.c.username == username))
@@ -153,11 +182,11 @@ class AuthService(Authenticator):
         if locked_until and locked_until > moment:
             await self.record("login.locked", username=username, client=client)
             wait = int((locked_until - moment).total_seconds()) + 1
-            raise LoginRefused(429, f"too many failed logins; try again in {wait} s", wait)
+            raise Refusal(N_("too many failed logins; try again {when}"), 429, retry_after=wait)
         user = await self.user_by_name(username)
         if not await self.passwords.verify(user["password_hash"] if user else None, password):
             await self._count_failure(username, lock, moment, client)
-            raise LoginRefused(401, "wrong username or password")
+            raise Refusal(N_("wrong username or password"), 401)
         await self._run(delete(lockouts).where(lockouts.c.username == username))
         assert user is not None
         secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
@@ -175,7 +204,11 @@ class AuthService(Authenticator):
         while window and window[0] < stamp - 60:
             window.popleft()
         if len(window) >= self.settings.login_attempts_per_minute:
-            raise LoginRefused(429, "too many login attempts from your address; wait a minute", 60)
+            raise Refusal(
+                N_("too many login attempts from your address; try again {when}"),
+                429,
+                retry_after=60,
+            )
         window.append(stamp)
 
     async def _count_failure(
@@ -212,31 +245,37 @@ class AuthService(Authenticator):
     async def authenticate(self, connection: ASGIConnection) -> Identity | None:
         header = connection.headers.get("authorization", "")
         if header[:7].lower() == "bearer ":
-            return await self._by_token(header[7:].strip())
+            return await self._by_token(connection, header[7:].strip())
         secret = connection.cookies.get(self.settings.cookie_name)
         if not secret:
             return None
         row = await self._one(select(sessions).where(sessions.c.digest == digest(secret)))
         if row is None or aware(row["expires_at"]) <= now():  # type: ignore[operator]
-            raise NotAuthorizedException("your session has ended; sign in again")
+            raise Refusal(N_("your session has ended; sign in again"), 401).http(
+                connection, self.ctx
+            )
         if connection.scope.get("method") not in SAFE_METHODS and not secrets.compare_digest(
             connection.headers.get(CSRF_HEADER, ""), row["csrf_token"]
         ):
-            raise PermissionDeniedException(
-                f"a signed-in browser must send the {CSRF_HEADER} header it got at login"
-            )
+            raise Refusal(
+                N_("a signed-in browser must send the {header} header it got at login"),
+                403,
+                header=CSRF_HEADER,
+            ).http(connection, self.ctx)
         user = await self.user(row["user_id"])
         if user is None:
-            raise NotAuthorizedException("your account no longer exists")
-        return await self.identity(user, via="session")
+            raise Refusal(N_("your account no longer exists"), 401).http(connection, self.ctx)
+        return await self.identity(user, via="session", extra={SESSION: digest(secret)})
 
-    async def _by_token(self, secret: str) -> Identity:
+    async def _by_token(self, connection: ASGIConnection, secret: str) -> Identity:
         row = await self._one(select(tokens).where(tokens.c.digest == digest(secret)))
         if row is None or row["revoked_at"] is not None:
-            raise NotAuthorizedException("this API token is unknown or revoked")
+            refusal = Refusal(N_("this API token is unknown or revoked"), 401)
+            raise refusal.http(connection, self.ctx)
         user = await self.user(row["user_id"])
         if user is None:
-            raise NotAuthorizedException("this API token's user no longer exists")
+            refusal = Refusal(N_("this API token's user no longer exists"), 401)
+            raise refusal.http(connection, self.ctx)
         await self._run(update(tokens).where(tokens.c.id == row["id"]).values(last_used_at=now()))
         return await self.identity(user, via="token", scopes=frozenset(row["scopes"]))
 

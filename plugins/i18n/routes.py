@@ -11,7 +11,7 @@ import msgspec
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException
-from litestar.params import Parameter
+from litestar.params import FromQuery, Parameter
 
 from mindframe.sdk.i18n import CURRENCIES, Translations
 
@@ -44,15 +44,16 @@ async def list_locales(
 async def preview(
     request: Request,
     translations: NamedDependency[Translations],
-    amount: Decimal = Decimal("1234.5"),
-    currency: Annotated[str, Parameter(max_length=3)] = "EUR",
-    day: date = date(2024, 3, 5),
-    locale: Annotated[str | None, Parameter(max_length=20)] = None,
-    count: Annotated[int, Parameter(ge=0, le=10**9)] = 2,
+    amount: FromQuery[Decimal] = Decimal("1234.5"),
+    currency: FromQuery[Annotated[str, Parameter(max_length=3)]] = "EUR",
+    day: FromQuery[date] = date(2024, 3, 5),
+    locale: FromQuery[Annotated[str | None, Parameter(max_length=20)]] = None,
+    count: FromQuery[Annotated[int, Parameter(ge=0, le=10**9)]] = 2,
 ) -> Preview:
-    if currency.upper() not in CURRENCIES:
-        raise ClientException(f"currency must be one of {', '.join(CURRENCIES)}")
     l10n = translations.for_request(request, "i18n", preferred=locale)
+    if currency.upper() not in CURRENCIES:
+        message = l10n.gettext("currency must be one of {currencies}")
+        raise ClientException(message.format(currencies=", ".join(CURRENCIES)))
     moment = datetime(day.year, day.month, day.day, 14, 30, tzinfo=UTC)
     return Preview(
         locale=l10n.locale,

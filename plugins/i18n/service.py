@@ -8,11 +8,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mindframe.sdk import PluginContext
-from mindframe.sdk.i18n import LOCALES, Localizer, Translations
+from mindframe.sdk.i18n import KERNEL_CATALOG, LOCALES, Localizer, Translations
 
 from .catalogs import load_locale
-
-KERNEL = "kernel"
 
 
 class I18nService(Translations):
@@ -20,15 +18,18 @@ class I18nService(Translations):
         self.default_locale = default_locale
         self._folders: dict[str, list[Path]] = {}
         if kernel_locales is not None and kernel_locales.is_dir():
-            self._folders[KERNEL] = [kernel_locales]
+            self._folders[KERNEL_CATALOG] = [kernel_locales]
         self._loaded: dict[tuple[str, str], Localizer] = {}
+        self._registered: dict[str, PluginContext] = {}
 
     def localizer(self, plugin: str, locale: str | None = None) -> Localizer:
         locale = locale if locale in LOCALES else self.default_locale
         key = (plugin, locale)
         if key not in self._loaded:
             catalog = load_locale(self._folders.get(plugin, []), locale)
-            fallback = load_locale(self._folders.get(KERNEL, []), locale)
+            fallback = None
+            if plugin != KERNEL_CATALOG:
+                fallback = load_locale(self._folders.get(KERNEL_CATALOG, []), locale)
             if catalog is None:
                 catalog = fallback
             elif fallback is not None:
@@ -37,10 +38,14 @@ class I18nService(Translations):
         return self._loaded[key]
 
     def register(self, ctx: PluginContext, extra_folders: Iterable[Path] = ()) -> None:
-        folders = [*([ctx.folder / "locales"] if ctx.folder else []), *extra_folders]
+        folders = [*([ctx.folder / "locales"] if ctx.folder else []), *map(Path, extra_folders)]
+        if self._registered.get(ctx.name) is ctx and self._folders.get(ctx.name) == folders:
+            return
         self.add_folders(ctx.name, folders)
         ctx.translator = self.localizer(ctx.name).catalog
-        ctx.on_unload(lambda: self.forget(ctx.name), "i18n catalogs")
+        if self._registered.get(ctx.name) is not ctx:
+            ctx.on_unload(lambda: self.forget(ctx.name), "i18n catalogs")
+        self._registered[ctx.name] = ctx
 
     def add_folders(self, plugin: str, folders: Iterable[Path]) -> None:
         self._folders[plugin] = [Path(f) for f in folders]
@@ -50,5 +55,6 @@ class I18nService(Translations):
         """Drop `plugin`'s compiled catalogs, so they are read again on next use."""
         if not keep_folders:
             self._folders.pop(plugin, None)
+            self._registered.pop(plugin, None)
         for key in [k for k in self._loaded if k[0] == plugin]:
             del self._loaded[key]

@@ -14,7 +14,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from mindframe.sdk.i18n import LOCALES, catalog_path
+from mindframe.sdk.i18n import KERNEL_CATALOG, LOCALES, catalog_path
 
 BUILTIN_PLUGINS = Path(__file__).resolve().parent.parent
 KERNEL_ROOT = BUILTIN_PLUGINS.parent
@@ -38,7 +38,7 @@ class Domain:
 class Problem:
     domain: str
     locale: str
-    kind: str  # "no catalog", "missing", "untranslated", "fuzzy"
+    kind: str  # "no catalog", "missing", "untranslated", "fuzzy", "unused"
     message: str
 
     def __str__(self) -> str:
@@ -50,7 +50,7 @@ def find_domains(roots: list[Path], *, kernel: bool = True) -> list[Domain]:
     found = []
     if kernel and (KERNEL_ROOT / "kernel").is_dir():
         sources = (KERNEL_ROOT / "kernel", KERNEL_ROOT / "sdk")
-        found.append(Domain("kernel", sources, KERNEL_ROOT / "locales"))
+        found.append(Domain(KERNEL_CATALOG, sources, KERNEL_ROOT / "locales"))
     for root in roots:
         for current, dirs, files in os.walk(root):
             if "plugin.toml" in files:
@@ -121,7 +121,9 @@ def update(domain: Domain, locales: tuple[str, ...] = LOCALES) -> list[Path]:
 
 
 def check(domain: Domain, locales: tuple[str, ...] = LOCALES) -> list[Problem]:
-    """What keeps the domain from being fully translated, per locale."""
+    """What keeps the domain's catalogs from holding exactly its messages, all translated:
+    per locale, messages missing, untranslated or fuzzy, and messages no code uses any more
+    (`update` drops those)."""
     wanted = {message.id for message in extract(domain) if message.id}
     if not wanted and not domain.locales.is_dir():
         return []
@@ -138,7 +140,11 @@ def check(domain: Domain, locales: tuple[str, ...] = LOCALES) -> list[Problem]:
                 have[message.id] = message
         for key in sorted(wanted - set(have), key=str):
             problems.append(Problem(domain.name, locale, "missing", _label(key)))
+        for key in sorted(set(have) - wanted, key=str):
+            problems.append(Problem(domain.name, locale, "unused", _label(key)))
         for key, message in have.items():
+            if key not in wanted:
+                continue
             strings = (
                 message.string if isinstance(message.string, tuple | list) else [message.string]
             )

@@ -144,6 +144,7 @@ async def test_api_token_is_shown_once_works_as_bearer_and_is_refused_once_revok
 
 GUARDED = """
 from litestar import post
+from litestar.di import NamedDependency
 from mindframe.sdk import hookimpl
 from mindframe.sdk.auth import IDENTITY, Identity, declare_permissions, requires_permission
 
@@ -154,7 +155,7 @@ def register_services(ctx):
 @hookimpl
 def register_routes(ctx):
     @post("/send", guards=[requires_permission("mail.send")], dependencies={"identity": IDENTITY})
-    async def send(identity: Identity) -> str:
+    async def send(identity: NamedDependency[Identity]) -> str:
         return f"sent by {identity.username}"
     return [send]
 """
@@ -234,6 +235,8 @@ async def test_management_api_needs_kernel_permissions_once_a_user_exists(boot):
 
 NOTES = """
 from litestar import post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert, select
 from mindframe.sdk import hookimpl
 from mindframe.sdk.auth import IDENTITY, Identity, requires_login
@@ -251,7 +254,7 @@ def register_tables(ctx):
 @hookimpl
 def register_routes(ctx):
     @post("/notes", guards=[requires_login], dependencies={"identity": IDENTITY})
-    async def add(identity: Identity, data: dict) -> None:
+    async def add(identity: NamedDependency[Identity], data: JSONBody[dict]) -> None:
         async with ctx.session() as session:
             await session.execute(insert(notes).values(user_id=identity.user_id, text=data["text"]))
             await session.commit()

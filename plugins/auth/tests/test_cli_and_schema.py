@@ -73,7 +73,7 @@ def server(tmp_path):
 def test_users_create_makes_an_admin_who_can_sign_in(server):
     with httpx.Client(base_url=server) as client:
         response = client.post("/api/auth/login", json={"username": "root", "password": PASSWORD})
-        assert response.status_code == 201, response.text
+        assert response.status_code == 200, response.text
         assert client.get("/api/auth/me").json()["is_admin"] is True
 
 
@@ -100,10 +100,12 @@ def test_schemathesis_finds_no_server_error_in_the_auth_routes(server, tmp_path)
             "--checks", "not_a_server_error",
             "--include-path-regex", "^/api/auth/",
             "--exclude-path-regex", "^/api/auth/me$",  # erasing root would end the run early
+            # only the real current password succeeds, so every generated case is a 400
+            "--exclude-path-regex", "^/api/auth/me/password$",
             "--header", f"Authorization: Bearer {token['secret']}",
             "--max-examples", "25", "--seed", "1", "--workers", "1",
         ],
         capture_output=True, text=True, timeout=540, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:]
-    assert "Authentication failed" not in result.stdout
+    assert "Authentication failed" not in result.stdout, result.stdout[-4000:]

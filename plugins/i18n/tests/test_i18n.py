@@ -104,6 +104,7 @@ msgstr "{text}"
 
 WORDY = """\
 from litestar import Request, get
+from litestar.di import NamedDependency
 from mindframe.sdk import hookimpl
 from mindframe.sdk.i18n import Translations
 
@@ -114,7 +115,7 @@ def register_services(ctx):
 @hookimpl
 def register_routes(ctx):
     @get("/morning")
-    async def morning(request: Request, translations: Translations) -> str:
+    async def morning(request: Request, translations: NamedDependency[Translations]) -> str:
         return translations.for_request(request, ctx.name).gettext("Good morning")
     return [morning]
 """
