@@ -1,6 +1,7 @@
 """The i18n plugin over HTTP: negotiation, plural forms, Babel formats, catalogs that reload
 with their plugin, and `mindframe i18n check`."""
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,19 @@ import pytest
 pytestmark = pytest.mark.anyio
 NBSP, NNBSP = "\u00a0", "\u202f"
 MINDFRAME = str(Path(sys.executable).parent / "mindframe")
+
+
+def _load_tools():
+    """The plugin's catalog tools, read from their file (they import only the SDK and Babel)."""
+    path = Path(__file__).parents[1] / "tools.py"
+    spec = importlib.util.spec_from_file_location("i18n_catalog_tools", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+tools = _load_tools()
 
 
 async def preview(kernel, language: str, **query) -> dict:
@@ -161,7 +175,7 @@ def test_check_lists_and_fails_on_a_plugin_with_a_missing_translation(plugin_fac
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert "sloppy [nb] missing: 'Good evening'" in lines
-    assert "sloppy [de] untranslated: 'Good morning'" in lines
+    assert "sloppy [de] unused: 'Good morning'" in lines
     assert (
         "sloppy [en_GB] no catalog: " + str(folder / "locales/en_GB/LC_MESSAGES/messages.po")
         in lines
@@ -192,3 +206,21 @@ def test_update_adds_new_messages_to_every_locale_and_check_then_names_them(plug
     check = run_check("--plugins-dir", str(plugin_factory.root), "--plugin", "fresh")
     assert check.returncode == 1
     assert "fresh [fi] untranslated: 'Good morning'" in check.stdout
+
+
+def test_the_kernel_auth_and_i18n_catalogs_hold_exactly_their_messages_all_translated():
+    domains = {d.name: d for d in tools.find_domains([tools.BUILTIN_PLUGINS])}
+    for name in ("kernel", "auth", "i18n"):
+        assert tools.check(domains[name]) == [], name
+    kernel_messages = {message.id for message in tools.extract(domains["kernel"]) if message.id}
+    assert "sign in first: this needs a signed-in user" in kernel_messages
+
+
+def test_check_names_a_message_no_code_uses_any_more(plugin_factory):
+    folder = plugin_factory.make("stale", WORDY)
+    write_catalogs(folder, {locale: "x" for locale in ("nb", "sv", "da", "fi", "de")})
+    path = folder / "locales/nb/LC_MESSAGES/messages.po"
+    path.write_text(path.read_text() + '\nmsgid "Good night"\nmsgstr "God natt"\n')
+    problems = [str(p) for p in tools.check(tools.Domain("stale", (folder,), folder / "locales"))]
+    assert "stale [nb] unused: 'Good night'" in problems
+    assert "stale [sv] unused: 'Good night'" not in problems
