@@ -1,6 +1,7 @@
 """In-process bus throughput/latency vs pyee's AsyncIOEventEmitter doing the same work.
 
-Run: .venv/bin/python benchmarks/bus_inprocess.py   (BENCH_N events, BENCH_ROUNDS rounds)
+Run: .venv/bin/python benchmarks/bus_inprocess.py [--quick]   (BENCH_N events, BENCH_ROUNDS
+rounds; --quick: 2,000 events, 2 rounds)
 
 Each round runs the bus and pyee back to back (alternating which goes first); the ratio
 reported is the median of the per-round ratios, so a noisy patch on the shared machine
@@ -141,4 +142,10 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 events, 2 rounds")
+    if parser.parse_args().quick:
+        N, N_FANOUT, ROUNDS = 2_000, 200, 2
     asyncio.run(main())
