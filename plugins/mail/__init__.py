@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from mindframe.sdk import PluginContext, Subject, hookimpl
 from mindframe.sdk.auth import declare_permissions
+from mindframe.sdk.mail import Mailer
 
 from . import inbound, models, routes, smtp
 from .errors import MailError
@@ -19,6 +20,11 @@ PERMISSIONS = {
 }
 
 
+def mail_service(ctx: PluginContext) -> MailService:
+    """The `Mailer` this plugin provided, with its outbox and sender."""
+    return cast(MailService, ctx.resolve(Mailer))
+
+
 @hookimpl
 def settings_model() -> type[MailSettings]:
     return MailSettings
@@ -26,7 +32,7 @@ def settings_model() -> type[MailSettings]:
 
 @hookimpl
 def register_services(ctx: PluginContext) -> None:
-    ctx.provide(MailService, MailService(ctx))
+    ctx.provide(Mailer, MailService(ctx))
     declare_permissions(ctx, PERMISSIONS)
 
 
@@ -40,7 +46,7 @@ def register_subscriptions(ctx: PluginContext) -> None:
     async def send_on_request(event: SendMail) -> None:
         request = {f: getattr(event, f) for f in event.__struct_fields__}
         try:
-            await ctx.resolve(MailService).send(**request)
+            await ctx.resolve(Mailer).send(**request)
         except MailError as error:  # bad input is not worth a retry
             ctx.log.warning("mail.send refused: %s", error)
 
@@ -54,7 +60,7 @@ def register_routes(ctx: PluginContext) -> list[Any]:
 
 @hookimpl
 async def startup(ctx: PluginContext) -> None:
-    ctx.spawn(ctx.resolve(MailService).dispatcher.run, name="mail sender")
+    ctx.spawn(mail_service(ctx).dispatcher.run, name="mail sender")
     settings: MailSettings = ctx.settings
     if settings.inbound_port:
         await inbound.listen(ctx, settings)
@@ -62,12 +68,12 @@ async def startup(ctx: PluginContext) -> None:
 
 @hookimpl
 async def shutdown(ctx: PluginContext) -> None:
-    await ctx.resolve(MailService).dispatcher.stop()
+    await mail_service(ctx).dispatcher.stop()
 
 
 @hookimpl
 async def health(ctx: PluginContext) -> dict[str, Any]:
-    service = ctx.resolve(MailService)
+    service = mail_service(ctx)
     depth, oldest = await service.outbox.depth()
     reachable = await smtp.reachable(service.settings)
     return {
@@ -80,10 +86,10 @@ async def health(ctx: PluginContext) -> dict[str, Any]:
 
 @hookimpl
 async def export_personal_data(ctx: PluginContext, subject: Subject) -> dict[str, Any]:
-    service = ctx.resolve(MailService)
+    service = mail_service(ctx)
     return await service.personal_data(subject)
 
 
 @hookimpl
 async def erase_personal_data(ctx: PluginContext, subject: Subject) -> None:
-    await ctx.resolve(MailService).erase_personal_data(subject)
+    await mail_service(ctx).erase_personal_data(subject)

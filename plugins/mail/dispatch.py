@@ -4,8 +4,11 @@ A batch is split into lanes by recipient domain (at most `per_domain_concurrency
 per domain); each lane sends its messages one after another over one SMTP connection,
 and at most `max_connections` lanes run at once. A lane commits each outcome while it
 sends the next message, so at most two answered messages per connection are waiting for
-their commit: that is the whole at-least-once window. Connections outlive a batch by a
-couple of idle seconds, so a stream of small batches shares them."""
+their commit: that is the whole at-least-once window. Lanes share commits (`Recorder`):
+outcomes handed in while one commit runs are recorded together in the next. Connections
+outlive a batch by a couple of idle seconds, together with the commit of their last
+outcome, so a stream of small batches shares them and the next batch is claimed while
+the last outcomes of the previous one are still being committed."""
 
 from __future__ import annotations
 
@@ -13,13 +16,14 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from itertools import count
 
 import anyio
 
 from .composing import build, domain_of
 from .events import MailFailed, MailSent
-from .outbox import Claimed, Outbox, now
+from .outbox import FAILED, QUEUED, SENT, Claimed, Outbox, Settled, now
 from .settings import MailSettings
 from .smtp import Connection, Outcome
 
@@ -49,14 +53,65 @@ def lanes(batch: list[Claimed], per_domain: int) -> list[list[Claimed]]:
     return [lane for group in groups.values() for lane in group]
 
 
+class Recorder:
+    """Group commit: outcomes handed in while a commit runs go into the next one together,
+    so lanes sending at once share their commits. Each caller still waits until its own
+    outcome is committed, so what the lanes promise about their window holds as before."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+        self._waiting: list[tuple[Settled, anyio.Event, list[BaseException]]] = []
+        self._committing = False
+
+    async def record(self, settled: Settled) -> None:
+        """Return once `settled` is committed; raise what the commit raised."""
+        done, errors = anyio.Event(), []
+        self._waiting.append((settled, done, errors))
+        if not self._committing:
+            self._committing = True
+            try:
+                while self._waiting:
+                    group, self._waiting = self._waiting, []
+                    try:
+                        await self._outbox.settle([item for item, _, _ in group])
+                    except Exception as error:
+                        for _, _, failed in group:
+                            failed.append(error)
+                    finally:
+                        for _, finished, _ in group:
+                            finished.set()
+            finally:
+                self._committing = False
+        await done.wait()
+        if errors:
+            raise errors[0]
+
+
+@dataclass
+class Kept:
+    """An open SMTP connection and the commit of its last outcome (maybe still running)."""
+
+    connection: Connection
+    recorded: anyio.Event
+    used: float = 0.0
+
+
+def done() -> anyio.Event:
+    event = anyio.Event()
+    event.set()
+    return event
+
+
 class Dispatcher:
     def __init__(self, settings: MailSettings, outbox: Outbox, publish: Publish) -> None:
         self._settings = settings
         self._outbox = outbox
+        self._recorder = Recorder(outbox)
         self._publish = publish
         self._wake = anyio.Event()
         self._connections = anyio.CapacityLimiter(settings.max_connections)
-        self._idle: list[tuple[float, Connection]] = []  # kept open between batches
+        self._idle: list[Kept] = []  # kept open between batches
+        self._retry_at: float | None = None  # the soonest retry planned in this round
         self._scope = anyio.CancelScope()
         self._stopping = False
         self._stopped: anyio.Event | None = None
@@ -107,25 +162,29 @@ class Dispatcher:
         """Quit connections unused for `older_than` seconds (batches arriving in a stream
         reuse them instead of paying a new connection, TLS and login each time)."""
         cutoff = anyio.current_time() - older_than
-        stale = [c for used, c in self._idle if used <= cutoff]
-        self._idle = [(used, c) for used, c in self._idle if used > cutoff]
-        for connection in stale:
-            await connection.close()
+        stale = [kept for kept in self._idle if kept.used <= cutoff]
+        self._idle = [kept for kept in self._idle if kept.used > cutoff]
+        for kept in stale:
+            await kept.connection.close()
 
     async def step(self) -> float:
-        """Send one batch; returns how long to wait when there was nothing due."""
+        """Send one batch; returns how long to wait before the next (0: go on at once)."""
         settings = self._settings
         self._wake = anyio.Event()
-        batch = await self._outbox.claim(settings.batch_size, settings.sending_lease)
-        if batch:
-            await self.send(batch)
+        self._retry_at = None
+        claim = await self._outbox.claim(settings.batch_size, settings.sending_lease)
+        if claim.messages:
+            await self.send(claim.messages)
+        if claim.full:
             return 0.0
-        due = await self._outbox.next_due()
+        due = min((t for t in (claim.next_due, self._retry_at) if t is not None), default=None)
         if due is None:
             return settings.poll_interval
         return max(min(due - now(), settings.poll_interval), 0.005)
 
     async def send(self, batch: list[Claimed]) -> None:
+        """Send `batch`; returns when every message was tried (the last outcomes may still
+        be committing: the next batch is claimed meanwhile)."""
         untried = {message.id for message in batch}
         try:
             async with anyio.create_task_group() as group:
@@ -137,15 +196,14 @@ class Dispatcher:
 
     async def _send_lane(self, lane: list[Claimed], untried: set[str]) -> None:
         async with self._connections:
-            connection = self._idle.pop()[1] if self._idle else Connection(self._settings)
-            finished, recorded = False, anyio.Event()
-            recorded.set()
+            kept = self._idle.pop() if self._idle else Kept(Connection(self._settings), done())
+            finished = False
             try:
                 for message in lane:
                     if self._stopping:
                         break
                     untried.discard(message.id)
-                    outcome = await connection.send(
+                    outcome = await kept.connection.send(
                         build(
                             sender=message.sender,
                             recipients=message.recipients,
@@ -156,46 +214,52 @@ class Dispatcher:
                         message.sender,
                         message.recipients,
                     )
-                    # Committed beside the next transaction, one commit per lane at a
-                    # time: at most two replies per connection wait for their commit.
-                    await recorded.wait()
-                    recorded = anyio.Event()
-                    self._settling.start_soon(self._settle, message, outcome, recorded)
-                await recorded.wait()
+                    # Committed beside the next transaction, one commit per connection at
+                    # a time (the wait is for the commit before this one, even if it was
+                    # another batch's): at most two replies per connection wait for theirs.
+                    await kept.recorded.wait()
+                    kept.recorded = anyio.Event()
+                    settled = self._plan(message, outcome)
+                    self._settling.start_soon(self._settle, message, settled, kept.recorded)
                 finished = True
             finally:
                 if finished:
-                    self._idle.append((anyio.current_time(), connection))
+                    kept.used = anyio.current_time()
+                    self._idle.append(kept)
                 else:
                     with anyio.CancelScope(shield=True), anyio.move_on_after(2):
-                        await connection.close()
+                        await kept.connection.close()
 
-    async def _settle(self, message: Claimed, outcome: Outcome, done: anyio.Event) -> None:
-        with anyio.CancelScope(shield=True):  # a reply received is always recorded
-            try:
-                await self._record(message, outcome)
-            except Exception:  # the lease runs out and the message is sent again
-                log.exception("mail sender: could not record the outcome of %s", message.id)
-            finally:
-                done.set()
-
-    async def _record(self, message: Claimed, outcome: Outcome) -> None:
+    def _plan(self, message: Claimed, outcome: Outcome) -> Settled:
+        """What to record: sent; a temporary failure queued again after a backoff (until
+        `max_attempts`); anything else failed for good."""
         settings, attempts = self._settings, message.attempts
         if outcome.kind == "sent":
-            await self._outbox.mark_sent(message.id, outcome.reply)
-        elif outcome.kind == "temporary" and attempts < settings.max_attempts:
-            delay = backoff(attempts, settings.retry_delay, settings.max_retry_delay)
-            await self._outbox.retry_later(message.id, outcome.reply, delay)
-            return
-        else:
-            await self._outbox.mark_failed(message.id, outcome.reply)
-        event = MailSent if outcome.kind == "sent" else MailFailed
-        await self._publish(
-            event(
-                id=message.id,
-                message_id=message.message_id,
-                to=message.recipients,
-                reply=outcome.reply,
-                attempts=attempts,
+            return Settled(message.id, SENT, outcome.reply)
+        if outcome.kind == "temporary" and attempts < settings.max_attempts:
+            at = now() + backoff(attempts, settings.retry_delay, settings.max_retry_delay)
+            self._retry_at = at if self._retry_at is None else min(self._retry_at, at)
+            return Settled(message.id, QUEUED, outcome.reply, send_at=at)
+        return Settled(message.id, FAILED, outcome.reply)
+
+    async def _settle(self, message: Claimed, settled: Settled, recorded: anyio.Event) -> None:
+        with anyio.CancelScope(shield=True):  # a reply received is always recorded
+            try:
+                await self._recorder.record(settled)
+            except Exception:  # the lease runs out and the message is sent again
+                log.exception("mail sender: could not record the outcome of %s", message.id)
+                return
+            finally:
+                recorded.set()
+            if settled.state == QUEUED:
+                return
+            event = MailSent if settled.state == SENT else MailFailed
+            await self._publish(
+                event(
+                    id=message.id,
+                    message_id=message.message_id,
+                    to=message.recipients,
+                    reply=settled.reply,
+                    attempts=message.attempts,
+                )
             )
-        )

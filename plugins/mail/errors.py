@@ -1,10 +1,16 @@
-"""Why a message was refused before it was queued; each carries the HTTP status to answer."""
+"""Why a message was refused before it was queued; each carries the HTTP status to answer.
 
+All are `mindframe.sdk.mail.MailError`, which is what other plugins catch."""
 
-class MailError(ValueError):
-    """Bad input: nothing is queued. `status` is the HTTP status the API answers with."""
+from mindframe.sdk.mail import MailError
 
-    status = 400
+__all__ = [
+    "HeaderInjection",
+    "InvalidAddress",
+    "MailError",
+    "MissingTemplateVariable",
+    "UnknownTemplate",
+]
 
 
 class InvalidAddress(MailError):

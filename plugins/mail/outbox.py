@@ -14,7 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, and_, cast, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from mindframe.sdk import PluginContext
 
@@ -39,6 +50,27 @@ class Claimed:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What one `claim` took; when it took fewer than asked, nothing else was due then and
+    `next_due` says when something will be (None: nothing is waiting at all)."""
+
+    messages: list[Claimed]
+    full: bool
+    next_due: float | None
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The outcome of a claimed row's transaction, to record: `sent`, `failed`, or
+    `queued` again at `send_at` (a temporary failure)."""
+
+    id: str
+    state: str
+    reply: str
+    send_at: float | None = None
+
+
 def now() -> float:
     return time.time()
 
@@ -50,11 +82,34 @@ def _due(at: float) -> Any:
     )
 
 
+_NEXT_DUE = select(
+    select(func.min(outbox.c.send_at)).where(outbox.c.state == QUEUED).scalar_subquery(),
+    select(func.min(outbox.c.lease_until)).where(outbox.c.state == SENDING).scalar_subquery(),
+)
+"""When the earliest queued row, or the earliest lease, becomes due."""
+
+
+def _settle_statement(state: str, **values: Any) -> Any:
+    """One UPDATE run for many rows at once (executemany), keyed by `row_id`."""
+    return (
+        update(outbox)
+        .where(outbox.c.id == bindparam("row_id"))
+        .values(state=state, lease_until=None, reply=bindparam("new_reply"), **values)
+    )
+
+
+_SETTLE = {
+    SENT: _settle_statement(SENT, sent_at=bindparam("new_sent_at")),
+    FAILED: _settle_statement(FAILED),
+    QUEUED: _settle_statement(QUEUED, send_at=bindparam("new_send_at")),
+}
+
+
 class Outbox:
     def __init__(self, ctx: PluginContext) -> None:
         self._ctx = ctx
 
-    async def add(
+    def row(
         self,
         *,
         sender: str,
@@ -66,9 +121,9 @@ class Outbox:
         locale: str | None = None,
         user_id: str | None = None,
     ) -> dict[str, Any]:
-        """Store a message as `queued`, committed before returning."""
+        """A new `queued` row, with its id and Message-ID, for `add`."""
         row_id = str(uuid.uuid4())
-        row = {
+        return {
             "id": row_id,
             "message_id": message_id(row_id, sender),
             "state": QUEUED,
@@ -85,13 +140,18 @@ class Outbox:
             "attempts": 0,
             "created_at": datetime.now(UTC),
         }
-        async with self._ctx.session() as session:
-            await session.execute(insert(outbox).values(row))
-            await session.commit()
-        return row
 
-    async def claim(self, limit: int, lease: float) -> list[Claimed]:
-        """Take up to `limit` due rows, highest priority first, and mark them `sending`."""
+    async def add(self, rows: list[dict[str, Any]]) -> None:
+        """Store `rows` (made by `row`) in one transaction, committed before returning."""
+        if not rows:
+            return
+        async with self._ctx.session() as session:
+            await session.execute(insert(outbox), rows)
+            await session.commit()
+
+    async def claim(self, limit: int, lease: float) -> Claim:
+        """Take up to `limit` due rows, highest priority first, and mark them `sending`;
+        when fewer were due, also learn when the next one will be (same transaction)."""
         at, claim = now(), uuid.uuid4().hex
         due = (
             select(outbox.c.id)
@@ -99,21 +159,26 @@ class Outbox:
             .order_by(outbox.c.priority.desc(), outbox.c.send_at, outbox.c.created_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
+            .cte("due")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )  # evaluated once: as a plain `IN (subquery)` PostgreSQL may re-run it per row
         claim_rows = (
             update(outbox)
-            .where(outbox.c.id.in_(due), _due(at))
+            .where(outbox.c.id.in_(select(due.c.id)), _due(at))
             .values(
                 state=SENDING, claim=claim, lease_until=at + lease, attempts=outbox.c.attempts + 1
             )
             .returning(*outbox.c)
         )
+        next_due = None
         async with self._ctx.session() as session:
             rows = (await session.execute(claim_rows)).mappings().all()
+            if len(rows) < limit:
+                times = (await session.execute(_NEXT_DUE)).one()
+                next_due = min((t for t in times if t is not None), default=None)
             await session.commit()
         rows = sorted(rows, key=lambda r: (-r["priority"], r["send_at"], r["created_at"]))
-        return [
+        messages = [
             Claimed(
                 id=row["id"],
                 message_id=row["message_id"],
@@ -125,15 +190,22 @@ class Outbox:
             )
             for row in rows
         ]
+        return Claim(messages, full=len(rows) == limit, next_due=next_due)
 
-    async def mark_sent(self, row_id: str, reply: str) -> None:
-        await self._set(row_id, state=SENT, reply=reply, sent_at=datetime.now(UTC))
-
-    async def mark_failed(self, row_id: str, reply: str) -> None:
-        await self._set(row_id, state=FAILED, reply=reply)
-
-    async def retry_later(self, row_id: str, reply: str, delay: float) -> None:
-        await self._set(row_id, state=QUEUED, reply=reply, send_at=now() + delay)
+    async def settle(self, outcomes: list[Settled]) -> None:
+        """Record the outcomes of several transactions in one commit."""
+        by_state: dict[str, list[dict[str, Any]]] = {}
+        for settled in outcomes:
+            values: dict[str, Any] = {"row_id": settled.id, "new_reply": settled.reply}
+            if settled.state == SENT:
+                values["new_sent_at"] = datetime.now(UTC)
+            elif settled.state == QUEUED:
+                values["new_send_at"] = settled.send_at
+            by_state.setdefault(settled.state, []).append(values)
+        async with self._ctx.session() as session:
+            for state, parameters in by_state.items():
+                await session.execute(_SETTLE[state], parameters)
+            await session.commit()
 
     async def release(self, row_ids: list[str]) -> None:
         """Give back rows claimed but never tried (the sender was stopped)."""
@@ -144,13 +216,6 @@ class Outbox:
                 update(outbox)
                 .where(outbox.c.id.in_(row_ids), outbox.c.state == SENDING)
                 .values(state=QUEUED, lease_until=None, attempts=outbox.c.attempts - 1)
-            )
-            await session.commit()
-
-    async def _set(self, row_id: str, **values: Any) -> None:
-        async with self._ctx.session() as session:
-            await session.execute(
-                update(outbox).where(outbox.c.id == row_id).values(lease_until=None, **values)
             )
             await session.commit()
 
@@ -183,15 +248,6 @@ class Outbox:
         if recipient:
             rows = [r for r in rows if _addressed_to(r["recipients"], recipient)]
         return rows[offset : offset + limit]
-
-    async def next_due(self) -> float | None:
-        """When the earliest queued (or leased) row becomes due, to sleep until then."""
-        async with self._ctx.session() as session:
-            queued = select(func.min(outbox.c.send_at)).where(outbox.c.state == QUEUED)
-            leased = select(func.min(outbox.c.lease_until)).where(outbox.c.state == SENDING)
-            times = [(await session.execute(q)).scalar() for q in (queued, leased)]
-        found = [t for t in times if t is not None]
-        return min(found) if found else None
 
     async def depth(self) -> tuple[int, float | None]:
         """Messages not yet settled, and the age in seconds of the oldest queued one."""

@@ -1,18 +1,20 @@
-"""`MailService`: what other plugins (and the routes) use to send mail and add templates.
+"""`MailService`: the mail plugin's `mindframe.sdk.mail.Mailer`, which other plugins (and
+the routes) use to send mail and add templates.
 
-mail = ctx.resolve(MailService)
-await mail.send(["ops@example.org"], template="system_alert", context={...})
-ctx.on_unload(mail.register_templates(Path(__file__).parent / "mail_templates", ctx.name))
+mailer = ctx.resolve(Mailer)
+await mailer.send_template(["ops@example.org"], "system_alert", {...})
+ctx.on_unload(mailer.register_templates(Path(__file__).parent / "mail_templates", ctx.name))
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mindframe.sdk import PluginContext, Subject
+from mindframe.sdk.mail import Mailer, MailRequest, MailStatus, Priority, QueuedMail, State
 
 from . import composing
 from .composing import Content
@@ -21,7 +23,7 @@ from .errors import MailError
 from .events import MailQueued
 from .inbound import inbox_about, inbox_erase
 from .locales import Locales
-from .outbox import PRIORITIES, Outbox
+from .outbox import PRIORITIES, PRIORITY_NAMES, Outbox
 from .settings import MailSettings
 from .templates import TemplateRegistry
 
@@ -29,7 +31,7 @@ BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 BUILTIN_PRIORITIES = {"error_alert": "high", "system_alert": "high", "daily_report": "low"}
 
 
-class MailService:
+class MailService(Mailer):
     def __init__(self, ctx: PluginContext) -> None:
         self._ctx = ctx
         self.settings: MailSettings = ctx.settings
@@ -40,10 +42,8 @@ class MailService:
         self.dispatcher = Dispatcher(self.settings, self.outbox, ctx.publish)
 
     def register_templates(
-        self, folder: Path, owner: str, priorities: Mapping[str, str] | None = None
+        self, folder: Path, owner: str, priorities: Mapping[str, Priority] | None = None
     ) -> Callable[[], None]:
-        """Add every `<name>/subject.txt, body.txt[, body.html]` under `folder`; returns
-        the function that removes them again (hand it to `ctx.on_unload`)."""
         return self.templates.register(folder, owner, priorities)
 
     async def send(
@@ -56,29 +56,61 @@ class MailService:
         template: str | None = None,
         context: Mapping[str, Any] | None = None,
         locale: str | None = None,
-        priority: str | None = None,
+        priority: Priority | None = None,
         send_at: datetime | None = None,
         user_id: str | None = None,
-    ) -> dict[str, Any]:
-        """Check, render and queue one message; returns its outbox row. Raises `MailError`
-        (with the HTTP status to answer) on bad input, and then nothing is queued."""
-        recipients = composing.check_recipients(list(to))
+    ) -> QueuedMail:
+        request = MailRequest(
+            to=list(to),
+            subject=subject,
+            text=text,
+            html=html,
+            template=template,
+            context=context or {},
+            locale=locale,
+            priority=priority,
+            send_at=send_at,
+            user_id=user_id,
+        )
+        [queued] = await self.send_many([request])
+        return queued
+
+    async def send_many(self, messages: Iterable[MailRequest]) -> list[QueuedMail]:
+        rows = [self._row(request) for request in messages]  # all checked before any is stored
+        await self.outbox.add(rows)
+        self.dispatcher.wake()
+        for row in rows:
+            await self._ctx.publish(
+                MailQueued(
+                    id=row["id"],
+                    message_id=row["message_id"],
+                    to=row["recipients"],
+                    subject=row["subject"],
+                )
+            )
+        return [QueuedMail(row["id"], row["message_id"], row["state"]) for row in rows]
+
+    def _row(self, request: MailRequest) -> dict[str, Any]:
+        """Check and render one request into an outbox row; `MailError` on bad input."""
+        recipients = composing.check_recipients(list(request.to))
+        template, locale, priority = request.template, request.locale, request.priority
         if template is not None:
-            if subject is not None or text is not None or html is not None:
+            if request.subject is not None or request.text is not None or request.html is not None:
                 raise MailError("give either 'template' or 'subject'/'text'/'html', not both")
             owner = self.templates.get(template)
             l10n = self.locales.localizer(owner.owner, locale)
             locale = l10n.locale
-            content = self.templates.render(template, context or {}, l10n)
+            content = self.templates.render(template, request.context or {}, l10n)
             priority = priority or owner.priority
-        elif subject is None or (text is None and html is None):
+        elif request.subject is None or (request.text is None and request.html is None):
             raise MailError("give 'subject' and 'text' (or 'html'), or a 'template'")
         else:
-            content = Content(subject=subject, text=text or "", html=html)
+            content = Content(subject=request.subject, text=request.text or "", html=request.html)
         priority = priority or "normal"
         if priority not in PRIORITIES:
             raise MailError(f"priority must be one of {', '.join(PRIORITIES)}, not {priority!r}")
-        row = await self.outbox.add(
+        send_at = request.send_at
+        return self.outbox.row(
             sender=self.settings.sender,
             recipients=recipients,
             content=content,
@@ -86,15 +118,28 @@ class MailService:
             send_at=send_at.replace(tzinfo=send_at.tzinfo or UTC).timestamp() if send_at else None,
             template=template,
             locale=locale,
-            user_id=user_id,
+            user_id=request.user_id,
         )
-        self.dispatcher.wake()
-        await self._ctx.publish(
-            MailQueued(
-                id=row["id"], message_id=row["message_id"], to=recipients, subject=content.subject
-            )
+
+    # --- tracking ------------------------------------------------------------------------
+
+    async def status(self, id: str) -> MailStatus | None:
+        row = await self.outbox.get(id)
+        return status_of(row) if row is not None else None
+
+    async def messages(
+        self,
+        *,
+        state: State | None = None,
+        to: str | None = None,
+        template: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[MailStatus]:
+        rows = await self.outbox.find(
+            state=state, recipient=to, template=template, limit=limit, offset=offset
         )
-        return row
+        return [status_of(row) for row in rows]
 
     # --- personal data -------------------------------------------------------------------
 
@@ -115,6 +160,24 @@ class MailService:
         await inbox_erase(
             self._ctx, [row["id"] for row in await inbox_about(self._ctx, subject.email)]
         )
+
+
+def status_of(row: Mapping[str, Any]) -> MailStatus:
+    return MailStatus(
+        id=row["id"],
+        message_id=row["message_id"],
+        state=row["state"],
+        to=list(row["recipients"]),
+        subject=row["subject"],
+        priority=PRIORITY_NAMES.get(row["priority"], "normal"),
+        template=row["template"],
+        locale=row["locale"],
+        attempts=row["attempts"],
+        reply=row["reply"],
+        send_at=row["send_at"],
+        created_at=row["created_at"],
+        sent_at=row["sent_at"],
+    )
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

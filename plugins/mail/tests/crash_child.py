@@ -1,7 +1,7 @@
 """Child process of test_crash.py: a kernel with the mail plugin, in one of two modes.
 
 `send`: queue COUNT messages, appending each accepted Message-ID to `accepted` as soon as
-`MailService.send` returns (the row is committed by then); then wait to be SIGKILLed.
+`Mailer.send` returns (the row is committed by then); then wait to be SIGKILLed.
 `recover`: start again on the same data folder and exit once the outbox is settled.
 """
 
@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from mindframe.sdk.mail import Mailer
 from mindframe.sdk.testing import boot
 
 
@@ -35,14 +36,14 @@ async def main(mode: str, workdir: Path, port: int, count: int) -> None:
         "poll_interval": 0.1,
     }
     async with boot(["mail"], data_dir=workdir / "data", settings={"mail": settings}) as kernel:
-        service = kernel.runtime.container.by_key("mail_service").get()
+        mailer = kernel.runtime.container.resolve(Mailer)
         if mode == "send":
             for n in range(count):
                 to = f"user{n}@{'ab'[n % 2]}.example.org"
-                row = await service.send([to], subject=f"m{n}", text="t")
-                append(workdir / "accepted", row["message_id"])
+                queued = await mailer.send([to], subject=f"m{n}", text="t")
+                append(workdir / "accepted", queued.message_id)
             await asyncio.sleep(3600)
-        while (await service.outbox.depth())[0]:
+        while await mailer.messages(state="queued") or await mailer.messages(state="sending"):
             await asyncio.sleep(0.05)
 
 

@@ -27,17 +27,20 @@ class Sink:
     received: list[EmailMessage] = field(default_factory=list)
     replies: dict[str, list[str]] = field(default_factory=dict)
     connections: int = 0
-    starttls_used: bool = False
+    tls_used: bool = False
+    delay: float = 0.0  # seconds each DATA takes, so several senders overlap
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle_EHLO(
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: Any
     ) -> Any:
-        self.starttls_used |= session.ssl is not None
+        encrypted = server.transport.get_extra_info("ssl_object") is not None
+        self.tls_used |= encrypted or session.ssl is not None
         session.host_name = hostname
         return responses
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(self.delay)
         for address in envelope.rcpt_tos:
             scripted = self.replies.get(address)
             if scripted:
@@ -60,14 +63,23 @@ class Sink:
 
 
 @asynccontextmanager
-async def smtp_sink(tls: ssl.SSLContext | None = None) -> AsyncIterator[Sink]:
+async def smtp_sink(
+    tls: ssl.SSLContext | None = None, *, implicit_tls: bool = False
+) -> AsyncIterator[Sink]:
+    """An SMTP server on a free port: plain; with `tls`, one that requires STARTTLS; with
+    `tls` and `implicit_tls`, one that speaks TLS from the first byte (port 465 style)."""
     sink = Sink()
+    starttls = None if implicit_tls else tls
 
     def protocol() -> SMTP:
         sink.connections += 1
-        return SMTP(sink, tls_context=tls, require_starttls=tls is not None, hostname="sink")
+        return SMTP(
+            sink, tls_context=starttls, require_starttls=starttls is not None, hostname="sink"
+        )
 
-    server = await asyncio.get_running_loop().create_server(protocol, "127.0.0.1", 0)
+    server = await asyncio.get_running_loop().create_server(
+        protocol, "127.0.0.1", 0, ssl=tls if implicit_tls else None
+    )
     sink.port = server.sockets[0].getsockname()[1]
     try:
         yield sink

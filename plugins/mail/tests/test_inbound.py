@@ -9,6 +9,7 @@ import aiosmtplib
 import pytest
 
 from mindframe.sdk import Subject
+from mindframe.sdk.mail import Mailer
 
 pytestmark = pytest.mark.anyio
 
@@ -45,7 +46,7 @@ async def test_internal_mail_is_stored_and_announced(inbound_kernel, inbound_por
     async with inbound_kernel() as kernel:
         refused, reply = await aiosmtplib.send(mail(), hostname="127.0.0.1", port=inbound_port)
         received = await kernel.bus_probe.next("mail.received")
-        service = kernel.runtime.container.by_key("mail_service").get()
+        service = kernel.runtime.container.resolve(Mailer)
         exported = await service.personal_data(Subject("u9", email="kari@customer.test"))
     assert refused == {} and reply.startswith("2.0.0")
     assert (received.sender, received.to, received.subject) == (

@@ -6,13 +6,14 @@ import pytest
 from mail_testlib import Sink
 
 from mindframe.sdk import PluginHooks, Subject
+from mindframe.sdk.mail import Mailer
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_export_then_erase_a_users_mail(mail_kernel, sink: Sink):
     async with mail_kernel() as kernel:
-        service = kernel.runtime.container.by_key("mail_service").get()
+        service = kernel.runtime.container.resolve(Mailer)
         await service.send(["Ada <ADA@example.org>"], subject="to her", text="t")
         await service.send(["ops@example.org"], subject="for her", text="t", user_id="u1")
         await service.send(["adam@example.org"], subject="not her", text="t")

@@ -11,6 +11,8 @@ import pytest
 import trustme
 from mail_testlib import Sink, smtp_sink
 
+from mindframe.sdk.mail import Mailer
+
 pytestmark = pytest.mark.anyio
 
 
@@ -63,7 +65,7 @@ async def test_posted_message_is_stored_then_sent_with_its_message_id(mail_kerne
 
 async def test_a_batch_reuses_one_connection(mail_kernel, sink: Sink):
     async with mail_kernel(per_domain_concurrency=1, poll_interval=0.3) as kernel:
-        service = kernel.runtime.container.by_key("mail_service").get()
+        service = kernel.runtime.container.resolve(Mailer)
         later = datetime.now(UTC) + timedelta(seconds=0.3)
         for n in range(10):
             await service.send(["ops@example.org"], subject=f"m{n}", text="x", send_at=later)
@@ -83,7 +85,7 @@ async def test_starttls_with_a_ca_from_settings(mail_kernel, certificate_authori
             )
             await sink.wait_for(1)
             assert (await kernel.client.get("/health")).json()["plugins"]["mail"]["ok"] is True
-    assert sink.starttls_used
+    assert sink.tls_used
 
 
 async def test_starttls_refuses_a_server_whose_certificate_is_not_trusted(mail_kernel):
@@ -98,6 +100,39 @@ async def test_starttls_refuses_a_server_whose_certificate_is_not_trusted(mail_k
             shown = await wait_until(kernel, response.json()["id"], tried)
             assert shown["state"] == "queued"
             assert "CERTIFICATE_VERIFY_FAILED" in shown["reply"]
+    assert sink.received == []
+
+
+async def test_implicit_tls_speaks_tls_from_the_first_byte(mail_kernel, certificate_authority):
+    ca, ca_file = certificate_authority
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_tls)
+    async with smtp_sink(tls=server_tls, implicit_tls=True) as sink:
+        settings = {"smtp_port": sink.port, "smtp_tls": "tls", "smtp_ca_file": str(ca_file)}
+        async with mail_kernel(**settings) as kernel:
+            mailer = kernel.runtime.container.resolve(Mailer)
+            queued = await mailer.send(["a@example.org"], subject="over TLS", text="t")
+            await sink.wait_for(1)
+            shown = await wait_state(kernel, queued.id, "sent")
+            health = (await kernel.client.get("/health")).json()["plugins"]["mail"]
+    assert sink.tls_used
+    assert sink.subjects() == ["over TLS"]
+    assert shown["attempts"] == 1
+    assert health["smtp_reachable"] is True
+
+
+async def test_implicit_tls_refuses_a_server_whose_certificate_is_not_trusted(mail_kernel):
+    untrusted = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(untrusted)
+    async with smtp_sink(tls=untrusted, implicit_tls=True) as sink:
+        settings = {"smtp_port": sink.port, "smtp_tls": "tls", "retry_delay": 5.0}
+        async with mail_kernel(**settings) as kernel:
+            response = await kernel.client.post(
+                "/api/mail/messages", json={"to": ["a@example.org"], "subject": "s", "text": "t"}
+            )
+            shown = await wait_until(kernel, response.json()["id"], tried)
+    assert shown["state"] == "queued"
+    assert "CERTIFICATE_VERIFY_FAILED" in shown["reply"]
     assert sink.received == []
 
 
@@ -154,7 +189,7 @@ async def test_unreachable_server_is_a_temporary_failure_and_unhealthy(mail_kern
 
 async def test_an_alert_overtakes_daily_reports(mail_kernel, sink: Sink):
     async with mail_kernel(per_domain_concurrency=1) as kernel:
-        service = kernel.runtime.container.by_key("mail_service").get()
+        service = kernel.runtime.container.resolve(Mailer)
         due = datetime.now(UTC) + timedelta(seconds=0.3)
         for n in range(5):
             await service.send(

@@ -5,24 +5,26 @@ from __future__ import annotations
 import pytest
 from mail_testlib import Sink
 
+from mindframe.sdk.mail import Mailer
+
 pytestmark = pytest.mark.anyio
 
 TEMPLATE_PLUGIN = """
 from pathlib import Path
 
 from mindframe.sdk import hookimpl
-from mindframe_plugins.mail.service import MailService
+from mindframe.sdk.mail import Mailer
 
 
 @hookimpl
 async def startup(ctx):
-    mail = ctx.resolve(MailService)
-    ctx.on_unload(mail.register_templates(Path(__file__).parent / "mail_templates", ctx.name))
+    mailer = ctx.resolve(Mailer)
+    ctx.on_unload(mailer.register_templates(Path(__file__).parent / "mail_templates", ctx.name))
 """
 
 
 def service(kernel):
-    return kernel.runtime.container.by_key("mail_service").get()
+    return kernel.runtime.container.resolve(Mailer)
 
 
 async def test_builtin_templates_render_text_and_html(mail_kernel, sink: Sink):

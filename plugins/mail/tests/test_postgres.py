@@ -1,0 +1,118 @@
+"""The outbox on PostgreSQL: states and retries, and two senders sharing one outbox
+(`FOR UPDATE SKIP LOCKED`) never send the same message. Skipped when PostgreSQL is not
+reachable at 127.0.0.1:5432 (database `test`, user postgres).
+
+The mail tables live in that database's public schema: each test deletes the rows it made,
+and drops the tables when they did not exist before it ran."""
+
+from __future__ import annotations
+
+import socket
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+from mail_testlib import Sink, mail_settings
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from mindframe.sdk.mail import Mailer, MailRequest
+
+pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
+
+POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+TABLES = ("mail_outbox", "mail_inbox")
+
+
+def reachable() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture
+async def postgres() -> AsyncIterator[list[str]]:
+    """The list a test adds the outbox ids it made to; they are deleted afterwards (and the
+    mail tables dropped, when this test created them)."""
+    if not reachable():
+        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432 (database test, user postgres)")
+    admin = create_async_engine(POSTGRES)
+    async with admin.connect() as connection:
+        existed = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    made: list[str] = []
+    try:
+        yield made
+    finally:
+        async with admin.begin() as connection:
+            if all(table in existed for table in TABLES):
+                await connection.execute(
+                    text("DELETE FROM mail_outbox WHERE id = ANY(:ids)"), {"ids": made}
+                )
+            else:
+                for table in TABLES:
+                    await connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        await admin.dispose()
+
+
+async def test_outbox_on_postgresql_records_sent_retried_and_failed(
+    boot_kernel, sink: Sink, postgres: list[str]
+):
+    sink.replies["slow@example.org"] = ["451 4.7.1 Greylisted, try later"]
+    sink.replies["gone@example.org"] = ["550 5.1.1 No such user"]
+    settings = {"mail": mail_settings(sink)}
+    async with boot_kernel(["mail"], settings=settings, database_url=POSTGRES) as kernel:
+        mailer = kernel.runtime.container.resolve(Mailer)
+        queued = await mailer.send_many(
+            [
+                MailRequest([to], subject=to, text="t")
+                for to in ("ok@example.org", "slow@example.org", "gone@example.org")
+            ]
+        )
+        postgres.extend(q.id for q in queued)
+        with anyio.fail_after(5):
+            while True:
+                ok, slow, gone = [await mailer.status(q.id) for q in queued]
+                if {ok.state, slow.state, gone.state} <= {"sent", "failed"}:
+                    break
+                await anyio.sleep(0.02)
+    assert (ok.state, ok.attempts, ok.sent_at is not None) == ("sent", 1, True)
+    assert (slow.state, slow.attempts) == ("sent", 2)
+    assert (gone.state, gone.attempts, gone.reply) == ("failed", 1, "550 5.1.1 No such user")
+    assert sorted(sink.subjects()) == ["ok@example.org", "slow@example.org"]
+
+
+def sent(kernel) -> list[str]:
+    """The outbox ids of the `mail.sent` events `kernel`'s sender published."""
+    return [event.id for envelope, event in kernel.bus_probe.seen if envelope.topic == "mail.sent"]
+
+
+async def test_two_senders_sharing_one_outbox_never_send_the_same_message(
+    boot_kernel, tmp_path, sink: Sink, postgres: list[str]
+):
+    sink.delay = 0.01  # so both senders are claiming while the other one sends
+    count = 60
+    settings = {"mail": mail_settings(sink, batch_size=4, poll_interval=0.05)}
+    async with (
+        boot_kernel(["mail"], settings=settings, database_url=POSTGRES) as first,
+        boot_kernel(
+            ["mail"], settings=settings, database_url=POSTGRES, data_dir=tmp_path / "second"
+        ) as second,
+    ):
+        mailer = first.runtime.container.resolve(Mailer)
+        queued = await mailer.send_many(
+            [MailRequest([f"u{n}@example.org"], subject=f"m{n}", text="t") for n in range(count)]
+        )
+        postgres.extend(q.id for q in queued)
+        await sink.wait_for(count, timeout=15)
+        with anyio.fail_after(5):  # each sender announces what it sent once it is recorded
+            while len(sent(first)) + len(sent(second)) < count:
+                await anyio.sleep(0.02)
+        sent_by = [sent(first), sent(second)]
+    delivered = Counter(sink.message_ids())
+    assert set(delivered) == {q.message_id for q in queued}
+    assert max(delivered.values()) == 1, "a message was sent by both senders"
+    assert all(sent_by), "one sender sent nothing, so nothing was shared"
+    assert sorted(sent_by[0] + sent_by[1]) == sorted(q.id for q in queued)

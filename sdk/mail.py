@@ -1,0 +1,153 @@
+"""Sending mail: the contract the mail plugin fulfils.
+
+A plugin asks for the `Mailer` service (`ctx.resolve(Mailer)`, put `mail` in its
+manifest's `requires`; or a handler parameter named `mailer`) and queues mail that is
+stored before the call returns and sent in the background::
+
+    mailer = ctx.resolve(Mailer)
+    queued = await mailer.send_template(["ops@example.org"], "system_alert", {...})
+    ctx.on_unload(mailer.register_templates(Path(__file__).parent / "mail_templates", ctx.name))
+    (await mailer.status(queued.id)).state  # "queued", "sending", "sent" or "failed"
+
+Bad input (an invalid address, an unknown template, a missing template variable, CR/LF in
+a header) raises `MailError` and queues nothing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+Priority = Literal["low", "normal", "high"]
+State = Literal["queued", "sending", "sent", "failed"]
+
+
+class MailError(ValueError):
+    """A message refused before it was queued; `status` is the HTTP status to answer with."""
+
+    status = 400
+
+
+@dataclass(frozen=True)
+class MailRequest:
+    """One message for `Mailer.send_many`: `subject` with `text` and/or `html`, or a
+    `template` with its `context`."""
+
+    to: list[str]
+    subject: str | None = None
+    text: str | None = None
+    html: str | None = None
+    template: str | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    locale: str | None = None
+    priority: Priority | None = None
+    send_at: datetime | None = None
+    user_id: str | None = None
+    """The user the message is for or about, so their personal data export finds it."""
+
+
+@dataclass(frozen=True)
+class QueuedMail:
+    """A message stored in the outbox. `id` looks it up; `message_id` is its Message-ID
+    header, the same on every resend."""
+
+    id: str
+    message_id: str
+    state: State
+
+
+@dataclass(frozen=True)
+class MailStatus:
+    """Where a message is: its state, tries and the last SMTP reply (or connection error)."""
+
+    id: str
+    message_id: str
+    state: State
+    to: list[str]
+    subject: str
+    priority: Priority
+    template: str | None
+    locale: str | None
+    attempts: int
+    reply: str | None
+    send_at: float
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class Mailer(ABC):
+    """The service the mail plugin provides: a durable outbox sent through SMTP."""
+
+    @abstractmethod
+    async def send(
+        self,
+        to: list[str],
+        *,
+        subject: str | None = None,
+        text: str | None = None,
+        html: str | None = None,
+        template: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        locale: str | None = None,
+        priority: Priority | None = None,
+        send_at: datetime | None = None,
+        user_id: str | None = None,
+    ) -> QueuedMail:
+        """Check, render and queue one message, committed before this returns. Raises
+        `MailError` on bad input, and then nothing is queued."""
+
+    @abstractmethod
+    async def send_many(self, messages: Iterable[MailRequest]) -> list[QueuedMail]:
+        """Queue all of `messages` in one transaction (cheaper than `send` for each), in
+        order; if any of them is bad input, `MailError` is raised and none is queued."""
+
+    async def send_template(
+        self,
+        to: list[str],
+        template: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        locale: str | None = None,
+        priority: Priority | None = None,
+        send_at: datetime | None = None,
+        user_id: str | None = None,
+    ) -> QueuedMail:
+        """`send` with a registered template rendered in `locale` (the template's own
+        priority unless `priority` is given)."""
+        return await self.send(
+            to,
+            template=template,
+            context=context,
+            locale=locale,
+            priority=priority,
+            send_at=send_at,
+            user_id=user_id,
+        )
+
+    @abstractmethod
+    def register_templates(
+        self, folder: Path, owner: str, priorities: Mapping[str, Priority] | None = None
+    ) -> Callable[[], None]:
+        """Add every `<name>/subject.txt, body.txt[, body.html]` under `folder` as a
+        template owned by plugin `owner`; returns the function that removes them again
+        (hand it to `ctx.on_unload`, so a reload registers anew)."""
+
+    @abstractmethod
+    async def status(self, id: str) -> MailStatus | None:
+        """The message queued as `id` (`QueuedMail.id`), or None when there is none."""
+
+    @abstractmethod
+    async def messages(
+        self,
+        *,
+        state: State | None = None,
+        to: str | None = None,
+        template: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[MailStatus]:
+        """Messages, newest first, filtered by state, a recipient's address, template."""
