@@ -33,31 +33,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import PYTHON, clean_env, free_port, machine_info, server
-from http_throughput import run_python_loadgen, run_wrk
+from http_throughput import HANDLER, PLUGIN_INIT, run_python_loadgen, run_wrk
 
 GOAL = 0.40
-
-HANDLER = """
-from litestar import get
-
-
-@get("/ping")
-async def ping() -> dict[str, str]:
-    return {"pong": "ok"}
-"""
-
-PLUGIN_INIT = """
-from typing import Any
-
-from mindframe.sdk import hookimpl
-
-from .routes import ping
-
-
-@hookimpl
-def register_routes(ctx: Any) -> list[Any]:
-    return [ping]
-"""
 
 SERVE = """
 import sys
