@@ -55,6 +55,27 @@ class ReloadResult:
         }
 
 
+@dataclass(frozen=True)
+class Version:
+    """One version of a plugin's code: its manifest, imported modules and hooks."""
+
+    candidate: Candidate
+    code: loader.ImportedCode
+    hooks: dict[str, hooks.Hook]
+
+    @classmethod
+    def of(cls, record: PluginRecord) -> Version:
+        assert record.code is not None
+        return cls(record.candidate, record.code, record.hooks)
+
+    def install(self, record: PluginRecord) -> None:
+        record.candidate, record.code, record.hooks = self.candidate, self.code, self.hooks
+
+    @property
+    def number(self) -> str | None:
+        return self.candidate.manifest.version if self.candidate.manifest else None
+
+
 class Reloader:
     """Replaces a plugin's code under a running runtime, one plugin at a time."""
 
@@ -113,26 +134,21 @@ class Reloader:
             new_code.rollback()
             return self._refuse(record, f"{candidate.origin}: {error}")
 
+        new = Version(candidate, new_code, new_hooks)
         if record.state is not PluginState.ACTIVE:
-            return await self._start_fresh(record, candidate, new_code, new_hooks)
-        return await self._swap(record, candidate, new_code, new_hooks)
+            return await self._start_fresh(record, new)
+        return await self._swap(record, new)
 
-    async def _swap(
-        self,
-        record: PluginRecord,
-        candidate: Candidate,
-        new_code: loader.ImportedCode,
-        new_hooks: dict[str, hooks.Hook],
-    ) -> ReloadResult:
+    async def _swap(self, record: PluginRecord, new: Version) -> ReloadResult:
         runtime, lifecycle, name = self.runtime, self.runtime.lifecycle, record.name
-        old = (record.candidate, record.code, record.hooks)
+        old = Version.of(record)
         runtime.dispatcher.hold(name)
         await runtime.bus.suspend(name)
         try:
             try:
                 state = await lifecycle.call(record, "snapshot_state", ctx=record.context)
             except Exception as error:
-                new_code.rollback()
+                new.code.rollback()
                 return self._refuse(
                     record,
                     f"snapshot_state of the running version raised "
@@ -140,16 +156,16 @@ class Reloader:
                     loader.format_traceback(error),
                 )
             await lifecycle.stop(record, PluginState.LOADED, reloading=True)
-            record.candidate, record.code, record.hooks = candidate, new_code, new_hooks
+            new.install(record)
             error = await self._start_with_state(record, state)
             if error is None:
-                return ReloadResult(name, ok=True, version=candidate.manifest.version)
+                return ReloadResult(name, ok=True, version=new.number)
             # roll back: the old modules go back into sys.modules and the old version
             # starts again with the state it handed over
             if record.state is PluginState.ACTIVE:
                 await lifecycle.stop(record, PluginState.LOADED, reloading=True)
-            new_code.rollback()
-            record.candidate, record.code, record.hooks = old
+            new.code.rollback()
+            old.install(record)
             restart_error = await self._start_with_state(record, state)
             if restart_error is not None:
                 record.fail(
@@ -176,23 +192,16 @@ class Reloader:
                 return loader.describe_error(error, record.folder)
         return None
 
-    async def _start_fresh(
-        self,
-        record: PluginRecord,
-        candidate: Candidate,
-        new_code: loader.ImportedCode,
-        new_hooks: dict[str, hooks.Hook],
-    ) -> ReloadResult:
+    async def _start_fresh(self, record: PluginRecord, new: Version) -> ReloadResult:
         """A plugin that was failed starts with its fixed code; a disabled one gets the new
         code and stays disabled until enabled."""
-        runtime = self.runtime
-        record.candidate, record.code, record.hooks = candidate, new_code, new_hooks
+        new.install(record)
         if record.state is PluginState.DISABLED:
-            return ReloadResult(record.name, ok=True, version=candidate.manifest.version)
+            return ReloadResult(record.name, ok=True, version=new.number)
         record.state, record.error, record.traceback = PluginState.LOADED, None, None
-        await runtime.lifecycle.start(record)
+        await self.runtime.lifecycle.start(record)
         if record.state is PluginState.ACTIVE:
-            return ReloadResult(record.name, ok=True, version=candidate.manifest.version)
+            return ReloadResult(record.name, ok=True, version=new.number)
         return ReloadResult(record.name, ok=False, error=record.error)
 
     def _refuse(
