@@ -160,6 +160,28 @@ class PluginContext:
             self.ledger.forget(entry)
             await session.close()
 
+    async def transaction(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(session, *args)`, synchronous SQLAlchemy on a `sqlalchemy.orm.Session`, in
+        one transaction (committed when it returns, rolled back when it raises) and return
+        its result. On SQLite this costs one thread hop for the whole unit of work instead
+        of ~6 per statement through `session()`; see `Database.transaction`.
+
+        `fn` runs on a worker thread: plain code, no awaits, no event-loop objects. While it
+        runs it is in the ledger; an unload waits for it to finish (it cannot be cut off
+        mid-transaction), so nothing is left open."""
+        finished = anyio.Event()
+
+        async def wait() -> None:
+            await finished.wait()
+
+        label = getattr(fn, "__qualname__", repr(fn))
+        entry = self.ledger.record("transaction", label, wait)
+        try:
+            return await self._database.transaction(fn, *args)
+        finally:
+            finished.set()
+            self.ledger.forget(entry)
+
     # --- background work -----------------------------------------------------------------
 
     def spawn(

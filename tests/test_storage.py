@@ -3,6 +3,7 @@
 import socket
 import uuid
 
+import anyio
 import pytest
 
 from mindframe.kernel.records import PluginState
@@ -75,3 +76,139 @@ async def test_table_outside_the_prefix_fails_the_plugin_with_the_rule(boot_kern
             f"must be named with the plugin's prefix 'squatter_' (for example squatter_{table})"
             in error
         )
+
+
+# --- ctx.transaction: a unit of synchronous work in one hop ----------------------------------
+
+COUNTER = """
+from sqlalchemy import Column, Integer, MetaData, String, Table
+from mindframe.sdk import hookimpl
+
+metadata = MetaData()
+counters = Table(
+    "counter_rows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(40), nullable=False),
+)
+
+@hookimpl
+def register_tables(ctx):
+    return metadata
+"""
+
+
+def _table(kernel):
+    return kernel.runtime.plugin("counter").code.module.counters
+
+
+def _insert(session, table, name):
+    from sqlalchemy import insert
+
+    session.execute(insert(table).values(name=name))
+
+
+def _names(session, table):
+    from sqlalchemy import select
+
+    return sorted(session.execute(select(table.c.name)).scalars())
+
+
+class Refused(Exception):
+    pass
+
+
+def _insert_then_fail(session, table, name):
+    _insert(session, table, name)
+    session.flush()
+    assert name in _names(session, table)  # seen inside the transaction
+    raise Refused(name)
+
+
+async def _exercise_transaction(kernel) -> None:
+    from sqlalchemy import func, insert, select
+
+    ctx = kernel.runtime.plugin("counter").context
+    table = _table(kernel)
+
+    await ctx.transaction(_insert, table, "committed")
+    with pytest.raises(Refused):
+        await ctx.transaction(_insert_then_fail, table, "rolled back")
+    assert await ctx.transaction(_names, table) == ["committed"]
+
+    async with ctx.session() as session:  # what one path wrote, the other reads
+        rows = await session.execute(select(table.c.name))
+        assert sorted(rows.scalars()) == ["committed"]
+        await session.execute(insert(table).values(name="async"))
+        await session.commit()
+    assert await ctx.transaction(_names, table) == ["async", "committed"]
+
+    async def many(worker: int) -> None:
+        for n in range(10):
+            await ctx.transaction(_insert, table, f"w{worker}-{n}")
+            async with ctx.session() as session:  # interleaved with the async engine
+                await session.execute(select(func.count()).select_from(table))
+
+    with anyio.fail_after(60):  # no deadlock: writers wait on busy_timeout, not forever
+        async with anyio.create_task_group() as group:
+            for worker in range(20):
+                group.start_soon(many, worker)
+    names = await ctx.transaction(_names, table)
+    assert len(names) == 2 + 200 and len(set(names)) == len(names)
+    assert "transaction" not in ctx.ledger.counts()
+
+
+async def test_transaction_commits_rolls_back_and_shares_data_on_sqlite(
+    boot_kernel, plugin_factory
+):
+    plugin_factory.make("counter", COUNTER)
+    async with boot_kernel(["counter"], builtin=False) as kernel:
+        assert kernel.runtime.database.sync_engine is not None
+        await _exercise_transaction(kernel)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not postgres_reachable(), reason="PostgreSQL is not running at 127.0.0.1:5432")
+async def test_transaction_on_postgresql(boot_kernel, plugin_factory):
+    from sqlalchemy import delete
+
+    plugin_factory.make("counter", COUNTER)
+    async with boot_kernel(["counter"], builtin=False, database_url=POSTGRES) as kernel:
+        assert kernel.runtime.database.sync_engine is None
+        async with kernel.runtime.database.engine.begin() as connection:
+            await connection.execute(delete(_table(kernel)))
+        await _exercise_transaction(kernel)
+        async with kernel.runtime.database.engine.begin() as connection:
+            await connection.execute(delete(_table(kernel)))
+
+
+async def test_unload_waits_for_a_transaction_in_flight(boot_kernel, plugin_factory):
+    import threading
+
+    plugin_factory.make("counter", COUNTER)
+    async with boot_kernel(["counter"], builtin=False) as kernel:
+        ctx = kernel.runtime.plugin("counter").context
+        table = _table(kernel)
+        started, go_on = threading.Event(), threading.Event()
+
+        def slow(session):
+            started.set()
+            go_on.wait(10)
+            _insert(session, table, "slow")
+
+        async def run() -> None:
+            await ctx.transaction(slow)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(run)
+            await anyio.to_thread.run_sync(started.wait, 10)
+            assert ctx.ledger.counts().get("transaction") == 1
+            release = next(e for e in ctx.ledger.entries() if e.kind == "transaction").release
+            with anyio.move_on_after(0.2) as waited:
+                await release()
+            assert waited.cancelled_caught  # still running: the release waits for it
+            go_on.set()
+            with anyio.fail_after(10):
+                await release()
+        assert "transaction" not in ctx.ledger.counts()
+        assert await ctx.transaction(_names, table) == ["slow"]
