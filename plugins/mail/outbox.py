@@ -26,6 +26,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.orm import Session
 
 from mindframe.sdk import PluginContext
 
@@ -145,9 +146,7 @@ class Outbox:
         """Store `rows` (made by `row`) in one transaction, committed before returning."""
         if not rows:
             return
-        async with self._ctx.session() as session:
-            await session.execute(insert(outbox), rows)
-            await session.commit()
+        await self._ctx.transaction(_insert_rows, rows)
 
     async def claim(self, limit: int, lease: float) -> Claim:
         """Take up to `limit` due rows, highest priority first, and mark them `sending`;
@@ -170,13 +169,7 @@ class Outbox:
             )
             .returning(*outbox.c)
         )
-        next_due = None
-        async with self._ctx.session() as session:
-            rows = (await session.execute(claim_rows)).mappings().all()
-            if len(rows) < limit:
-                times = (await session.execute(_NEXT_DUE)).one()
-                next_due = min((t for t in times if t is not None), default=None)
-            await session.commit()
+        rows, next_due = await self._ctx.transaction(_claim_rows, claim_rows, limit)
         rows = sorted(rows, key=lambda r: (-r["priority"], r["send_at"], r["created_at"]))
         messages = [
             Claimed(
@@ -202,22 +195,18 @@ class Outbox:
             elif settled.state == QUEUED:
                 values["new_send_at"] = settled.send_at
             by_state.setdefault(settled.state, []).append(values)
-        async with self._ctx.session() as session:
-            for state, parameters in by_state.items():
-                await session.execute(_SETTLE[state], parameters)
-            await session.commit()
+        await self._ctx.transaction(_settle_rows, by_state)
 
     async def release(self, row_ids: list[str]) -> None:
         """Give back rows claimed but never tried (the sender was stopped)."""
         if not row_ids:
             return
-        async with self._ctx.session() as session:
-            await session.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(row_ids), outbox.c.state == SENDING)
-                .values(state=QUEUED, lease_until=None, attempts=outbox.c.attempts - 1)
-            )
-            await session.commit()
+        await self._ctx.transaction(
+            _execute,
+            update(outbox)
+            .where(outbox.c.id.in_(row_ids), outbox.c.state == SENDING)
+            .values(state=QUEUED, lease_until=None, attempts=outbox.c.attempts - 1),
+        )
 
     # --- reading -------------------------------------------------------------------------
 
@@ -281,6 +270,34 @@ class Outbox:
         async with self._ctx.session() as session:
             await session.execute(delete(outbox).where(outbox.c.id.in_(row_ids)))
             await session.commit()
+
+
+# --- units of work for `ctx.transaction` (one thread hop each on SQLite; each is one
+# transaction, committed before the awaiting caller goes on) ---------------------------------
+
+
+def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    session.execute(insert(outbox), rows)
+
+
+def _claim_rows(
+    session: Session, claim_rows: Any, limit: int
+) -> tuple[list[dict[str, Any]], float | None]:
+    rows = [dict(row) for row in session.execute(claim_rows).mappings()]
+    next_due = None
+    if len(rows) < limit:
+        times = session.execute(_NEXT_DUE).one()
+        next_due = min((t for t in times if t is not None), default=None)
+    return rows, next_due
+
+
+def _settle_rows(session: Session, by_state: dict[str, list[dict[str, Any]]]) -> None:
+    for state, parameters in by_state.items():
+        session.execute(_SETTLE[state], parameters)
+
+
+def _execute(session: Session, statement: Any) -> None:
+    session.execute(statement)
 
 
 def _mentions(email: str) -> Any:
