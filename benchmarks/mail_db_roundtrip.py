@@ -16,11 +16,14 @@ so its pragmas and pool apply):
 - `session, N in one`: N UPDATEs in one commit, per update (the batched outcome commit);
 - `… no pool reset`: the same sessions on an engine made as `kernel/storage.py` makes it
   but with `pool_reset_on_return=None` (a proposed kernel change: the session has already
-  ended its transaction, so the pool's own ROLLBACK at checkin is a redundant hop).
+  ended its transaction, so the pool's own ROLLBACK at checkin is a redundant hop);
+- `Database.transaction`: what `ctx.transaction(fn)` gives, the whole unit of work as plain
+  SQLAlchemy on a `Session` in one worker-thread hop (SQLite's synchronous engine on the
+  same file): `select 1`, an UPDATE + commit, and N UPDATEs in one transaction (per update).
 
 Rounds alternate the cases; medians of per-round µs/call are printed.
 
-    .venv/bin/python benchmarks/mail_db_roundtrip.py [--calls 300] [--rounds 5]
+    .venv/bin/python benchmarks/mail_db_roundtrip.py [--quick] [--calls 300] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -101,6 +104,22 @@ async def main(calls: int, rounds: int) -> None:
                     await session.execute(text("update t set n = n + 1 where id = 1"))
                 await session.commit()
 
+        def one_hop_select(session: Any) -> None:
+            session.execute(text("select 1")).all()
+
+        def one_hop_update(session: Any, times: int = 1) -> None:
+            for _ in range(times):
+                session.execute(text("update t set n = n + 1 where id = 1"))
+
+        async def transaction_select() -> None:
+            await database.transaction(one_hop_select)
+
+        async def transaction_commit() -> None:
+            await database.transaction(one_hop_update)
+
+        async def transaction_batch() -> None:
+            await database.transaction(one_hop_update, BATCH)
+
         cases: list[tuple[str, Callable[[], Awaitable[None]], int]] = [
             ("sqlite3 select 1 (no hop)", sqlite3_select, 1),
             ("asyncio.to_thread hop, no statement", thread_hop, 1),
@@ -111,6 +130,9 @@ async def main(calls: int, rounds: int) -> None:
             (f"new AsyncSession, {BATCH} updates, 1 commit", session_batch, BATCH),
             ("new AsyncSession, select 1, no pool reset", unreset_select, 1),
             ("new AsyncSession, update + commit, no pool reset", unreset_commit, 1),
+            ("Database.transaction (one hop), select 1", transaction_select, 1),
+            ("Database.transaction, update + commit", transaction_commit, 1),
+            (f"Database.transaction, {BATCH} updates, 1 commit", transaction_batch, BATCH),
         ]
         results: dict[str, list[float]] = {name: [] for name, _, _ in cases}
         for _, case, _ in cases:  # warm up
@@ -129,14 +151,17 @@ async def main(calls: int, rounds: int) -> None:
         plain.close()
         await database.close()
     print(f"machine: {machine_info()}")
-    print(f"{'case':<46}{'µs per statement':>18}")
+    print(f"{'case':<52}{'µs per statement':>18}")
     for name, values in results.items():
-        print(f"{name:<46}{statistics.median(values):>18,.0f}")
+        print(f"{name:<52}{statistics.median(values):>18,.0f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 50 calls")
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
     arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.calls, arguments.rounds = 50, 2
     asyncio.run(main(arguments.calls, arguments.rounds))
