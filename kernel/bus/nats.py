@@ -39,6 +39,7 @@ _H_REPLY = "Mf-Reply-To"
 _H_TOPIC = "Mf-Topic"
 _RESERVED = (_H_ID, _H_TS, _H_PRIORITY, _H_DURABLE, _H_REPLY, _H_TOPIC)
 _BATCH = 256
+_BACKLOG_DEADLINE = 5.0  # seconds a retiring subscription may spend collecting its backlog
 _NON_DURABLE_IDLE = 3600.0  # server deletes a forgotten non-durable consumer after this
 
 
@@ -289,12 +290,18 @@ class NatsBus(Bus):
         """Pull what the server still holds for a retired subscription (to dead-letter it)."""
         feed = self._feeds.get(sub.name)
         out: list[Delivery] = []
+        deadline = asyncio.get_running_loop().time() + _BACKLOG_DEADLINE
         for psub in feed.consumers.values() if feed else ():
             while True:
                 try:
                     msgs = await psub.fetch(_BATCH, timeout=0.2)
                 except nats.errors.TimeoutError:
-                    break
+                    # a fetch can time out on a busy machine while the server still holds
+                    # messages: stop only when the consumer says nothing is pending
+                    pending = await _pending(psub)
+                    if pending == 0 or asyncio.get_running_loop().time() > deadline:
+                        break
+                    continue
                 out.extend(NatsDelivery(self._envelope_of(m), m.data, m) for m in msgs)
         return out
 
@@ -387,3 +394,12 @@ async def _quietly(awaitable: Any) -> None:
     """Best-effort cleanup: the server may already have removed the thing."""
     with contextlib.suppress(TimeoutError, nats.errors.Error, nats.js.errors.Error):
         await awaitable
+
+
+async def _pending(psub: Any) -> int:
+    """Messages the server still holds for a pull consumer (0 if it cannot say)."""
+    try:
+        info = await psub.consumer_info()
+    except Exception:
+        return 0
+    return int(info.num_pending or 0)
