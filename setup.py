@@ -10,10 +10,7 @@ from setuptools import find_packages, setup
 
 ROOTS = ("kernel", "sdk", "sandbox")
 
-packages = [
-    f"mindframe.{name}"
-    for name in find_packages(include=[f"{root}*" for root in ROOTS])
-]
+packages = [f"mindframe.{name}" for name in find_packages(include=[f"{root}*" for root in ROOTS])]
 package_dir = {f"mindframe.{root}": root for root in ROOTS}
 
 setup(

@@ -11,8 +11,7 @@ GUIDE = ROOT / "docs" / "plugins.md"
 
 # Hooks that no test implements yet, each with the issue whose tests will. Remove a hook
 # from here when a test implements it; the last test below fails until you do.
-UNTESTED_HOOKS = {
-}
+UNTESTED_HOOKS: dict[str, str] = {}
 
 
 def source_files() -> list[Path]:
