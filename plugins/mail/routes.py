@@ -65,7 +65,7 @@ async def show_message(message_id: FromPath[str], mailer: NamedDependency[Mailer
 )
 async def list_messages(
     mailer: NamedDependency[Mailer],
-    state_filter: Annotated[State | None, QueryParameter(query="state")] = None,
+    state_filter: Annotated[State | None, QueryParameter(name="state")] = None,
     to: FromQuery[str | None] = None,
     template: FromQuery[str | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
