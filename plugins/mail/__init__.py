@@ -77,7 +77,9 @@ async def health(ctx: PluginContext) -> dict[str, Any]:
     depth, oldest = await service.outbox.depth()
     reachable = await smtp.reachable(service.settings)
     return {
-        "ok": reachable is True,
+        # unhealthy when mail is waiting and cannot go out; an unconfigured server with an
+        # empty outbox is shown (`smtp_reachable`) but degrades nothing
+        "ok": reachable is True or depth == 0,
         "outbox_depth": depth,
         "oldest_queued_seconds": round(oldest, 1) if oldest is not None else None,
         "smtp_reachable": reachable,

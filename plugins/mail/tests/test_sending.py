@@ -187,6 +187,14 @@ async def test_unreachable_server_is_a_temporary_failure_and_unhealthy(mail_kern
     assert health["oldest_queued_seconds"] is not None
 
 
+async def test_unreachable_server_with_nothing_waiting_is_shown_but_healthy(mail_kernel):
+    async with mail_kernel(smtp_port=1) as kernel:
+        health = (await kernel.client.get("/health")).json()["plugins"]["mail"]
+    assert health["ok"] is True
+    assert health["outbox_depth"] == 0
+    assert "SMTPConnectError" in health["smtp_reachable"]
+
+
 async def test_an_alert_overtakes_daily_reports(mail_kernel, sink: Sink):
     async with mail_kernel(per_domain_concurrency=1) as kernel:
         service = kernel.runtime.container.resolve(Mailer)
