@@ -227,9 +227,7 @@ class Runtime:
         self.order = [*order, *(n for n in self.records if n not in order)]
 
     def _display_order(self) -> list[str]:
-        return sorted(
-            self.records, key=lambda n: (self.order.index(n) if n in self.order else 1 << 30, n)
-        )
+        return [name for name in self.order if name in self.records]
 
     # --- what the file watcher asks for ------------------------------------------------------
 

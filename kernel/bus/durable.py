@@ -35,6 +35,18 @@ class LogRow:
     priority: int
     created_at: datetime
 
+    def envelope(self) -> Envelope:
+        """The envelope the event was published with, as the log kept it."""
+        return Envelope(
+            id=self.event_id,
+            topic=self.topic,
+            timestamp=self.created_at,
+            priority=self.priority,
+            durable=True,
+            headers=self.headers,
+            seq=self.seq,
+        )
+
 
 @dataclass(slots=True)
 class _Append:

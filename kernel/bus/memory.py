@@ -103,15 +103,7 @@ class MemoryBus(Bus):
             sub.ready.set()
 
     def _row_delivery(self, sub: Subscription, row: LogRow) -> LocalDelivery:
-        env = Envelope(
-            id=row.event_id,
-            topic=row.topic,
-            timestamp=row.created_at,
-            priority=row.priority,
-            durable=True,
-            headers=row.headers,
-            seq=row.seq,
-        )
+        env = row.envelope()
         return LocalDelivery(env, None, row.payload, partial(self.log.ack, sub.name, env.id))
 
     async def _detach(self, sub: Subscription, *, delete: bool, drain: bool = False) -> None:
@@ -136,13 +128,4 @@ class MemoryBus(Bus):
         self, pattern: str, since: datetime | None, from_seq: int | None
     ) -> AsyncIterator[tuple[Envelope, bytes]]:
         async for row in self.log.scan(pattern, since, from_seq):
-            env = Envelope(
-                id=row.event_id,
-                topic=row.topic,
-                timestamp=row.created_at,
-                priority=row.priority,
-                durable=True,
-                headers=row.headers,
-                seq=row.seq,
-            )
-            yield env, row.payload
+            yield row.envelope(), row.payload
