@@ -192,17 +192,8 @@ class DeliveryQueue:
     async def put(self, delivery: Delivery, priority: int = 0) -> None:
         """Enqueue, waiting (back-pressure) while the queue is full; never drops."""
         while not self.put_nowait(delivery, priority):
-            waiter = asyncio.get_running_loop().create_future()
-            self._putters.append(waiter)
-            try:
-                await waiter
-            except BaseException:
-                waiter.cancel()
-                with contextlib.suppress(ValueError):
-                    self._putters.remove(waiter)
-                if self._size < self.maxsize and self._putters:
-                    _wake_one(self._putters)  # pass the room on to the next publisher
-                raise
+            # if cancelled after being woken, pass the room on to the next publisher
+            await _park(self._putters, lambda: self._size < self.maxsize)
 
     def get_nowait(self) -> Delivery:
         """The oldest delivery of the highest priority; IndexError when empty."""
@@ -220,17 +211,8 @@ class DeliveryQueue:
     async def wait(self) -> None:
         """Return once the queue is not empty."""
         while not self._size:
-            waiter = asyncio.get_running_loop().create_future()
-            self._getters.append(waiter)
-            try:
-                await waiter
-            except BaseException:
-                waiter.cancel()
-                with contextlib.suppress(ValueError):
-                    self._getters.remove(waiter)
-                if self._size and self._getters:
-                    _wake_one(self._getters)  # another worker takes what woke this one
-                raise
+            # if cancelled after being woken, another worker takes what woke this one
+            await _park(self._getters, lambda: self._size > 0)
 
     def task_done(self) -> None:
         self._unfinished -= 1
@@ -246,6 +228,23 @@ class DeliveryQueue:
             joiner = asyncio.get_running_loop().create_future()
             self._joiners.append(joiner)
             await joiner
+
+
+async def _park(waiters: deque[asyncio.Future[None]], wake_was_useful: Callable[[], bool]) -> None:
+    """Wait in line in `waiters` until woken. A waiter cancelled after its wake-up hands the
+    wake-up on (when `wake_was_useful` says there is still something to take), so a
+    cancellation never strands the others."""
+    waiter = asyncio.get_running_loop().create_future()
+    waiters.append(waiter)
+    try:
+        await waiter
+    except BaseException:
+        waiter.cancel()
+        with contextlib.suppress(ValueError):
+            waiters.remove(waiter)
+        if wake_was_useful() and waiters:
+            _wake_one(waiters)
+        raise
 
 
 def _wake_one(waiters: deque[asyncio.Future[None]]) -> None:
