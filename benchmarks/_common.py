@@ -254,3 +254,17 @@ def fmt_ns(ns: float) -> str:
     if ns >= 1e3:
         return f"{ns / 1e3:.2f} µs"
     return f"{ns:.0f} ns"
+
+
+def uvicorn_command(app_dir: Path, port: int, app: str = "bare_app:app") -> list[str]:
+    """The anchor server: a plain ASGI app under uvicorn with the flags the kernel's own
+    `mindframe run` uses (one worker, loop and http auto, no access log, warnings only)."""
+    return [
+        PYTHON, "-m", "uvicorn", app,
+        "--app-dir", str(app_dir),
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--workers", "1",
+        "--no-access-log",
+        "--log-level", "warning",
+    ]  # fmt: skip

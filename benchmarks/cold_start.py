@@ -41,6 +41,7 @@ from _common import (
     machine_info,
     mindframe_command,
     stop_process,
+    uvicorn_command,
 )
 
 READY_TIMEOUT = 180.0
@@ -250,26 +251,6 @@ def kernel_command(port: int, data_dir: Path, plugins_dir: Path, prefix: list[st
     ]
 
 
-def bare_command(port: int, bare_dir: Path) -> list[str]:
-    return [
-        PYTHON,
-        "-m",
-        "uvicorn",
-        "bare_app:app",
-        "--app-dir",
-        str(bare_dir),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-
-
 def plugin_states(base: str) -> dict[str, int]:
     with urllib.request.urlopen(base + "/api/kernel/plugins", timeout=30) as response:
         plugins = json.loads(response.read())
@@ -454,7 +435,7 @@ def main() -> None:
         def bare_boot(label: str) -> float:
             port = free_port()
             seconds, _ = time_boot(
-                bare_command(port, bare_dir),
+                uvicorn_command(bare_dir, port),
                 f"http://127.0.0.1:{port}/health",
                 env=env,
                 cwd=root,

@@ -34,7 +34,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, clean_env, free_port, machine_info, mindframe_command, server
+from _common import (
+    PYTHON,
+    clean_env,
+    free_port,
+    machine_info,
+    mindframe_command,
+    server,
+    uvicorn_command,
+)
 
 GOAL = 0.85
 ROUTE = "/api/benchping/ping"
@@ -219,28 +227,9 @@ def main() -> None:
             str(plugins_dir),
             "--log-level",
             "WARNING",
-        ]
-        bare_cmd = [
-            PYTHON,
-            "-m",
-            "uvicorn",
-            "bare_app:app",
-            "--app-dir",
-            str(bare_dir),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(bare_port),
-            "--workers",
-            "1",
             "--no-access-log",
-            "--loop",
-            "auto",
-            "--http",
-            "auto",
-            "--log-level",
-            "warning",
         ]
+        bare_cmd = uvicorn_command(bare_dir, bare_port)
         env = clean_env(MINDFRAME_BUILTIN_PLUGINS="false")
         kernel_url = f"http://127.0.0.1:{kernel_port}{ROUTE}"
         bare_url = f"http://127.0.0.1:{bare_port}{ROUTE}"
