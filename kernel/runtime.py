@@ -73,7 +73,6 @@ class Runtime:
         self.dispatcher = Dispatcher(
             kernel_app=build_kernel_app(self), lifespan=self.running, container=self.container
         )
-        self._pending: set[Any] = set()
         self.restart_needed: list[str] = []
 
     # --- public view -----------------------------------------------------------------------
@@ -396,17 +395,18 @@ class Runtime:
                 self._schedule(plugin, result)
 
     def _schedule(self, plugin: str, awaitable: Any) -> None:
+        """Run an async `capture_exception` in the background: its caller cannot wait."""
+
         async def run() -> None:
             try:
                 await awaitable
             except Exception:
                 log.exception("plugin %s: capture_exception raised", plugin)
-            finally:
-                self._pending.discard(run)
 
-        self._pending.add(run)
         if self.task_group is not None:
             self.task_group.start_soon(run)
+        elif inspect.iscoroutine(awaitable):
+            awaitable.close()  # not running: nothing to run it on
 
     async def health(self) -> dict[str, Any]:
         """Each plugin's state and, for active plugins, what its `health` hook says."""
