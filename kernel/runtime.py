@@ -27,6 +27,7 @@ from .http.apps import build_app, count_routes, parameter_names, service_depende
 from .http.asgi import Dispatcher, Mount
 from .http.kernel_app import build_kernel_app
 from .lifecycle import Lifecycle
+from .manifest import Manifest
 from .ordering import dependents_of, requirement_problems, start_order, with_requirements
 from .plugin_hooks import PluginHooks
 from .records import PluginRecord, PluginState
@@ -214,7 +215,7 @@ class Runtime:
             for n, r in self.records.items()
             if r.manifest and r.state is PluginState.DISCOVERED
         }
-        everything = {n: r.manifest for n, r in self.records.items() if r.manifest and "@" not in n}
+        everything = self.manifests()
         for name, manifest in usable.items():
             problems = requirement_problems(manifest, everything)
             if problems:
@@ -276,7 +277,9 @@ class Runtime:
 
     # --- enable and disable ------------------------------------------------------------------
 
-    def manifests(self) -> dict[str, Any]:
+    def manifests(self) -> dict[str, Manifest]:
+        """Manifests by plugin name. A second plugin claiming a taken name is kept, failed,
+        under `name@origin` for the plugin list only, and is left out here."""
         return {n: r.manifest for n, r in self.records.items() if r.manifest and "@" not in n}
 
     async def disable(self, name: str) -> list[str]:
