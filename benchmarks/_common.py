@@ -80,53 +80,6 @@ class Comparison:
         return statistics.median(self.anchor_ns)
 
 
-def _calibrate(run_block: Callable[[int], float], block_seconds: float) -> int:
-    """Loops per block so one block takes about `block_seconds` (bounded: at most 2**22)."""
-    loops = 1
-    while loops < 1 << 22:
-        elapsed = run_block(loops)
-        if elapsed >= block_seconds / 4:
-            return max(1, int(loops * block_seconds / elapsed))
-        loops *= 4
-    return loops
-
-
-def interleave_sync(
-    name: str,
-    subject: Callable[[], object],
-    anchor: Callable[[], object],
-    *,
-    rounds: int,
-    block_seconds: float,
-    deadline: float,
-) -> Comparison:
-    """Time `subject()` and `anchor()` in alternating blocks, `rounds` times or until
-    `deadline` (a `time.monotonic()` value), whichever comes first."""
-
-    def block(fn: Callable[[], object]) -> Callable[[int], float]:
-        def run(loops: int) -> float:
-            rng = range(loops)
-            start = time.perf_counter_ns()
-            for _ in rng:
-                fn()
-            return (time.perf_counter_ns() - start) / 1e9
-
-        return run
-
-    loops = min(_calibrate(block(subject), block_seconds), _calibrate(block(anchor), block_seconds))
-    result = Comparison(name)
-    for index in range(rounds):
-        if time.monotonic() > deadline and index >= 1:
-            break
-        order = [(subject, result.subject_ns), (anchor, result.anchor_ns)]
-        if index % 2:
-            order.reverse()
-        for fn, sink in order:
-            gc.collect()
-            sink.append(block(fn)(loops) * 1e9 / loops)
-    return result
-
-
 async def interleave_async(
     name: str,
     subject: Callable[[], Awaitable[object]],
@@ -136,7 +89,9 @@ async def interleave_async(
     block_seconds: float,
     deadline: float,
 ) -> Comparison:
-    """`interleave_sync` for coroutine functions, awaited inside the running event loop."""
+    """Time `subject()` and `anchor()` (coroutine functions, awaited in the running loop)
+    in alternating blocks of about `block_seconds`, `rounds` times or until `deadline` (a
+    `time.monotonic()` value), whichever comes first."""
 
     async def run(fn: Callable[[], Awaitable[object]], loops: int) -> float:
         rng = range(loops)
