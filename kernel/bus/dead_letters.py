@@ -85,17 +85,6 @@ class DeadLetterStore:
         self.count += 1
         return int(new_id)
 
-    async def add_many(self, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        now = datetime.now(UTC)
-        for row in rows:
-            row.setdefault("created_at", now)
-            row["error"] = _describe(row.get("error"))
-        async with self.engine.begin() as conn:
-            await conn.execute(insert(schema.dead_letters), rows)
-        self.count += len(rows)
-
     async def list(
         self,
         *,

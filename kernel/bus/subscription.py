@@ -331,10 +331,6 @@ class Subscription:
         if not queue.put_nowait(delivery, delivery.envelope.priority):
             await queue.put(delivery, delivery.envelope.priority)
 
-    def offer(self, delivery: Delivery) -> bool:
-        """Enqueue without waiting; False (nothing queued) when the queue is full."""
-        return self.queue.put_nowait(delivery, delivery.envelope.priority)
-
     def drain_nowait(self) -> list[Delivery]:
         out: list[Delivery] = []
         while not self.queue.empty():
