@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import anyio
 from watchfiles import Change, DefaultFilter, awatch
 
-from .discovery import MANIFEST_FILE
+from .discovery import MANIFEST_FILE, find_plugin_folders
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -78,6 +78,10 @@ async def apply(runtime: Runtime, roots: list[Path], paths: Iterable[Path]) -> N
                 to_reload.append(owner)
         elif path.name == MANIFEST_FILE and path.is_file():
             new_folders.add(path.parent)
+        elif path.is_dir():
+            # a new folder: the OS starts watching it only after it appears, so files
+            # written into it at once may bring no events of their own; look inside
+            new_folders.update(f for f in find_plugin_folders(path) if f.resolve() not in folders)
     for folder, name in folders.items():
         if not folder.exists():
             await runtime.remove_plugin(name)

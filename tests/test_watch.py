@@ -114,6 +114,21 @@ async def test_a_broken_save_keeps_the_old_version_and_a_fix_brings_the_new(watc
     assert kernel.error("edited") is None
 
 
+async def test_a_new_folder_is_loaded_even_when_its_files_brought_no_events(
+    boot_kernel, plugin_factory
+):
+    async with boot_kernel([], builtin=False) as kernel:
+        folder = plugin_factory.make("quick", ROUTE.format(version="q"))
+        # only the folder's creation was seen: the files were written before the OS
+        # watched the new folder
+        await apply(kernel.runtime, [plugin_factory.root], [folder])
+        assert kernel.state("quick") is PluginState.ACTIVE
+        assert (await kernel.client.get("/api/quick/version")).text == "q"
+        # the parent folder seen changing again adds no second copy of a known plugin
+        await apply(kernel.runtime, [plugin_factory.root], [plugin_factory.root])
+        assert [name for name in kernel.runtime.records if name.startswith("quick")] == ["quick"]
+
+
 async def test_kernel_and_sdk_changes_are_reported_as_needing_a_restart(boot_kernel):
     async with boot_kernel([], builtin=False) as kernel:
         changed = KERNEL_DIRS[0] / "runtime.py"
