@@ -20,7 +20,12 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 class PluginCommands(click.Group):
-    """Finds commands that plugins add when a name is not one of the kernel's."""
+    """The kernel's commands and those plugins add. Plugins' commands are listed from their
+    manifests (`[commands]`), so `--help` imports no plugin; the plugins are imported only
+    when a command that the kernel does not define is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_declared_commands()})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)
@@ -29,6 +34,36 @@ class PluginCommands(click.Group):
             _add_plugin_commands(self)
             command = super().get_command(ctx, name)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        declared = _declared_commands()
+        rows = []
+        for name in self.list_commands(ctx):
+            command = super().get_command(ctx, name)
+            if command is None:
+                rows.append((name, declared[name]))
+            elif not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - len(name) - 6)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _declared_commands() -> dict[str, str]:
+    """Each command a plugin's manifest declares, with its help and the plugin's name; read
+    from the manifests alone (a broken settings file or manifest just lists nothing)."""
+    from .discovery import discover, plugin_roots
+    from .settings import SettingsError, load_settings
+
+    try:
+        roots = plugin_roots(load_settings().kernel)
+    except SettingsError:
+        return {}
+    declared: dict[str, str] = {}
+    for candidate in discover(roots):
+        if candidate.manifest is not None:
+            for name, help_text in candidate.manifest.commands.items():
+                declared.setdefault(name, f"{help_text} [plugin {candidate.manifest.name}]")
+    return declared
 
 
 def _add_plugin_commands(group: click.Group) -> None:
@@ -140,11 +175,18 @@ def _server_answers(url: str) -> bool:
         return False
 
 
-def _dry_load() -> list[dict[str, Any]]:
-    """Discover and import every plugin without starting any, for when no server runs."""
+def _dry_load(config: Path | None, plugins_dirs: tuple[Path, ...]) -> list[dict[str, Any]]:
+    """Discover and import every plugin without starting any, for when no server runs: the
+    same folders `mindframe run` would search with the same settings and flags."""
     from .runtime import Runtime
+    from .settings import SettingsError, load_settings
 
-    runtime = Runtime()
+    try:
+        settings = load_settings(config)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    settings.kernel.plugins_dirs = [*settings.kernel.plugins_dirs, *plugins_dirs]
+    runtime = Runtime(settings)
     runtime.prepare()
     try:
         return runtime.plugins_view()
@@ -175,9 +217,33 @@ def _print_plugins(plugins: list[dict[str, Any]], verbose: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of failed plugins.")
+@click.option(
+    "--plugins-dir",
+    "plugins_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="An extra folder of plugins for the dry load (repeatable).",
+)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The settings file for the dry load.",
+)
 @click.pass_context
-def plugins(ctx: click.Context, url: str, token: str | None, as_json: bool, verbose: bool) -> None:
-    """List plugins with their state, version and error (`plugins enable|disable NAME`)."""
+def plugins(
+    ctx: click.Context,
+    url: str,
+    token: str | None,
+    as_json: bool,
+    verbose: bool,
+    plugins_dirs: tuple[Path, ...],
+    config: Path | None,
+) -> None:
+    """List plugins with their state, version and error (`plugins enable|disable NAME`).
+
+    With no server at --url, a dry load: every plugin `mindframe run` would find (with the
+    same settings file and --plugins-dir) is imported and none is started."""
     ctx.obj = {"url": url, "token": token}
     if ctx.invoked_subcommand is not None:
         return
@@ -185,7 +251,7 @@ def plugins(ctx: click.Context, url: str, token: str | None, as_json: bool, verb
         found = _api(ctx.obj, "GET", "/api/kernel/plugins")
     else:
         click.echo(f"(no server at {url}: showing a dry load, nothing started)", err=True)
-        found = _dry_load()
+        found = _dry_load(config, plugins_dirs)
     if as_json:
         click.echo(json.dumps(found, indent=2))
     else:

@@ -11,8 +11,12 @@ import os
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .manifest import Manifest, ManifestError, load_manifest, parse_manifest
+
+if TYPE_CHECKING:
+    from .settings import KernelSettings
 
 MANIFEST_FILE = "plugin.toml"
 ENTRY_POINT_GROUP = "mindframe.plugins"
@@ -42,6 +46,13 @@ def builtin_plugins_dir() -> Path:
     """`plugins/` beside the kernel: the repository root in a checkout, the installed
     `mindframe/` folder otherwise."""
     return Path(__file__).resolve().parent.parent / "plugins"
+
+
+def plugin_roots(kernel: KernelSettings) -> list[Path]:
+    """The folders searched for plugins: the built-in ones (unless switched off), then
+    the settings' `plugins_dirs` (`--plugins-dir`, `MINDFRAME_PLUGINS_DIRS`)."""
+    builtin = [builtin_plugins_dir()] if kernel.builtin_plugins else []
+    return [*builtin, *kernel.plugins_dirs]
 
 
 def find_plugin_folders(root: Path) -> list[Path]:

@@ -51,6 +51,11 @@ class Manifest(BaseModel):
     isolation: Literal["inprocess", "process"] = "inprocess"
     startup_timeout: float = Field(default=10.0, gt=0, le=600)
     settings: dict[str, Any] = Field(default_factory=dict)
+    commands: dict[str, str] = Field(
+        default_factory=dict,
+        description="command-line commands its `register_cli` adds, each with a line of help, "
+        "so `mindframe --help` lists them without importing the plugin",
+    )
 
     @field_validator("name")
     @classmethod

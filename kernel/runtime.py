@@ -22,7 +22,8 @@ from . import hooks
 from .bus import Bus, create_bus
 from .container import Container
 from .context import PluginContext
-from .discovery import Candidate, builtin_plugins_dir, discover, discover_folder
+from .discovery import Candidate, discover, discover_folder
+from .discovery import plugin_roots as default_roots
 from .http.apps import build_app, count_routes, parameter_names, service_dependencies
 from .http.asgi import Dispatcher, Mount
 from .http.kernel_app import build_kernel_app
@@ -52,13 +53,9 @@ class Runtime:
         entry_points: bool = True,
     ) -> None:
         self.settings = settings or load_settings()
-        kernel = self.settings.kernel
-        roots = list(plugin_roots) if plugin_roots is not None else []
-        if plugin_roots is None and kernel.builtin_plugins:
-            roots.append(builtin_plugins_dir())
-        if plugin_roots is None:
-            roots.extend(kernel.plugins_dirs)
-        self.roots = roots
+        self.roots = (
+            list(plugin_roots) if plugin_roots is not None else default_roots(self.settings.kernel)
+        )
         self.only = set(only) if only is not None else None
         self.entry_points = entry_points
         self.records: dict[str, PluginRecord] = {}

@@ -153,3 +153,60 @@ def test_management_needs_a_token_once_auth_has_a_user(server, tmp_path):
     assert refused.returncode == 1 and "401" in refused.stderr
     assert cli("disable", "steady", token=secret).stdout.strip() == "stopped: steady"
     assert httpx.get(f"{url}/api/steady/ping").status_code == 503
+
+
+def write_plugin(folder: Path, manifest: str, code: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "plugin.toml").write_text(manifest)
+    (folder / "__init__.py").write_text(code)
+    return folder
+
+
+def test_help_lists_plugin_commands_from_manifests_without_importing_plugins(tmp_path):
+    marker = tmp_path / "imported"
+    write_plugin(
+        tmp_path / "extra" / "almanac",
+        'name = "almanac"\nversion = "1.0"\n[commands]\nalmanac = "Print the calendar."\n',
+        f"open({str(marker)!r}, 'w').close()\n",
+    )
+    result = subprocess.run(
+        [*MINDFRAME, "--help"],
+        cwd=tmp_path,
+        env=clean_env(tmp_path, MINDFRAME_PLUGINS_DIRS=f'["{tmp_path / "extra"}"]'),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ")}
+    assert "Print the calendar. [plugin almanac]" in rows["almanac"]
+    assert "users" in rows and "[plugin auth]" in rows["users"]  # a built-in plugin's command
+    assert "run" in rows and "plugins" in rows
+    assert not marker.exists(), "--help imported a plugin"
+
+
+def test_dry_load_honours_plugins_dir_and_the_settings_file(tmp_path):
+    write_plugin(tmp_path / "flag" / "flagged", 'name = "flagged"\nversion = "1.0"\n', "")
+    write_plugin(tmp_path / "conf" / "configured", 'name = "configured"\nversion = "1.0"\n', "")
+    config = tmp_path / "site.toml"
+    config.write_text(f"plugins_dirs = [{str(tmp_path / 'conf')!r}]\nbuiltin_plugins = false\n")
+    result = subprocess.run(
+        [
+            *MINDFRAME,
+            "plugins",
+            "--url",
+            f"http://127.0.0.1:{free_port()}",
+            "--plugins-dir",
+            str(tmp_path / "flag"),
+            "--config",
+            str(config),
+        ],
+        cwd=tmp_path,
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = {line.split()[0] for line in result.stdout.splitlines()}
+    assert names == {"flagged", "configured"}
