@@ -2,27 +2,28 @@
 (`FOR UPDATE SKIP LOCKED`) never send the same message. Skipped when PostgreSQL is not
 reachable at 127.0.0.1:5432 (database `test`, user postgres).
 
-The mail tables live in that database's public schema: each test deletes the rows it made,
-and drops the tables when they did not exist before it ran."""
+Each test runs in a database of its own on that server, dropped when it ends: xdist runs
+tests on two workers at once, and when they shared `test`'s tables one test's cleanup
+dropped them under the other ("relation mail_outbox does not exist")."""
 
 from __future__ import annotations
 
 import socket
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 
 import anyio
 import pytest
 from mail_testlib import Sink, mail_settings
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from mindframe.sdk.mail import Mailer, MailRequest
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
-POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-TABLES = ("mail_outbox", "mail_inbox")
+SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 
 
 def reachable() -> bool:
@@ -34,36 +35,29 @@ def reachable() -> bool:
 
 
 @pytest.fixture
-async def postgres() -> AsyncIterator[list[str]]:
-    """The list a test adds the outbox ids it made to; they are deleted afterwards (and the
-    mail tables dropped, when this test created them)."""
+async def postgres() -> AsyncIterator[str]:
+    """The URL of a new, empty database for this test alone; dropped when it ends."""
     if not reachable():
         pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432 (database test, user postgres)")
-    admin = create_async_engine(POSTGRES)
+    name = f"mail_test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(f"{SERVER}/test", isolation_level="AUTOCOMMIT")
     async with admin.connect() as connection:
-        existed = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
-    made: list[str] = []
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield made
+        yield f"{SERVER}/{name}"
     finally:
-        async with admin.begin() as connection:
-            if all(table in existed for table in TABLES):
-                await connection.execute(
-                    text("DELETE FROM mail_outbox WHERE id = ANY(:ids)"), {"ids": made}
-                )
-            else:
-                for table in TABLES:
-                    await connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         await admin.dispose()
 
 
 async def test_outbox_on_postgresql_records_sent_retried_and_failed(
-    boot_kernel, sink: Sink, postgres: list[str]
+    boot_kernel, sink: Sink, postgres: str
 ):
     sink.replies["slow@example.org"] = ["451 4.7.1 Greylisted, try later"]
     sink.replies["gone@example.org"] = ["550 5.1.1 No such user"]
     settings = {"mail": mail_settings(sink)}
-    async with boot_kernel(["mail"], settings=settings, database_url=POSTGRES) as kernel:
+    async with boot_kernel(["mail"], settings=settings, database_url=postgres) as kernel:
         mailer = kernel.runtime.container.resolve(Mailer)
         queued = await mailer.send_many(
             [
@@ -71,7 +65,6 @@ async def test_outbox_on_postgresql_records_sent_retried_and_failed(
                 for to in ("ok@example.org", "slow@example.org", "gone@example.org")
             ]
         )
-        postgres.extend(q.id for q in queued)
         with anyio.fail_after(5):
             while True:
                 ok, slow, gone = [await mailer.status(q.id) for q in queued]
@@ -90,22 +83,21 @@ def sent(kernel) -> list[str]:
 
 
 async def test_two_senders_sharing_one_outbox_never_send_the_same_message(
-    boot_kernel, tmp_path, sink: Sink, postgres: list[str]
+    boot_kernel, tmp_path, sink: Sink, postgres: str
 ):
     sink.delay = 0.01  # so both senders are claiming while the other one sends
     count = 60
     settings = {"mail": mail_settings(sink, batch_size=4, poll_interval=0.05)}
     async with (
-        boot_kernel(["mail"], settings=settings, database_url=POSTGRES) as first,
+        boot_kernel(["mail"], settings=settings, database_url=postgres) as first,
         boot_kernel(
-            ["mail"], settings=settings, database_url=POSTGRES, data_dir=tmp_path / "second"
+            ["mail"], settings=settings, database_url=postgres, data_dir=tmp_path / "second"
         ) as second,
     ):
         mailer = first.runtime.container.resolve(Mailer)
         queued = await mailer.send_many(
             [MailRequest([f"u{n}@example.org"], subject=f"m{n}", text="t") for n in range(count)]
         )
-        postgres.extend(q.id for q in queued)
         await sink.wait_for(count, timeout=15)
         with anyio.fail_after(5):  # each sender announces what it sent once it is recorded
             while len(sent(first)) + len(sent(second)) < count:
