@@ -18,6 +18,7 @@ from litestar.params import FromPath
 from ..bus.http import bus_router
 from .openapi import merge_schemas
 from .problems import exception_handlers, problem_details_plugin
+from .vendor import VENDOR_PREFIX, vendor_routers, vendor_url
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -42,7 +43,7 @@ def loopback_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 
 AUTHENTICATOR_SERVICE = "authenticator"  # the key of `mindframe.sdk.auth.Authenticator`
-PUBLIC_PATHS = ("/health", "/schema")
+PUBLIC_PATHS = ("/health", "/schema", VENDOR_PREFIX)
 
 
 def management_permission(connection: ASGIConnection) -> str:
@@ -126,7 +127,7 @@ async def reload_plugin(runtime: NamedDependency[Runtime], name: FromPath[str]) 
     return Response(body, status_code=200 if result.ok else 409)
 
 
-def merging(render: type[OpenAPIRenderPlugin]) -> OpenAPIRenderPlugin:
+def merging(render: type[OpenAPIRenderPlugin], **options: Any) -> OpenAPIRenderPlugin:
     """A render plugin that shows the merged schema of the kernel and every plugin app."""
 
     class Merged(render):  # type: ignore[valid-type,misc]
@@ -136,7 +137,18 @@ def merging(render: type[OpenAPIRenderPlugin]) -> OpenAPIRenderPlugin:
                 state.merged_schema = merge_schemas(openapi_schema, state.runtime)
             return super().render(request, state.merged_schema)
 
-    return Merged()
+    return Merged(**options)
+
+
+SWAGGER_ASSETS = {
+    "js_url": vendor_url("swagger-ui-dist", "swagger-ui-bundle.js"),
+    "css_url": vendor_url("swagger-ui-dist", "swagger-ui.css"),
+    "standalone_preset_js_url": vendor_url("swagger-ui-dist", "swagger-ui-standalone-preset.js"),
+    "favicon": '<link rel="icon" type="image/png" href="{}">'.format(
+        vendor_url("swagger-ui-dist", "favicon-32x32.png")
+    ),
+}
+"""The docs page's scripts and styles, served by this server (`kernel/http/vendor.py`)."""
 
 
 def build_kernel_app(runtime: Runtime) -> Litestar:
@@ -151,6 +163,7 @@ def build_kernel_app(runtime: Runtime) -> Litestar:
             disable_plugin,
             reload_plugin,
             bus_router(lambda: runtime.bus),
+            *vendor_routers(),
         ],
         guards=[management_guard],
         dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False)},
@@ -160,7 +173,10 @@ def build_kernel_app(runtime: Runtime) -> Litestar:
             title="Mindframe",
             version="0.1.0",
             path="/schema",
-            render_plugins=[merging(SwaggerRenderPlugin), merging(JsonRenderPlugin)],
+            render_plugins=[
+                merging(SwaggerRenderPlugin, **SWAGGER_ASSETS),
+                merging(JsonRenderPlugin),
+            ],
         ),
         signature_namespace={"Runtime": Runtime},
         logging_config=None,
