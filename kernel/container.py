@@ -51,11 +51,18 @@ class Registration:
         return dependency_key(self.service_type, self.name)
 
 
+def type_key(service_type: type) -> str:
+    """What a service type is known by: its module and qualified name, not the class object,
+    so a class imported before its plugin was reloaded (by a consumer, or by a test module
+    at collection) still finds the service the new code provides."""
+    return f"{service_type.__module__}.{service_type.__qualname__}"
+
+
 class Container:
     """Services keyed by (type, name); each registration remembers the plugin that made it."""
 
     def __init__(self) -> None:
-        self._registrations: dict[tuple[type, str | None], Registration] = {}
+        self._registrations: dict[tuple[str, str | None], Registration] = {}
         self._by_key: dict[str, Registration] = {}
 
     def provide(
@@ -69,7 +76,7 @@ class Container:
     ) -> Registration:
         """Register an instance, or a zero-argument factory (called once for a singleton,
         once per resolution for the `request` lifetime)."""
-        key = (service_type, name)
+        key = (type_key(service_type), name)
         if key in self._registrations:
             held = self._registrations[key]
             raise ServiceError(
@@ -104,15 +111,16 @@ class Container:
         return registration
 
     def remove(self, registration: Registration) -> None:
-        key = (registration.service_type, registration.name)
+        key = (type_key(registration.service_type), registration.name)
         if self._registrations.get(key) is registration:
             del self._registrations[key]
             del self._by_key[registration.key]
 
     def resolve(self, service_type: type[T], name: str | None = None) -> T:
-        registration = self._registrations.get((service_type, name))
+        registration = self._registrations.get((type_key(service_type), name))
         if registration is None:
-            known = ", ".join(sorted(_describe(t, n) for t, n in self._registrations)) or "none"
+            provided = (_describe(r.service_type, r.name) for r in self._registrations.values())
+            known = ", ".join(sorted(provided)) or "none"
             raise ServiceError(
                 f"no service {_describe(service_type, name)} is provided (provided: {known}); "
                 "is the plugin that provides it in your manifest's `requires`?"
