@@ -211,15 +211,34 @@ class Lifecycle:
 
     async def _release(self, record: PluginRecord) -> None:
         ctx = record.context
-        if ctx is None:
-            return
-        failures = await ctx.ledger.release_all()
+        failures = await ctx.ledger.release_all() if ctx is not None else []
         if failures:
             log.warning(
                 "plugin %s: %d resources failed to release: %s",
                 record.name,
                 len(failures),
                 failures,
+            )
+        self.release_leftovers(record)
+
+    def release_leftovers(self, record: PluginRecord) -> None:
+        """Remove the services and subscriptions still held under the plugin's name once its
+        ledger is released. Only a context that was lost holds any (two starts of one plugin
+        racing, before management calls took turns); without this its services would refuse
+        every later start with "already provided", and disable + enable could not recover."""
+        runtime = self.runtime
+        services = runtime.container.registrations(owner=record.name)
+        for registration in services:
+            runtime.container.remove(registration)
+        subscriptions = runtime.bus.unsubscribe_owner(record.name)
+        if services or subscriptions:
+            log.warning(
+                "plugin %s: released %d services (%s) and %d subscriptions that its ledger "
+                "had lost",
+                record.name,
+                len(services),
+                ", ".join(r.key for r in services),
+                subscriptions,
             )
 
     # --- calls -----------------------------------------------------------------------------

@@ -20,8 +20,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from . import hooks, loader
 from .discovery import Candidate, discover_entry_point, discover_folder
 from .ordering import dependents_of, requirement_problems
@@ -77,22 +75,21 @@ class Version:
 
 
 class Reloader:
-    """Replaces a plugin's code under a running runtime, one plugin at a time."""
+    """Replaces a plugin's code under a running runtime. The caller (`Runtime.reload`)
+    holds the locks of the plugin and of those requiring it."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self._lock = anyio.Lock()
 
     async def reload(self, name: str) -> ReloadResult:
-        async with self._lock:
-            result = await self._reload_one(name)
-            if result.ok:
-                for dependent in dependents_of(name, self.runtime.manifests()):
-                    if self.runtime.records[dependent].state is PluginState.ACTIVE:
-                        await self._reload_one(dependent)
-                        result.dependents.append(dependent)
-                result.dependents += await self.runtime.start_held_back(name)
-            return result
+        result = await self._reload_one(name)
+        if result.ok:
+            for dependent in dependents_of(name, self.runtime.manifests()):
+                if self.runtime.records[dependent].state is PluginState.ACTIVE:
+                    await self._reload_one(dependent)
+                    result.dependents.append(dependent)
+            result.dependents += await self.runtime.start_held_back(name)
+        return result
 
     async def _reload_one(self, name: str) -> ReloadResult:
         started = time.perf_counter()

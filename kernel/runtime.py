@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,7 @@ class Runtime:
         self.entry_points = entry_points
         self.records: dict[str, PluginRecord] = {}
         self.order: list[str] = []
+        self._locks: dict[str, anyio.Lock] = {}
         self.container = Container()
         self.container.provide(PluginHooks, PluginHooks(self), owner="kernel")
         self.plugin_manager = hooks.new_plugin_manager()
@@ -133,7 +134,7 @@ class Runtime:
 
     async def start(self) -> None:
         kernel = self.settings.kernel
-        kernel.data_dir.mkdir(parents=True, exist_ok=True)
+        kernel.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: the database
         self.database = Database(kernel.resolved_database_url())
         self.bus = await create_bus(
             kernel.bus_url, self.database.engine, on_error=self.report_error
@@ -151,11 +152,12 @@ class Runtime:
         log.info("mindframe: %d of %d plugins active", active, len(self.records))
 
     async def stop(self) -> None:
-        for name in reversed(self.order):
-            record = self.records.get(name)
-            if record is not None and record.state is PluginState.ACTIVE:
-                await self.lifecycle.stop(record, PluginState.UNLOADED)
-        self.unload_all()
+        async with self._holding(self.order):  # a management call under way finishes first
+            for name in reversed(self.order):
+                record = self.records.get(name)
+                if record is not None and record.state is PluginState.ACTIVE:
+                    await self.lifecycle.stop(record, PluginState.UNLOADED)
+            self.unload_all()
         if self.bus is not None:
             await self.bus.close()
         if self.database is not None:
@@ -246,33 +248,55 @@ class Runtime:
     async def add_plugin(self, folder: Path) -> PluginRecord:
         """Load and start a plugin folder that appeared while running."""
         record = self._add(discover_folder(folder))
-        manifest = record.manifest
-        if record.state is PluginState.DISCOVERED and manifest is not None:
-            problems = requirement_problems(manifest, self.manifests())
-            if problems:
-                record.fail("; ".join(problems))
-            else:
-                self.lifecycle.load(record)
         self.order.append(record.name)
-        if record.state is PluginState.LOADED:
-            await self.lifecycle.start(record)
+        async with self._holding([record.name]):
+            manifest = record.manifest
+            if record.state is PluginState.DISCOVERED and manifest is not None:
+                problems = requirement_problems(manifest, self.manifests())
+                if problems:
+                    record.fail("; ".join(problems))
+                else:
+                    self.lifecycle.load(record)
+            if record.state is PluginState.LOADED:
+                await self.lifecycle.start(record)
         log.info("plugin folder %s added: %s is %s", folder, record.name, record.state.value)
         return record
 
     async def remove_plugin(self, name: str) -> None:
         """Unload a plugin whose folder was deleted; what required it is held back."""
-        await self.disable(name)
-        for dependent in dependents_of(name, self.manifests()):
-            other = self.records[dependent]
-            if other.held_back_by == name:
-                other.error = f"held back: requires '{name}', whose folder was removed"
-        record = self.records.pop(name)
-        self.lifecycle.unload(record)
-        self.order = [n for n in self.order if n != name]
-        self.dispatcher.unavailable.pop(name, None)
+        async with self._changing(name):
+            await self._disable(name)
+            for dependent in dependents_of(name, self.manifests()):
+                other = self.records[dependent]
+                if other.held_back_by == name:
+                    other.error = f"held back: requires '{name}', whose folder was removed"
+            record = self.records.pop(name)
+            self.lifecycle.unload(record)
+            self.order = [n for n in self.order if n != name]
+            self.dispatcher.unavailable.pop(name, None)
         log.info("plugin %s removed with its folder", name)
 
     # --- enable and disable ------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _holding(self, names: Iterable[str]) -> AsyncIterator[None]:
+        """Hold the lock of each plugin in `names`, taken in start order: every change of a
+        plugin's state holds its lock, so a second management call on the same plugin
+        waits for the first instead of starting the plugin twice (its services registered
+        by a context nobody can release any more), and two calls cannot deadlock."""
+        position = {name: index for index, name in enumerate(self.order)}
+        ordered = sorted(set(names), key=lambda name: (position.get(name, len(position)), name))
+        async with AsyncExitStack() as held:
+            for name in ordered:
+                await held.enter_async_context(self._locks.setdefault(name, anyio.Lock()))
+            yield
+
+    def _changing(self, name: str) -> AbstractAsyncContextManager[None]:
+        """The locks a change of `name` needs: its own and those of the plugins requiring
+        it, which enable, disable and reload start, stop or reload with it (and whose
+        start reads its state)."""
+        self.plugin(name)  # an unknown name is a LookupError before anything waits
+        return self._holding([name, *dependents_of(name, self.manifests())])
 
     def manifests(self) -> dict[str, Manifest]:
         """Manifests by plugin name. A second plugin claiming a taken name is kept, failed,
@@ -281,6 +305,10 @@ class Runtime:
 
     async def disable(self, name: str) -> list[str]:
         """Stop `name` and, first, everything that requires it. Returns the plugins stopped."""
+        async with self._changing(name):
+            return await self._disable(name)
+
+    async def _disable(self, name: str) -> list[str]:
         record = self.plugin(name)
         stopped = []
         for dependent in reversed(dependents_of(name, self.manifests())):
@@ -293,16 +321,22 @@ class Runtime:
         if record.state is PluginState.ACTIVE:
             await self.lifecycle.stop(record, PluginState.DISABLED)
         else:
+            self.lifecycle.release_leftovers(record)
             record.state = PluginState.DISABLED
         stopped.append(name)
         return stopped
 
     async def reload(self, name: str) -> ReloadResult:
         """Replace a plugin's code while the server runs (see `kernel.reload`)."""
-        return await self.reloader.reload(name)
+        async with self._changing(name):
+            return await self.reloader.reload(name)
 
     async def enable(self, name: str) -> list[str]:
         """Start `name` and the plugins it had held back. Returns the plugins now active."""
+        async with self._changing(name):
+            return await self._enable(name)
+
+    async def _enable(self, name: str) -> list[str]:
         record = self.plugin(name)
         if record.state is PluginState.ACTIVE:
             return []
