@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .manifest import ManifestError
+from .settings import SettingsError
+
 ROOT_PACKAGE = "mindframe_plugins"
 
 
@@ -130,6 +133,8 @@ def describe_error(error: BaseException, folder: Path | None = None) -> str:
         return f"{kind}: {error.msg} ({error.filename}, line {error.lineno})"
     frames = traceback.extract_tb(error.__traceback__)
     inside = [f for f in frames if folder is not None and _is_within(f.filename, folder)]
+    if not inside and isinstance(error, ManifestError | SettingsError):
+        frames = []  # their message already names the file, key or environment variable
     frame = (inside or frames or [None])[-1]
     where = f" ({frame.filename}, line {frame.lineno})" if frame else ""
     message = str(error) or repr(error)

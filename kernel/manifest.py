@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -98,18 +99,23 @@ class Manifest(BaseModel):
         return self.name.replace("-", "_")
 
 
-def describe_validation_error(error: ValidationError, noun: str = "field") -> list[str]:
-    """Turn pydantic's errors into "field 'x': expected Y (got Z)" lines."""
+def describe_validation_error(
+    error: ValidationError, noun: str = "field", sources: Mapping[str, str] | None = None
+) -> list[str]:
+    """Turn pydantic's errors into "field 'x': expected Y (got Z)" lines; `sources` names
+    where a top-level key was set (`environment variable MINDFRAME_PORT`), when known."""
     problems = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "missing":
-            problems.append(f"{noun} '{where}' is required")
+            problem = f"{noun} '{where}' is required"
         elif item["type"] == "extra_forbidden":
-            problems.append(f"{noun} '{where}' is not known here (a typo?)")
+            problem = f"{noun} '{where}' is not known here (a typo?)"
         else:
-            problems.append(f"{noun} '{where}': {message} (got {item.get('input')!r})")
+            problem = f"{noun} '{where}': {message} (got {item.get('input')!r})"
+        source = (sources or {}).get(str(item["loc"][0])) if item["loc"] else None
+        problems.append(f"{problem}, set by {source}" if source else problem)
     return problems
 
 

@@ -62,9 +62,17 @@ class KernelSettings(BaseModel):
 class Settings:
     """Raw layered settings, before any plugin's model has looked at its section."""
 
-    def __init__(self, kernel: KernelSettings, sections: dict[str, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        kernel: KernelSettings,
+        sections: dict[str, dict[str, Any]],
+        env_keys: Mapping[str, str] | None = None,
+    ) -> None:
         self.kernel = kernel
         self.sections = sections
+        self.env_keys = dict(env_keys or {})
+        """`section.key` (or a kernel `key`) → the environment variable that set it, so an
+        error names the variable to fix rather than a file."""
 
     def plugin_section(
         self, plugin: str, defaults: Mapping[str, Any], model: type[BaseModel] | None
@@ -76,7 +84,13 @@ class Settings:
         try:
             return model.model_validate(merged)
         except ValidationError as error:
-            problems = describe_validation_error(error, noun="key")
+            section = plugin.replace("-", "_")
+            sources = {
+                key.split(".", 1)[1]: f"environment variable {variable}"
+                for key, variable in self.env_keys.items()
+                if key.startswith(f"{section}.")
+            }
+            problems = describe_validation_error(error, noun="key", sources=sources)
             raise SettingsError(f"settings of plugin '{plugin}': " + "; ".join(problems)) from None
 
 
@@ -93,9 +107,12 @@ def _env_value(raw: str) -> Any:
 
 def _environment_layer(
     environ: Mapping[str, str],
-) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, str]]:
+    """The kernel keys and plugin sections set by `MINDFRAME_…` variables, and which
+    variable set each (`mail.smtp_port` → `MINDFRAME_MAIL__SMTP_PORT`)."""
     top: dict[str, Any] = {}
     sections: dict[str, dict[str, Any]] = {}
+    variables: dict[str, str] = {}
     for key, raw in environ.items():
         if not key.startswith(ENV_PREFIX) or key == CONFIG_ENV:
             continue
@@ -103,9 +120,11 @@ def _environment_layer(
         if "__" in name:
             section, field = name.split("__", 1)
             sections.setdefault(section, {})[field] = _env_value(raw)
+            variables[f"{section}.{field}"] = key
         else:
             top[name] = _env_value(raw)
-    return top, sections
+            variables[name] = key
+    return top, sections, variables
 
 
 def load_settings(
@@ -129,16 +148,18 @@ def load_settings(
             raise SettingsError(f"{config}: not valid TOML: {error}") from None
     top = {k: v for k, v in data.items() if not isinstance(v, dict)}
     sections = {k.replace("-", "_"): dict(v) for k, v in data.items() if isinstance(v, dict)}
-    env_top, env_sections = _environment_layer(environ)
+    env_top, env_sections, env_keys = _environment_layer(environ)
     top.update(env_top)
     for section, values in env_sections.items():
         sections.setdefault(section, {}).update(values)
-    top.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    top.update(flags)
     try:
         kernel = KernelSettings.model_validate(top)
     except ValidationError as error:
         where = f"{config}" if config else "kernel settings"
-        raise SettingsError(
-            f"{where}: " + "; ".join(describe_validation_error(error, "key"))
-        ) from None
-    return Settings(kernel, sections)
+        sources = {k: f"environment variable {v}" for k, v in env_keys.items() if "." not in k}
+        sources.update({k: "the command line" for k in flags})
+        problems = describe_validation_error(error, "key", sources=sources)
+        raise SettingsError(f"{where}: " + "; ".join(problems)) from None
+    return Settings(kernel, sections, env_keys)

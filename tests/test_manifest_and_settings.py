@@ -105,3 +105,41 @@ def test_unknown_kernel_setting_is_refused_with_the_file(tmp_path):
 def test_missing_settings_file_is_an_error_not_a_silent_default(tmp_path):
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_bad_kernel_setting_from_the_environment_names_the_variable():
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None, environ={"MINDFRAME_PORT": "eighty"})
+    assert "key 'port'" in str(caught.value)
+    assert "set by environment variable MINDFRAME_PORT" in str(caught.value)
+
+
+@pytest.mark.anyio
+async def test_plugin_failed_by_an_environment_setting_names_the_variable_not_kernel_code(
+    tmp_path, plugin_factory
+):
+    from mindframe.kernel.runtime import Runtime
+
+    plugin_factory.make(
+        "tuned",
+        """
+        from mindframe.sdk import PluginSettings, hookimpl
+
+        class Tuned(PluginSettings):
+            level: int = 1
+
+        @hookimpl
+        def settings_model():
+            return Tuned
+        """,
+    )
+    environ = {
+        "MINDFRAME_DATA_DIR": str(tmp_path / "data"),
+        "MINDFRAME_BUILTIN_PLUGINS": "false",
+        "MINDFRAME_PLUGINS_DIRS": f'["{plugin_factory.root}"]',
+        "MINDFRAME_TUNED__LEVEL": "high",
+    }
+    async with Runtime(load_settings(None, environ=environ), entry_points=False) as runtime:
+        error = runtime.plugin("tuned").error
+    assert "key 'level'" in error and "set by environment variable MINDFRAME_TUNED__LEVEL" in error
+    assert "settings.py" not in error
