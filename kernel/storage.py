@@ -6,6 +6,7 @@ plugin starts and never drops them when it unloads, so data outlives code versio
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,7 +41,7 @@ class Database:
             "",
             ":memory:",
         ):
-            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+            keep_private(Path(self.url.database))
         self.engine: AsyncEngine = create_async_engine(self.url, pool_pre_ping=False)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _tune_sqlite)
@@ -143,6 +144,18 @@ def _run_in_transaction(engine: Engine, fn: Callable[..., T], args: tuple[Any, .
     """On a worker thread: `fn` in one session and transaction (commit, or rollback)."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
         return fn(session, *args)
+
+
+def keep_private(database: Path) -> None:
+    """Make the SQLite database readable by its owner only (its folder `0700` when created
+    here, the file `0600`): it holds password hashes, sessions and API tokens. SQLite gives
+    the `-wal` and `-shm` files the database file's mode, so the file is created `0600`
+    before SQLite opens it; files left wider by an older version are narrowed."""
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_CREAT | os.O_RDWR, 0o600))
+    for path in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

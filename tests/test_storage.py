@@ -1,6 +1,8 @@
 """Each plugin owns its tables under its prefix; SQLite by default, PostgreSQL by URL."""
 
+import os
 import socket
+import stat
 import uuid
 
 import anyio
@@ -32,6 +34,38 @@ async def test_data_outlives_a_restart_on_sqlite(boot_kernel, tmp_path):
         assert (tmp_path / "data" / "mindframe.db").is_file()
     async with boot_kernel(["hello"]) as kernel:
         assert await greet_and_count(kernel) == 2
+
+
+@pytest.fixture
+def usual_umask():
+    """The umask most shells have (022), so files come out world-readable unless made private."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_data_folder_and_sqlite_files_are_owner_only(boot_kernel, tmp_path, usual_umask):
+    data = tmp_path / "data"
+    async with boot_kernel(["hello"], data_dir=data) as kernel:
+        await greet_and_count(kernel)
+        files = [data / name for name in ("mindframe.db", "mindframe.db-wal", "mindframe.db-shm")]
+        assert all(path.is_file() for path in files)
+        assert mode(data) == 0o700
+        assert {path.name: mode(path) for path in files} == {path.name: 0o600 for path in files}
+
+
+async def test_a_database_left_world_readable_is_narrowed_at_start(boot_kernel, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "mindframe.db").touch(mode=0o644)
+    (data / "mindframe.db").chmod(0o644)
+    async with boot_kernel(["hello"], data_dir=data) as kernel:
+        await greet_and_count(kernel)
+        assert mode(data / "mindframe.db") == 0o600
 
 
 @pytest.mark.postgres
