@@ -151,3 +151,68 @@ async def test_health_aggregates_each_plugins_health_hook(boot_kernel, plugin_fa
 async def kernel_with_hello(boot_kernel):
     async with boot_kernel(["hello"]) as kernel:
         yield kernel
+
+
+FORMS = """
+from typing import Annotated, Any
+from litestar import post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, JSONBody
+from mindframe.sdk import hookimpl
+
+@post("/form")
+async def form(data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> dict:
+    return data
+
+@post("/json")
+async def json_body(data: JSONBody[dict]) -> dict:
+    return data
+
+@hookimpl
+def register_routes(ctx) -> list[Any]:
+    return [form, json_body]
+"""
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_json_route_refuses_a_body_not_sent_as_json(kernel_with_hello, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = await kernel_with_hello.client.post(
+        "/api/hello/greetings", content=b'{"name": "Ada"}', headers=headers
+    )
+    assert response.status_code == 415, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    detail = response.json()["detail"]
+    assert "POST /api/hello/greetings takes a JSON body" in detail
+    assert "application/json" in detail
+
+
+async def test_json_route_takes_json_and_structured_json_media_types(boot_kernel, plugin_factory):
+    plugin_factory.make("forms", FORMS)
+    async with boot_kernel(["forms"], builtin=False) as kernel:
+        for media_type in (
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/merge-patch+json",
+        ):
+            response = await kernel.client.post(
+                "/api/forms/json", content=b'{"a": 1}', headers={"Content-Type": media_type}
+            )
+            assert (response.status_code, response.json()) == (201, {"a": 1}), media_type
+
+
+async def test_form_route_is_not_held_to_json(boot_kernel, plugin_factory):
+    plugin_factory.make("forms", FORMS)
+    async with boot_kernel(["forms"], builtin=False) as kernel:
+        response = await kernel.client.post("/api/forms/form", data={"a": "1"})
+        assert (response.status_code, response.json()) == (201, {"a": "1"})
+
+
+async def test_login_refuses_credentials_sent_as_text_plain(boot_kernel):
+    async with boot_kernel(["auth"]) as kernel:
+        response = await kernel.client.post(
+            "/api/auth/login",
+            content=b'{"username": "root", "password": "correct horse battery"}',
+            headers={"Content-Type": "text/plain"},
+        )
+        assert response.status_code == 415

@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from ..container import Container
+from .json_body import JSONRequest
 from .problems import ErrorReporter, exception_handlers, problem_details_plugin
 
 
@@ -100,6 +101,7 @@ def build_app(
         dependencies=dependencies,
         plugins=[problem_details_plugin()],
         exception_handlers=exception_handlers(report, name),
+        request_class=JSONRequest,
         openapi_config=(
             OpenAPIConfig(title=title, version=version, render_plugins=[JsonRenderPlugin()])
             if with_openapi

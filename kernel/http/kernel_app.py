@@ -16,6 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, Swag
 from litestar.params import FromPath
 
 from ..bus.http import bus_router
+from .json_body import JSONRequest
 from .openapi import merge_schemas
 from .problems import exception_handlers, problem_details_plugin
 from .vendor import VENDOR_PREFIX, vendor_routers, vendor_url
@@ -169,6 +170,7 @@ def build_kernel_app(runtime: Runtime) -> Litestar:
         dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False)},
         plugins=[problem_details_plugin()],
         exception_handlers=exception_handlers(runtime.report_error, "kernel"),
+        request_class=JSONRequest,
         openapi_config=OpenAPIConfig(
             title="Mindframe",
             version="0.1.0",
