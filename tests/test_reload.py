@@ -237,6 +237,62 @@ async def test_requests_during_a_reload_wait_and_none_fails(ticker):
     assert await current_version(ticker) == "4"
 
 
+SWAP_GATE = """
+swap_entered = anyio.Event()
+swap_may_go_on = anyio.Event()
+
+@hookimpl
+async def snapshot_state(ctx):
+    swap_entered.set()
+    await swap_may_go_on.wait()
+"""
+
+
+async def test_requests_arriving_mid_swap_wait_for_the_hold_and_get_the_new_version(
+    boot_kernel, plugin_factory
+):
+    folder = plugin_factory.make("ticker", versioned("1", SWAP_GATE))
+    async with boot_kernel(["ticker"], builtin=False) as kernel:
+        old_module = kernel.runtime.plugin("ticker").code.module
+        holds = kernel.runtime.dispatcher.holds
+        answers: list[tuple[int, str]] = []
+
+        async def request() -> None:
+            response = await kernel.client.get("/api/ticker/version")
+            answers.append((response.status_code, response.text))
+
+        async with anyio.create_task_group() as group:
+            (folder / "__init__.py").write_text(versioned("2"))
+            group.start_soon(reload, kernel)
+            with anyio.fail_after(5):
+                await old_module.swap_entered.wait()  # the old version is handing over
+            for _ in range(5):
+                group.start_soon(request)
+            with anyio.fail_after(5):
+                while len(answers) + holds["ticker"].statistics().tasks_waiting < 5:
+                    await anyio.sleep(0.01)
+            assert answers == []  # nobody was answered while the swap was under way
+            old_module.swap_may_go_on.set()
+        assert sorted(answers) == [(200, '{"version":"2"}')] * 5
+        assert holds == {}
+
+
+async def test_a_hold_never_released_answers_503_after_the_hold_timeout(ticker):
+    dispatcher = ticker.runtime.dispatcher
+    dispatcher.hold_timeout = 0.2
+    dispatcher.hold("ticker")  # a reload that never lets go
+    with anyio.fail_after(5):
+        response = await ticker.client.get("/api/ticker/version")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["detail"] == (
+        "plugin 'ticker' is being reloaded and was not ready within 0.2 s; try again shortly"
+    )
+    dispatcher.release("ticker")
+    assert await current_version(ticker) == "1"
+
+
 async def test_dependents_reload_after_the_plugin_they_require(boot_kernel, plugin_factory):
     base = plugin_factory.make("base", "X = 1\n")
     plugin_factory.make("top", "from mindframe_plugins.base import X\n", requires=["base"])

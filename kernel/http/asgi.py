@@ -2,7 +2,8 @@
 prefix (`/api/<plugin>/…` or `/<plugin>/…`); everything else goes to the kernel's app.
 
 A mount can be held (during a reload): requests for it wait, then go to whatever app is
-mounted when the hold is released, so nobody sees the swap.
+mounted when the hold is released, so nobody sees the swap. A hold not released within
+`hold_timeout` (a reload stuck in a hook) answers 503 rather than keeping clients hanging.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Dispatcher:
     mounts: dict[str, Mount] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
     holds: dict[str, anyio.Event] = field(default_factory=dict)
+    hold_timeout: float = HOLD_TIMEOUT
 
     def mount(self, name: str, mount: Mount) -> None:
         self.unavailable.pop(name, None)
@@ -71,8 +73,15 @@ class Dispatcher:
         else:
             name, api = path[1:].partition("/")[0], False
         if name in self.holds:
-            with anyio.move_on_after(HOLD_TIMEOUT):
+            with anyio.move_on_after(self.hold_timeout) as waiting:
                 await self.holds[name].wait()
+            if waiting.cancelled_caught and kind == "http":
+                detail = (
+                    f"plugin '{name}' is being reloaded and was not ready within "
+                    f"{self.hold_timeout:g} s; try again shortly"
+                )
+                await send_problem(send, 503, detail, {"plugin": name}, [(b"retry-after", b"1")])
+                return
         mount = self.mounts.get(name)
         if mount is not None and (mount.api if api else mount.pages):
             await mount.app(scope, receive, send)
