@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from mindframe.sdk.auth import declared_permissions, requires_permission
+from mindframe.sdk.http import TypedJSONRequest
 from mindframe.sdk.i18n import N_
 
 from . import gdpr
@@ -83,7 +84,13 @@ async def list_users(authenticator: NamedDependency[AuthService]) -> list[UserVi
     return [user_view(row) for row in await authenticator.list_users()]
 
 
-@post("/users", status_code=201, guards=[requires_permission(MANAGE_USERS)], summary="Add a user")
+@post(
+    "/users",
+    status_code=201,
+    guards=[requires_permission(MANAGE_USERS)],
+    summary="Add a user",
+    request_class=TypedJSONRequest,
+)
 async def create_user(
     request: Request, data: JSONBody[NewUser], authenticator: NamedDependency[AuthService]
 ) -> UserView:
@@ -101,7 +108,12 @@ async def create_user(
     return user_view(row)
 
 
-@patch("/users/{user_id:str}", guards=[requires_permission(MANAGE_USERS)], summary="Change a user")
+@patch(
+    "/users/{user_id:str}",
+    guards=[requires_permission(MANAGE_USERS)],
+    summary="Change a user",
+    request_class=TypedJSONRequest,
+)
 async def change_user(
     request: Request,
     user_id: FromPath[str],
@@ -160,6 +172,7 @@ async def list_roles(authenticator: NamedDependency[AuthService]) -> dict[str, l
     "/roles/{name:str}",
     guards=[requires_permission(MANAGE_USERS)],
     summary="Create or replace a role",
+    request_class=TypedJSONRequest,
 )
 async def put_role(
     request: Request,

@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from mindframe.sdk.auth import IDENTITY, Identity, requires_login
+from mindframe.sdk.http import TypedJSONRequest
 from mindframe.sdk.i18n import N_
 
 from . import gdpr
@@ -104,7 +105,10 @@ def token_view(row: dict[str, Any]) -> TokenView:
 
 
 @post(
-    "/login", status_code=200, summary="Sign in; sets the session cookie and returns the CSRF token"
+    "/login",
+    status_code=200,
+    summary="Sign in; sets the session cookie and returns the CSRF token",
+    request_class=TypedJSONRequest,
 )
 async def login(
     request: Request, data: JSONBody[Credentials], authenticator: NamedDependency[AuthService]
@@ -185,6 +189,7 @@ async def me(
     "/me/password",
     status_code=204,
     summary="Change your password (the current one is asked); your other sessions end",
+    request_class=TypedJSONRequest,
     **SIGNED_IN,
 )
 async def change_password(
@@ -241,6 +246,7 @@ async def list_tokens(
     "/tokens",
     status_code=201,
     summary="A new API token; its secret is shown this once",
+    request_class=TypedJSONRequest,
     **SIGNED_IN,
 )
 async def create_token(

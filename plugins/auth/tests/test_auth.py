@@ -334,3 +334,16 @@ async def test_an_erasure_a_plugin_fails_is_reported_and_resumes(boot, plugin_fa
         assert second["complete"] is True
         names = [u["username"] for u in (await kernel.client.get("/api/auth/users")).json()]
         assert names == ["root"] and admin["username"] == "root"
+
+
+async def test_a_password_nested_990_arrays_deep_is_a_400_naming_the_field(boot):
+    async with boot() as kernel:
+        nested = "[" * 990 + "]" * 990
+        response = await kernel.client.post(
+            "/api/auth/login",
+            content='{"username": "a", "password": ' + nested + "}",
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status_code == 400
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["detail"] == "Expected `str`, got `array` - at `$.password`"

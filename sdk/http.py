@@ -1,0 +1,45 @@
+"""`TypedJSONRequest`: read a JSON request body straight into the handler's struct.
+
+Litestar decodes a JSON body into plain Python values first and checks them against the
+handler's `data` type afterwards. Any shape is decoded in that first step, so a body nested
+a thousand arrays deep exhausts the recursion limit and answers 500. With this request
+class a body meant for a `msgspec.Struct` is decoded into that struct directly: a value of
+the wrong type (an array where a password belongs) is refused with a 400 at its first
+token, and nothing is built that the handler did not ask for::
+
+    @post("/login", request_class=TypedJSONRequest)
+    async def login(data: JSONBody[Credentials]) -> ...: ...
+
+Bodies of other types are decoded as before; any body nested too deep to read is a 400.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.exceptions import ClientException
+from litestar.serialization import decode_json
+from litestar.types import Empty
+
+TOO_DEEP = "the JSON body nests arrays or objects too deeply to read; send a flatter body"
+
+
+class TypedJSONRequest(Request):
+    """A request whose `json()` decodes into the handler's `data` struct when it has one."""
+
+    async def json(self) -> Any:
+        if self._json is Empty:
+            data = self.route_handler.parsed_data_field
+            target = data.annotation if data and data.is_subclass_of(msgspec.Struct) else Empty
+            try:
+                self._json = decode_json(
+                    await self.body() or b"null",
+                    target,
+                    self.route_handler.resolve_type_decoders(),
+                    strict=False,
+                )
+            except RecursionError:
+                raise ClientException(TOO_DEEP) from None
+        return self._json
