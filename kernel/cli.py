@@ -131,6 +131,7 @@ def run(
     level = settings.kernel.log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     runtime = Runtime(settings)
+    proxies = settings.kernel.trusted_proxies
     uvicorn.run(
         runtime.asgi,
         host=settings.kernel.host,
@@ -138,6 +139,11 @@ def run(
         log_level=level.lower(),
         lifespan="on",
         access_log=not no_access_log,
+        # X-Forwarded-For names the client only when a trusted proxy sent it: uvicorn's
+        # default trusts any peer on loopback (and FORWARDED_ALLOW_IPS), which let one
+        # client pose as many (login throttling) or as local (the management API).
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies,
     )
 
 

@@ -7,6 +7,7 @@ the defaults in its manifest and validated by the model the plugin declares.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .manifest import describe_validation_error
 
@@ -54,6 +55,24 @@ class KernelSettings(BaseModel):
     hook_timeout: float = Field(default=10.0, gt=0)
     reload: bool = Field(default=False, description="watch plugin folders and hot-reload changes")
     log_level: str = "INFO"
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For names the client; when empty the connecting peer is the client. "
+        "A proxy on this machine must be listed, or every client it forwards looks local",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{proxy!r} is not an IP address or network (such as 10.0.0.0/8)"
+                ) from None
+        return proxies
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'mindframe.db'}"
