@@ -110,3 +110,21 @@ def test_trusted_proxies_must_be_addresses_or_networks():
         load_settings(None, environ={"MINDFRAME_TRUSTED_PROXIES": '["proxy.local"]'})
     assert "'proxy.local' is not an IP address or network" in str(caught.value)
     assert "MINDFRAME_TRUSTED_PROXIES" in str(caught.value)
+
+
+@pytest.mark.slow  # a real server with the auth plugin: about 4 s
+def test_login_throttle_counts_the_real_peer_whatever_it_forwards(tmp_path, whoami):
+    limited = {
+        "MINDFRAME_BUILTIN_PLUGINS": "true",
+        "MINDFRAME_AUTH__LOGIN_ATTEMPTS_PER_MINUTE": "3",
+    }
+    with mindframe_run(tmp_path, whoami, **limited) as url:
+        answers = [
+            httpx.post(
+                f"{url}/api/auth/login",
+                json={"username": "nobody", "password": "wrong"},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+            ).status_code
+            for n in range(1, 5)
+        ]
+    assert answers == [401, 401, 401, 429]
