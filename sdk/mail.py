@@ -9,8 +9,9 @@ stored before the call returns and sent in the background::
     ctx.on_unload(mailer.register_templates(Path(__file__).parent / "mail_templates", ctx.name))
     (await mailer.status(queued.id)).state  # "queued", "sending", "sent" or "failed"
 
-Bad input (an invalid address, an unknown template, a missing template variable, CR/LF in
-a header) raises `MailError` and queues nothing.
+Bad input (an invalid address, an unknown template, a missing template variable, a line
+break or other control character in a header, text UTF-8 cannot encode) raises `MailError`
+naming the field and the character, and queues nothing.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Checking addresses and headers, and building the MIME message that goes on the wire.
 
-Everything here runs before a message is queued, so bad input is refused with nothing
-stored; the outbox only ever holds messages that can be sent.
+The checks run before a message is queued, so bad input is refused with nothing stored
+and the outbox holds only messages that can be built. `build` runs when a message is sent.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.policy import default
 from email.utils import format_datetime, formataddr, parseaddr
 
-from .errors import HeaderInjection, InvalidAddress, MailError
+from .errors import InvalidAddress, MailError, UnsafeCharacter
 
 _LOCAL = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -22,16 +22,31 @@ ADDR_SPEC = re.compile(rf"^{_LOCAL}@{_LABEL}(?:\.{_LABEL})*$")
 NAMED = re.compile(r"^(?P<name>[^<>@,;]*)<(?P<address>[^<>]+)>$")
 MAX_RECIPIENTS = 100
 
+_NOT_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+"""Control characters but tab, the Unicode line and paragraph separators, lone surrogates."""
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
-def refuse_line_breaks(field: str, value: str) -> None:
-    """CR or LF in a header value would let the caller write headers of their own."""
-    if "\r" in value or "\n" in value:
-        raise HeaderInjection(f"{field} must not contain line breaks (CR or LF): {value!r}")
+
+def check_header(field: str, value: str) -> None:
+    """Refuse a character a header cannot carry. CR or LF would let the caller write headers
+    of their own; the other characters Python's email package takes for line boundaries
+    (VT, FF, FS, GS, RS, NEL, U+2028, U+2029) make the message impossible to build; no
+    other control character belongs in a header either, nor a lone surrogate (not UTF-8)."""
+    found = _NOT_IN_HEADER.search(value)
+    if found is not None:
+        raise UnsafeCharacter(
+            f"{field} must not contain line breaks or other control characters: "
+            f"{_named(found)} in {value!r}; remove it or write a space instead"
+        )
+
+
+def _named(found: re.Match[str]) -> str:
+    return f"U+{ord(found.group()):04X} at position {found.start()}"
 
 
 def check_address(value: str) -> str:
     """`ada@example.org` or `Ada Lovelace <ada@example.org>`, returned in canonical form."""
-    refuse_line_breaks("address", value)
+    check_header("address", value)
     named = NAMED.match(value.strip())
     name, address = (named["name"].strip().strip('"'), named["address"]) if named else ("", value)
     if not ADDR_SPEC.match(address) or address.startswith(".") or ".." in address:
@@ -63,8 +78,18 @@ class Content:
     text: str
     html: str | None = None
 
-    def __post_init__(self) -> None:
-        refuse_line_breaks("subject", self.subject)
+
+def check_content(content: Content) -> None:
+    """Refuse content that could not be built into a message (see `check_header`);
+    the body may hold any character that UTF-8 can encode."""
+    check_header("subject", content.subject)
+    for field, body in (("text", content.text), ("html", content.html or "")):
+        found = _LONE_SURROGATE.search(body)
+        if found is not None:
+            raise UnsafeCharacter(
+                f"{field} is not valid Unicode text: {_named(found)} is a lone surrogate, "
+                "which UTF-8 cannot encode; send the text as decoded UTF-8"
+            )
 
 
 def message_id(outbox_id: str, sender: str) -> str:

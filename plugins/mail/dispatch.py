@@ -23,7 +23,7 @@ import anyio
 
 from .composing import build, domain_of
 from .events import MailFailed, MailSent
-from .outbox import FAILED, QUEUED, SENT, Claimed, Outbox, Settled, now
+from .outbox import FAILED, GAVE_UP, QUEUED, SENT, Claimed, Outbox, Settled, now
 from .settings import MailSettings
 from .smtp import Connection, Outcome
 
@@ -51,6 +51,25 @@ def lanes(batch: list[Claimed], per_domain: int) -> list[list[Claimed]]:
             group.append([])
         group[turn].append(message)
     return [lane for group in groups.values() for lane in group]
+
+
+async def attempt(connection: Connection, message: Claimed) -> Outcome:
+    """One SMTP transaction for `message`. A row that cannot be built into a message (one
+    written by hand, or by an older version that checked less) is a failed attempt like a
+    4xx: it ends `failed` at `max_attempts` with the reason, instead of stopping its lane and
+    staying `sending` to be claimed again and again."""
+    try:
+        email = build(
+            sender=message.sender,
+            recipients=message.recipients,
+            content=message.content,
+            message_id=message.message_id,
+            date=message.created_at,
+        )
+    except Exception as error:
+        log.warning("mail sender: could not build %s: %r", message.id, error)
+        return Outcome("temporary", f"could not build the message: {type(error).__name__}: {error}")
+    return await connection.send(email, message.sender, message.recipients)
 
 
 class Recorder:
@@ -172,7 +191,20 @@ class Dispatcher:
         settings = self._settings
         self._wake = anyio.Event()
         self._retry_at = None
-        claim = await self._outbox.claim(settings.batch_size, settings.sending_lease)
+        claim = await self._outbox.claim(
+            settings.batch_size, settings.sending_lease, settings.max_attempts
+        )
+        for row in claim.given_up:
+            log.warning("mail sender: gave up on %s after %d attempts", row.id, row.attempts)
+            await self._publish(
+                MailFailed(
+                    id=row.id,
+                    message_id=row.message_id,
+                    to=row.recipients,
+                    reply=GAVE_UP,
+                    attempts=row.attempts,
+                )
+            )
         if claim.messages:
             await self.send(claim.messages)
         if claim.full:
@@ -203,17 +235,7 @@ class Dispatcher:
                     if self._stopping:
                         break
                     untried.discard(message.id)
-                    outcome = await kept.connection.send(
-                        build(
-                            sender=message.sender,
-                            recipients=message.recipients,
-                            content=message.content,
-                            message_id=message.message_id,
-                            date=message.created_at,
-                        ),
-                        message.sender,
-                        message.recipients,
-                    )
+                    outcome = await attempt(kept.connection, message)
                     # Committed beside the next transaction, one commit per connection at
                     # a time (the wait is for the commit before this one, even if it was
                     # another batch's): at most two replies per connection wait for theirs.

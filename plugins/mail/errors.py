@@ -5,11 +5,11 @@ All are `mindframe.sdk.mail.MailError`, which is what other plugins catch."""
 from mindframe.sdk.mail import MailError
 
 __all__ = [
-    "HeaderInjection",
     "InvalidAddress",
     "MailError",
     "MissingTemplateVariable",
     "UnknownTemplate",
+    "UnsafeCharacter",
 ]
 
 
@@ -17,8 +17,10 @@ class InvalidAddress(MailError):
     pass
 
 
-class HeaderInjection(MailError):
-    pass
+class UnsafeCharacter(MailError):
+    """A character the message could not carry there: a line break or other control
+    character in a header (CR or LF would even let the caller add headers), or a lone
+    surrogate anywhere."""
 
 
 class UnknownTemplate(MailError):

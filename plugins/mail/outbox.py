@@ -3,7 +3,9 @@
 States: `queued` → `sending` (claimed, with a lease) → `sent` | `failed`; a temporary
 failure puts the row back to `queued` with a later `send_at`. A row still `sending` when
 its lease runs out was being sent by a process that died: it is claimed again and resent
-with the same Message-ID (see the README for the at-least-once window).
+with the same Message-ID (see the README for the at-least-once window), unless that was
+its last allowed attempt: then it is `failed`, so no message is tried more than
+`max_attempts` times, not even one that crashes the process sending it.
 """
 
 from __future__ import annotations
@@ -52,13 +54,25 @@ class Claimed:
 
 
 @dataclass(frozen=True)
+class GivenUp:
+    """A row whose last allowed attempt ended with no outcome recorded, now `failed`."""
+
+    id: str
+    message_id: str
+    recipients: list[str]
+    attempts: int
+
+
+@dataclass(frozen=True)
 class Claim:
     """What one `claim` took; when it took fewer than asked, nothing else was due then and
-    `next_due` says when something will be (None: nothing is waiting at all)."""
+    `next_due` says when something will be (None: nothing is waiting at all). `given_up`:
+    the rows it failed instead of claiming them once more than `max_attempts` allows."""
 
     messages: list[Claimed]
     full: bool
     next_due: float | None
+    given_up: list[GivenUp]
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,12 @@ class Settled:
     state: str
     reply: str
     send_at: float | None = None
+
+
+GAVE_UP = (
+    "no outcome was recorded for the last allowed attempt (the process sending it stopped"
+    " or crashed mid-send); not tried again: max_attempts reached"
+)
 
 
 def now() -> float:
@@ -148,10 +168,21 @@ class Outbox:
             return
         await self._ctx.transaction(_insert_rows, rows)
 
-    async def claim(self, limit: int, lease: float) -> Claim:
+    async def claim(self, limit: int, lease: float, max_attempts: int) -> Claim:
         """Take up to `limit` due rows, highest priority first, and mark them `sending`;
-        when fewer were due, also learn when the next one will be (same transaction)."""
+        when fewer were due, also learn when the next one will be (same transaction).
+        A row whose lease ran out on its last allowed attempt is failed instead."""
         at, claim = now(), uuid.uuid4().hex
+        give_up = (
+            update(outbox)
+            .where(
+                outbox.c.state == SENDING,
+                outbox.c.lease_until < at,
+                outbox.c.attempts >= max_attempts,
+            )
+            .values(state=FAILED, lease_until=None, reply=GAVE_UP)
+            .returning(outbox.c.id, outbox.c.message_id, outbox.c.recipients, outbox.c.attempts)
+        )
         due = (
             select(outbox.c.id)
             .where(_due(at))
@@ -169,7 +200,9 @@ class Outbox:
             )
             .returning(*outbox.c)
         )
-        rows, next_due = await self._ctx.transaction(_claim_rows, claim_rows, limit)
+        given_up, rows, next_due = await self._ctx.transaction(
+            _claim_rows, give_up, claim_rows, limit
+        )
         rows = sorted(rows, key=lambda r: (-r["priority"], r["send_at"], r["created_at"]))
         messages = [
             Claimed(
@@ -183,7 +216,11 @@ class Outbox:
             )
             for row in rows
         ]
-        return Claim(messages, full=len(rows) == limit, next_due=next_due)
+        failed = [
+            GivenUp(row["id"], row["message_id"], list(row["recipients"]), row["attempts"])
+            for row in given_up
+        ]
+        return Claim(messages, full=len(rows) == limit, next_due=next_due, given_up=failed)
 
     async def settle(self, outcomes: list[Settled]) -> None:
         """Record the outcomes of several transactions in one commit."""
@@ -281,14 +318,15 @@ def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _claim_rows(
-    session: Session, claim_rows: Any, limit: int
-) -> tuple[list[dict[str, Any]], float | None]:
+    session: Session, give_up: Any, claim_rows: Any, limit: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float | None]:
+    given_up = [dict(row) for row in session.execute(give_up).mappings()]
     rows = [dict(row) for row in session.execute(claim_rows).mappings()]
     next_due = None
     if len(rows) < limit:
         times = session.execute(_NEXT_DUE).one()
         next_due = min((t for t in times if t is not None), default=None)
-    return rows, next_due
+    return given_up, rows, next_due
 
 
 def _settle_rows(session: Session, by_state: dict[str, list[dict[str, Any]]]) -> None:

@@ -106,6 +106,7 @@ class MailService(Mailer):
             raise MailError("give 'subject' and 'text' (or 'html'), or a 'template'")
         else:
             content = Content(subject=request.subject, text=request.text or "", html=request.html)
+        composing.check_content(content)
         priority = priority or "normal"
         if priority not in PRIORITIES:
             raise MailError(f"priority must be one of {', '.join(PRIORITIES)}, not {priority!r}")

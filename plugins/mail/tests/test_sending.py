@@ -303,3 +303,49 @@ async def test_without_an_auth_plugin_the_api_refuses_everyone(kernel):
     assert response.status_code == 401
     assert "no auth plugin is active" in response.json()["detail"]
     assert "mail.queued" not in kernel.bus_probe.topics()
+
+
+def stored_row(service, subject: str, **values) -> dict:
+    """An outbox row written as is, past the checks `Mailer.send` makes."""
+    content = sys.modules["mindframe_plugins.mail.composing"].Content(subject, "t")
+    row = service.outbox.row(
+        sender="noreply@mindframe.test", recipients=["a@example.org"], content=content
+    )
+    return {**row, **values}
+
+
+async def test_a_row_that_cannot_be_built_fails_after_max_attempts_with_the_reason(
+    mail_kernel, sink: Sink
+):
+    async with mail_kernel(max_attempts=3) as kernel:
+        service = kernel.runtime.container.resolve(Mailer)
+        # written by hand, or by an older version that checked less: it cannot be built
+        poison = stored_row(service, "Hi\x0bthere")
+        await service.outbox.add([poison])
+        await service.send(["b@example.org"], subject="fine", text="t")
+        failed = await kernel.bus_probe.next("mail.failed")
+        shown = await wait_state(kernel, poison["id"], "failed")
+        await sink.wait_for(1)
+    assert failed.id == poison["id"]
+    assert failed.attempts == shown["attempts"] == 3
+    assert shown["reply"].startswith("could not build the message: ValueError")
+    assert sink.subjects() == ["fine"]
+
+
+async def test_a_row_whose_last_attempt_died_mid_send_is_failed_not_tried_again(
+    mail_kernel, sink: Sink
+):
+    async with mail_kernel(max_attempts=2) as kernel:
+        service = kernel.runtime.container.resolve(Mailer)
+        # as a process leaves it when it dies sending the last allowed attempt
+        crashed = stored_row(
+            service, "crashes the sender", state="sending", attempts=2, lease_until=0.0
+        )
+        await service.outbox.add([crashed])
+        service.dispatcher.wake()
+        failed = await kernel.bus_probe.next("mail.failed")
+        shown = await wait_state(kernel, crashed["id"], "failed")
+    assert failed.id == crashed["id"]
+    assert failed.attempts == shown["attempts"] == 2
+    assert shown["reply"].startswith("no outcome was recorded for the last allowed attempt")
+    assert sink.received == []
