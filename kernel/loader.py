@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
 import traceback
 import types
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .discovery import discover_folder, find_plugin_folders
 from .manifest import ManifestError
 from .settings import SettingsError
 
@@ -33,6 +37,48 @@ def _ensure_root_package() -> None:
         root = types.ModuleType(ROOT_PACKAGE, "Namespace of the plugins loaded from folders.")
         root.__path__ = []
         sys.modules[ROOT_PACKAGE] = root
+
+
+class _PluginFolderFinder(importlib.abc.MetaPathFinder):
+    """Finds `mindframe_plugins.<module name>` in the plugin folders under its roots, for
+    code that imports a plugin's types before any runtime has loaded the plugin."""
+
+    def __init__(self) -> None:
+        self.roots: list[Path] = []
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: types.ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        parent, _, leaf = fullname.rpartition(".")
+        if parent != ROOT_PACKAGE:
+            return None
+        for root in self.roots:
+            for folder in find_plugin_folders(root):
+                manifest = discover_folder(folder).manifest
+                if manifest is not None and manifest.module_name == leaf:
+                    return importlib.util.spec_from_file_location(
+                        fullname, folder / "__init__.py", submodule_search_locations=[str(folder)]
+                    )
+        return None
+
+
+_finder = _PluginFolderFinder()
+
+
+def make_importable(root: Path) -> None:
+    """Let `import mindframe_plugins.<name>` find the plugins under `root` even before a
+    runtime loads them: the SDK's pytest plugin does this for the folders tests are
+    collected from, so a test module can import a plugin's types at the top. A runtime
+    imports each plugin afresh when it loads it, whatever was imported before."""
+    _ensure_root_package()
+    if _finder not in sys.meta_path:
+        sys.meta_path.append(_finder)
+    root = root.resolve()
+    if root not in _finder.roots:
+        _finder.roots.append(root)
 
 
 def owned_modules(module_name: str) -> dict[str, types.ModuleType]:

@@ -124,7 +124,7 @@ def _env_value(raw: str) -> Any:
     return raw
 
 
-def _environment_layer(
+def environment_layer(
     environ: Mapping[str, str],
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, str]]:
     """The kernel keys and plugin sections set by `MINDFRAME_…` variables, and which
@@ -167,7 +167,7 @@ def load_settings(
             raise SettingsError(f"{config}: not valid TOML: {error}") from None
     top = {k: v for k, v in data.items() if not isinstance(v, dict)}
     sections = {k.replace("-", "_"): dict(v) for k, v in data.items() if isinstance(v, dict)}
-    env_top, env_sections, env_keys = _environment_layer(environ)
+    env_top, env_sections, env_keys = environment_layer(environ)
     top.update(env_top)
     for section, values in env_sections.items():
         sections.setdefault(section, {}).update(values)
