@@ -1,4 +1,6 @@
-"""Argon2id password hashing, off the event loop; costs come from settings."""
+"""Argon2id password hashing on worker threads, at most `max_concurrent_hashes` at once:
+each hash holds `argon2_memory_cost` of memory, so a burst of logins queues here instead of
+exhausting memory and the cores the event loop needs."""
 
 from __future__ import annotations
 
@@ -21,20 +23,21 @@ class Passwords:
             memory_cost=settings.argon2_memory_cost,
             parallelism=settings.argon2_parallelism,
         )
+        self._turns = anyio.CapacityLimiter(settings.max_concurrent_hashes)
         self._dummy = self._hasher.hash("a password nobody has")
 
     async def hash(self, password: str) -> str:
         if len(password) < MIN_LENGTH:
             raise Refusal(N_("a password needs at least {count} characters"), count=MIN_LENGTH)
-        return await anyio.to_thread.run_sync(self._hasher.hash, password)
+        return await anyio.to_thread.run_sync(self._hasher.hash, password, limiter=self._turns)
 
     async def verify(self, stored: str | None, password: str) -> bool:
         """Whether `password` matches; with no user (`stored` None) the same work is done,
         so the answer's timing does not tell whether a username exists."""
         try:
-            return (
-                await anyio.to_thread.run_sync(self._hasher.verify, stored or self._dummy, password)
-                and stored is not None
+            matched = await anyio.to_thread.run_sync(
+                self._hasher.verify, stored or self._dummy, password, limiter=self._turns
             )
         except (VerificationError, InvalidHashError):
             return False
+        return matched and stored is not None

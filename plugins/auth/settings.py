@@ -11,6 +11,7 @@ class AuthSettings(PluginSettings):
     argon2_time_cost: int = Field(ge=1)
     argon2_memory_cost: int = Field(ge=8)
     argon2_parallelism: int = Field(ge=1)
+    max_concurrent_hashes: int = Field(ge=1)
     max_failed_logins: int = Field(ge=1)
     failure_window: int = Field(ge=1)
     lockout_seconds: int = Field(ge=1)
