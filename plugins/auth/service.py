@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from mindframe.sdk import PluginContext
 from mindframe.sdk.auth import ADMIN_PERMISSION, Authenticator, Identity
@@ -106,12 +107,14 @@ class AuthService(Authenticator):
     async def change_password(
         self, user_id: str, current: str, new: str, client: str, keep_session: str | None
     ) -> None:
-        """Set a new password if `current` is right (attempts are rate-limited like logins),
-        and end every session of the user but `keep_session` (a session digest)."""
+        """Set a new password if `current` is right (attempts are rate-limited and locked out
+        like logins), and end every session of the user but `keep_session` (a session
+        digest)."""
         self._throttle(client)
         user = await self.user(user_id)
-        if user is None or not await self.passwords.verify(user["password_hash"], current):
-            await self.record("password.refused", user_id=user_id, client=client)
+        if user is None:
+            raise Refusal(N_("your account no longer exists"), 401)
+        if not await self._password_matches(user["username"], user, current, client, "password"):
             raise Refusal(N_("the current password is wrong"), 400)
         await self.update_user(user_id, password=new)
         await self._run(
@@ -176,21 +179,12 @@ class AuthService(Authenticator):
         """Check the password; returns (user, session secret, CSRF token) or raises
         Refusal. Failures are counted per username and locked out past the limit."""
         self._throttle(client)
-        moment = now()
-        lock = await self._one(select(lockouts).where(lockouts.c.username == username))
-        locked_until = aware(lock["locked_until"]) if lock else None
-        if locked_until and locked_until > moment:
-            await self.record("login.locked", username=username, client=client)
-            wait = int((locked_until - moment).total_seconds()) + 1
-            raise Refusal(N_("too many failed logins; try again {when}"), 429, retry_after=wait)
         user = await self.user_by_name(username)
-        if not await self.passwords.verify(user["password_hash"] if user else None, password):
-            await self._count_failure(username, lock, moment, client)
+        if not await self._password_matches(username, user, password, client, "login"):
             raise Refusal(N_("wrong username or password"), 401)
-        await self._run(delete(lockouts).where(lockouts.c.username == username))
         assert user is not None
         secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-        expires = moment + timedelta(seconds=self.settings.session_seconds)
+        expires = now() + timedelta(seconds=self.settings.session_seconds)
         await self._run(
             insert(sessions).values(
                 digest=digest(secret), user_id=user["id"], csrf_token=csrf, expires_at=expires
@@ -211,24 +205,67 @@ class AuthService(Authenticator):
             )
         window.append(stamp)
 
-    async def _count_failure(
-        self, username: str, lock: dict | None, moment: datetime, client: str
-    ) -> None:
-        window = timedelta(seconds=self.settings.failure_window)
-        first = aware(lock["first_failure_at"]) if lock else None
-        fresh = lock is None or first is None or first < moment - window
-        failures = 1 if fresh else lock["failures"] + 1  # type: ignore[index]
-        values: dict[str, Any] = {"failures": failures, "locked_until": None}
-        values["first_failure_at"] = moment if fresh else first
+    async def _password_matches(
+        self, username: str, user: dict | None, password: str, client: str, attempt: str
+    ) -> bool:
+        """Whether `password` is `user`'s (None: no such user, and as much work done). A
+        wrong one counts toward `username`'s lockout, audited as `<attempt>.failed`; while
+        locked out a Refusal (429) says when to try again, audited as `<attempt>.locked`."""
+        moment = now()
+        lock = await self._one(select(lockouts).where(lockouts.c.username == username))
+        locked_until = aware(lock["locked_until"]) if lock else None
+        if locked_until and locked_until > moment:
+            await self.record(f"{attempt}.locked", username=username, client=client)
+            wait = int((locked_until - moment).total_seconds()) + 1
+            raise Refusal(N_("too many failed logins; try again {when}"), 429, retry_after=wait)
+        if await self.passwords.verify(user["password_hash"] if user else None, password):
+            await self._run(delete(lockouts).where(lockouts.c.username == username))
+            return True
+        failures = await self._count_failure(username, moment)
+        await self.record(f"{attempt}.failed", username=username, client=client)
         if failures >= self.settings.max_failed_logins:
-            values["locked_until"] = moment + timedelta(seconds=self.settings.lockout_seconds)
-        async with self.ctx.session() as session:
-            await session.execute(delete(lockouts).where(lockouts.c.username == username))
-            await session.execute(insert(lockouts).values(username=username, **values))
-            await session.commit()
-        await self.record("login.failed", username=username, client=client)
-        if values["locked_until"]:
             await self.record("lockout", username=username, client=client, failures=failures)
+        return False
+
+    async def _count_failure(self, username: str, moment: datetime) -> int:
+        """Add one failure to `username`'s count in one statement (concurrent wrong
+        passwords each count), starting afresh past `failure_window`; locks the name out at
+        `max_failed_logins`. Returns the count."""
+        stale = lockouts.c.first_failure_at < moment - timedelta(
+            seconds=self.settings.failure_window
+        )
+        count = (
+            update(lockouts)
+            .where(lockouts.c.username == username)
+            .values(
+                failures=case((stale, 1), else_=lockouts.c.failures + 1),
+                first_failure_at=case((stale, moment), else_=lockouts.c.first_failure_at),
+            )
+            .returning(lockouts.c.failures)
+        )
+        first = insert(lockouts).values(username=username, failures=1, first_failure_at=moment)
+        async with self.ctx.session() as session:
+            for last_try in (False, True):
+                failures = (await session.execute(count)).scalar()
+                if failures is not None:
+                    break
+                try:
+                    await session.execute(first)
+                    failures = 1
+                    break
+                except IntegrityError:  # another failure inserted the row first: count again
+                    await session.rollback()
+                    if last_try:
+                        raise
+            if failures >= self.settings.max_failed_logins:
+                locked_until = moment + timedelta(seconds=self.settings.lockout_seconds)
+                await session.execute(
+                    update(lockouts)
+                    .where(lockouts.c.username == username)
+                    .values(locked_until=locked_until)
+                )
+            await session.commit()
+        return failures
 
     async def logout(self, connection: ASGIConnection) -> None:
         secret = connection.cookies.get(self.settings.cookie_name)
