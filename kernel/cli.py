@@ -301,6 +301,7 @@ def disable(obj: dict[str, str | None], name: str) -> None:
 def _add_kernel_groups() -> None:
     from .bus.cli import bus
     from .check import check
+    from .db_cli import db
     from .hookdocs import docs
     from .scaffold.cli import new
 
@@ -308,6 +309,7 @@ def _add_kernel_groups() -> None:
     main.add_command(check)
     main.add_command(new)
     main.add_command(docs)
+    main.add_command(db)
 
 
 _add_kernel_groups()

@@ -116,7 +116,11 @@ class Lifecycle:
             declared = await self.call(record, "register_tables", ctx=ctx)
             if declared is not None:
                 tables = await runtime.database.claim_tables(
-                    record.name, ctx.table_prefix, declared
+                    record.name,
+                    ctx.table_prefix,
+                    declared,
+                    record.code.revisions if record.code else None,
+                    additive=runtime.settings.kernel.reload,
                 )
                 ctx.ledger.record(
                     "table",

@@ -23,6 +23,7 @@ from typing import Any
 
 from .discovery import discover_folder, find_plugin_folders
 from .manifest import ManifestError
+from .migrations import MIGRATIONS_FOLDER, Revisions
 from .settings import SettingsError
 
 ROOT_PACKAGE = "mindframe_plugins"
@@ -109,6 +110,8 @@ class ImportedCode:
     module: types.ModuleType
     module_name: str
     displaced: dict[str, types.ModuleType] = field(default_factory=dict)
+    revisions: Revisions | None = None
+    """The migration files beside this code when it was imported (`kernel/migrations.py`)."""
 
     def openapi(self) -> dict[str, Any] | None:
         """The OpenAPI document (paths, components) of routes the kernel cannot describe
@@ -151,7 +154,7 @@ def import_folder(folder: Path, module_name: str) -> ImportedCode:
         forget_modules(module_name)
         sys.modules.update(displaced)
         raise
-    return ImportedCode(module, module_name, displaced)
+    return ImportedCode(module, module_name, displaced, Revisions.of(folder / MIGRATIONS_FOLDER))
 
 
 def import_installed(module_name: str) -> ImportedCode:

@@ -6,6 +6,7 @@ plugin starts and never drops them when it unloads, so data outlives code versio
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,7 +24,10 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
+from .migrations import Revisions, reconcile
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 SYNC_POOL_SIZE = 4  # connections of the one-hop SQLite path (plus as many again on demand)
 
 
@@ -89,8 +93,19 @@ class Database:
                 return await session.run_sync(fn, *args)
         return await anyio.to_thread.run_sync(_run_in_transaction, self.sync_engine, fn, args)
 
-    async def claim_tables(self, owner: str, prefix: str, declared: Any) -> list[Table]:
-        """Check the plugin's tables are its own, create the missing ones, record the owner."""
+    async def claim_tables(
+        self,
+        owner: str,
+        prefix: str,
+        declared: Any,
+        migrations: Revisions | None = None,
+        *,
+        additive: bool = False,
+    ) -> list[Table]:
+        """Check the plugin's tables are its own, bring the database to them (its pending
+        migrations, new tables, and additive changes when `additive`; see
+        `kernel/migrations.py`), and record the owner. Raises SchemaChangeRefused, with the
+        differences, for a change that needs a migration; the database is then untouched."""
         tables = normalise_tables(declared)
         for table in tables:
             if not table.name.startswith(prefix):
@@ -101,12 +116,12 @@ class Database:
             held = self.owners.get(table.name)
             if held is not None and held != owner:
                 raise TableError(f"table {table.name!r} already belongs to plugin '{held}'")
-        by_metadata: dict[int, tuple[MetaData, list[Table]]] = {}
-        for table in tables:
-            by_metadata.setdefault(id(table.metadata), (table.metadata, []))[1].append(table)
         async with self.engine.begin() as connection:
-            for metadata, group in by_metadata.values():
-                await connection.run_sync(metadata.create_all, tables=group, checkfirst=True)
+            outcome = await connection.run_sync(
+                reconcile, owner, prefix, tables, migrations, additive=additive
+            )
+        for line in outcome.describe():
+            log.info("plugin %s: schema: %s", owner, line)
         for table in tables:
             self.owners[table.name] = owner
         return tables
