@@ -1,11 +1,12 @@
 """The child process of a sandboxed plugin: `python -m mindframe.sandbox.child FD`.
 
 FD is this end of an AF_UNIX socket pair made by the parent. The child reads `Hello`,
-applies its limits and the network guard, imports the plugin folder, runs its hooks with a
-`SandboxContext`, says what it serves (`Described`: routes, pages, OpenAPI) before running
-`startup`, serves its Litestar app as ASGI driven by frames, sends a heartbeat
-every 0.5 s, and exits when told to, when the parent goes away, or when something escapes
-the plugin's code (after a `Fatal` frame saying what).
+confines itself (confinement.py: namespaces, limits, uid, Landlock, seccomp) while it is
+still one thread and before any plugin code exists in it, imports the plugin folder, runs
+its hooks with a `SandboxContext`, says what it serves (`Described`: routes, pages,
+OpenAPI) before running `startup`, serves its Litestar app as ASGI driven by frames,
+sends a heartbeat every 0.5 s, and exits when told to, when the parent goes away, or when
+something escapes the plugin's code (after a `Fatal` frame saying what).
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from mindframe.kernel.manifest import Manifest
 from mindframe.kernel.settings import PluginSettings
 
 from . import protocol as p
+from .confinement import confine
 from .events import to_event
-from .limits import EXIT_MEMORY, apply_rlimits, guard_network, out_of_memory_reason
+from .limits import EXIT_MEMORY, guard_sockets, out_of_memory_reason
 from .permissions import PermissionDenied, network_message
 
 log = logging.getLogger("mindframe.sandbox.child")
@@ -136,13 +138,13 @@ class Child:
         with contextlib.suppress(BaseException):
             self.conn.send_nowait(p.Fatal(reason=reason))
         with contextlib.suppress(BaseException):
-            sys.stderr.write(f"[sandbox {self.hello.manifest.get('name')}] {reason}\n")
+            sys.stderr.write(f"{reason}\n")
             sys.stderr.flush()
         _flush_and_exit(self.conn, code)
 
     @property
-    def memory_mb(self) -> Any:
-        return (self.hello.settings or {}).get("sandbox", {}).get("memory_mb")
+    def memory_mb(self) -> int:
+        return self.hello.memory_mb
 
     # --- start -----------------------------------------------------------------------------
 
@@ -436,29 +438,19 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-async def _main(fd: int) -> int:
-    sock = socket.socket(fileno=fd)
+async def _main(sock: socket.socket, hello: p.Hello, confinement: dict[str, Any]) -> int:
     conn = await p.Connection.over(sock)
-    hello = await conn.receive()
-    if not isinstance(hello, p.Hello):
-        raise SystemExit(f"expected Hello, got {type(hello).__name__}")
     name = hello.manifest.get("name", "?")
-    logging.basicConfig(
-        level=logging.INFO, format=f"[sandbox {name}] %(levelname)s %(name)s: %(message)s"
-    )
-    sandbox = (hello.settings or {}).get("sandbox", {}) if isinstance(hello.settings, dict) else {}
-    apply_rlimits(sandbox.get("memory_mb"), sandbox.get("cpu_seconds"))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if not hello.network:
 
-        def refused(address: Any) -> str:
-            message = network_message(name, address)
-            conn.send_nowait(
-                p.Report(kind="audit", message=message, context={"address": repr(address)})
-            )
+        def refused(what: str) -> str:
+            message = network_message(name, what)
+            conn.send_nowait(p.Report(kind="audit", message=message, context={"address": what}))
             log.warning("%s", message)
             return message
 
-        guard_network(refused)
+        guard_sockets(refused)
     child = Child(conn, hello)
     loop = asyncio.get_running_loop()
 
@@ -476,6 +468,7 @@ async def _main(fd: int) -> int:
     except BaseException as error:  # SystemExit, KeyboardInterrupt from the plugin
         child.die(error)
         raise
+    started.confinement = confinement
     await conn.send(started)
     if not started.ok:
         await conn.writer.drain()
@@ -487,7 +480,19 @@ async def _main(fd: int) -> int:
 def main() -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    sys.exit(asyncio.run(_main(int(sys.argv[1]))))
+    fd = int(sys.argv[1])
+    os.set_inheritable(fd, False)  # programs the plugin runs do not get the connection
+    sock = socket.socket(fileno=fd)
+    hello = p.receive_blocking(sock)
+    if not isinstance(hello, p.Hello):
+        raise SystemExit(f"expected Hello, got {type(hello).__name__}")
+    try:
+        confinement = confine(hello)
+    except Exception as error:
+        refusal = p.Started(ok=False, error=f"sandbox confinement failed: {error}")
+        sock.sendall(p.encode(refusal))
+        sys.exit(1)
+    sys.exit(asyncio.run(_main(sock, hello, confinement)))
 
 
 if __name__ == "__main__":

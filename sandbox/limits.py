@@ -2,17 +2,17 @@
 
 Limits are read from the plugin's settings under the `sandbox` key, so the manifest gives
 defaults (`[settings.sandbox]` in plugin.toml) and `mindframe.toml` or `MINDFRAME_...`
-can override them like any other setting:
+can override them like any other setting; a key left out keeps the default below:
 
     [settings.sandbox]
-    memory_mb = 256          # RLIMIT_AS of the child (address space, not RSS)
-    cpu_seconds = 60         # RLIMIT_CPU: CPU time of the child's whole life
+    memory_mb = 256          # RLIMIT_AS of each process of the child (address space)
+    cpu_seconds = 60         # RLIMIT_CPU: CPU time of each process over its whole life
+    processes = 64           # RLIMIT_NPROC: processes and threads of the child's own uid
     heartbeat_timeout = 3.0  # seconds without a heartbeat before the child is killed
 """
 
 from __future__ import annotations
 
-import ipaddress
 import resource
 import socket
 from collections.abc import Callable
@@ -26,8 +26,9 @@ EXIT_MEMORY = 75
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    memory_mb: int | None = None
-    cpu_seconds: int | None = None
+    memory_mb: int = 256
+    cpu_seconds: int = 60
+    processes: int = 64
     heartbeat_timeout: float = 3.0
     backoff_initial: float = 0.25
     backoff_max: float = 30.0
@@ -46,7 +47,7 @@ class Limits:
         if unknown:
             raise ValueError(f"settings.sandbox: unknown key(s) {unknown}; known: {sorted(known)}")
         values = {k: v for k, v in raw.items() if v is not None}
-        for key in ("memory_mb", "cpu_seconds"):
+        for key in ("memory_mb", "cpu_seconds", "processes"):
             if key in values and (not isinstance(values[key], int) or values[key] <= 0):
                 raise ValueError(f"settings.sandbox.{key}: a positive integer, got {values[key]!r}")
         limits = cls(**values)
@@ -58,63 +59,48 @@ class Limits:
         return limits
 
 
-def out_of_memory_reason(memory_mb: int | None) -> str:
+def out_of_memory_reason(memory_mb: int) -> str:
     """Why a child that hit its memory limit ended: said by the child in its `Fatal` frame,
     and by the supervisor from the exit status alone when that frame could not be sent
     (near the limit even a small write may fail)."""
     return f"ran out of memory (MemoryError; memory_mb = {memory_mb})"
 
 
-def apply_rlimits(memory_mb: int | None, cpu_seconds: int | None) -> None:
-    """Set the child's own hard limits (called in the child, before the plugin is imported)."""
-    if memory_mb is not None:
-        size = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (size, size))
-    if cpu_seconds is not None:
-        # SIGXCPU at the soft limit (the default action kills); SIGKILL one second later.
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+def apply_rlimits(memory_mb: int, cpu_seconds: int, processes: int | None) -> None:
+    """Set the child's hard limits (in the child, before the plugin is imported; without
+    CAP_SYS_RESOURCE it cannot raise them again). `processes` only with a uid of its own:
+    RLIMIT_NPROC counts every process and thread of the real uid."""
+    size = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (size, size))
+    # SIGXCPU at the soft limit (the default action kills); SIGKILL one second later.
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    if processes is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
 
 
-def _is_local(address: Any, family: int) -> bool:
-    if family == socket.AF_UNIX:
-        return True
-    host = address[0] if isinstance(address, tuple) else address
-    if host in ("localhost", ""):
-        return True
+def _family_name(family: int) -> str:
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return socket.AddressFamily(socket.AF_INET if family == -1 else family).name
     except ValueError:
-        return False  # a name: resolving it here would itself use the network
+        return f"family {family}"
 
 
-def guard_network(on_refused: Callable[[Any], str]) -> None:
-    """Refuse `connect`/`sendto` to anything but loopback and Unix sockets, in this process.
+def guard_sockets(on_refused: Callable[[str], str]) -> None:
+    """Refuse a new socket in Python code with a message naming the permission to grant.
 
-    Best effort: it patches Python's `socket.socket`, so C extensions opening their own
-    sockets, or code that restores the originals, get through. `on_refused(address)`
-    audits the attempt and returns the error message raised to the caller."""
+    A courtesy, not the boundary: the OS refuses `socket(2)` anyway (confinement.py); this
+    turns its bare EACCES into a `PermissionDenied` that says what to change, and lets
+    `on_refused(what)` audit the attempt and word the message. Sockets made from an
+    existing descriptor (`socketpair`, `fromfd`) are not new and pass."""
     from .permissions import PermissionDenied
 
-    original_connect = socket.socket.connect
-    original_connect_ex = socket.socket.connect_ex
-    original_sendto = socket.socket.sendto
+    original_init = socket.socket.__init__
 
-    def check(sock: socket.socket, address: Any) -> None:
-        if not _is_local(address, sock.family):
-            raise PermissionDenied(on_refused(address))
+    def __init__(
+        self: socket.socket, family: int = -1, type: int = -1, proto: int = -1, fileno: Any = None
+    ) -> None:
+        if fileno is None:
+            raise PermissionDenied(on_refused(_family_name(family)))
+        original_init(self, family, type, proto, fileno)
 
-    def connect(self: socket.socket, address: Any) -> None:
-        check(self, address)
-        return original_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> int:
-        check(self, address)
-        return original_connect_ex(self, address)
-
-    def sendto(self: socket.socket, data: Any, *args: Any) -> int:
-        check(self, args[-1])
-        return original_sendto(self, data, *args)
-
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
-    socket.socket.sendto = sendto  # type: ignore[method-assign]
+    socket.socket.__init__ = __init__  # type: ignore[method-assign]

@@ -77,8 +77,9 @@ def check_service(plugin: str, granted: list[str], key: str, type_name: str | No
     )
 
 
-def network_message(plugin: str, address: Any) -> str:
+def network_message(plugin: str, what: str) -> str:
     return (
-        f"plugin '{plugin}' may not connect to {address!r}: set `network = true` under "
-        "[permissions] in plugin.toml (sandboxed plugins reach only loopback otherwise)"
+        f"plugin '{plugin}' may not open a socket ({what}): set `network = true` under "
+        "[permissions] in plugin.toml (without it a sandboxed plugin has no sockets, only its "
+        "connection to the kernel)"
     )

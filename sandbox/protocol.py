@@ -8,6 +8,7 @@ a handful of bytes of framing, and no HTTP is parsed twice.
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 from typing import Any
 
@@ -40,6 +41,14 @@ class Hello(Msg, tag="hello"):
     subscribe: list[str]
     services: list[str]
     heartbeat_interval: float
+    memory_mb: int
+    cpu_seconds: int
+    processes: int
+    private_paths: list[str]
+    """What the child must never be able to read (the data folder)."""
+    workdir: str = ""
+    uid: int | None = None
+    """The child's own uid (and gid) when the kernel runs as root, else None."""
 
 
 class Started(Msg, tag="started"):
@@ -48,6 +57,8 @@ class Started(Msg, tag="started"):
     ok: bool
     error: str | None = None
     traceback: str | None = None
+    confinement: dict[str, Any] = {}
+    """What the OS enforces on the child (confinement.py)."""
 
 
 class Described(Msg, tag="described"):
@@ -180,6 +191,21 @@ def encode(message: Msg) -> bytes:
 
 def decode(body: bytes) -> Msg:
     return _decoder.decode(body)
+
+
+def receive_blocking(sock: socket.socket) -> Msg:
+    """One frame from a blocking socket: the child's Hello, read before asyncio starts."""
+
+    def exactly(size: int) -> bytes:
+        data = sock.recv(size, socket.MSG_WAITALL)
+        if len(data) != size:
+            raise EOFError("the other side closed the connection")
+        return data
+
+    (size,) = HEADER.unpack(exactly(HEADER.size))
+    if size > MAX_FRAME:
+        raise EOFError(f"frame of {size} bytes is over the {MAX_FRAME} byte limit")
+    return decode(exactly(size))
 
 
 class Connection:

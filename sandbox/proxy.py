@@ -101,6 +101,7 @@ class SandboxProxy:
         self.ctx = ctx
         limits = Limits.from_settings(ctx.settings)
         settings = ctx.settings if isinstance(ctx.settings, dict) else ctx.settings.model_dump()
+        private = _data_folders(ctx)
 
         def hello() -> p.Hello:
             permissions = self.manifest.permissions
@@ -114,6 +115,10 @@ class SandboxProxy:
                 subscribe=permissions.subscribe,
                 services=permissions.services,
                 heartbeat_interval=HEARTBEAT_INTERVAL,
+                memory_mb=limits.memory_mb,
+                cpu_seconds=limits.cpu_seconds,
+                processes=limits.processes,
+                private_paths=private,
             )
 
         self.supervisor = supervisor = Supervisor(
@@ -183,6 +188,7 @@ class SandboxProxy:
             "pid": child.pid if child and child.process.returncode is None else None,
             "restarts": supervisor.restarts if supervisor else 0,
             "exits": list(supervisor.history) if supervisor else [],
+            "confinement": child.confinement if child else {},
             "audit": [record.view() for record in list(self.audit_log)[-20:]],
             "audit_total": len(self.audit_log),
         }
@@ -242,6 +248,15 @@ class SandboxProxy:
             "sandboxed plugin %s: %s\n%s", self.name, frame.message, frame.context.get("traceback")
         )
         self.report_error(SandboxedPluginError(frame.message), {"plugin": self.name, **context})
+
+
+def _data_folders(ctx: PluginContext) -> list[str]:
+    """The kernel's data folder (where its SQLite database lives), which the child must
+    never be granted."""
+    url = ctx.engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return [str(Path(url.database).resolve().parent)]
+    return []
 
 
 _HOOKS = (

@@ -5,6 +5,10 @@ crashed (its `Fatal` frame, or the signal that killed it: SIGABRT, SIGSEGV, SIGX
 the CPU limit); it ran out of memory; or it hung (no frame for `heartbeat_timeout`
 seconds), in which case the supervisor kills it. Every unplanned end is followed by a
 restart after an exponential backoff, reset once a child has stayed up for a while.
+
+A child starts in a session of its own, with a clean environment, in its own working
+directory, as its own uid under a root kernel (account.py); when it ends, for whatever
+reason, its process group and every process of its uid are killed with it.
 """
 
 from __future__ import annotations
@@ -18,10 +22,15 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import msgspec
 
 from . import protocol as p
+from .account import Account
 from .limits import EXIT_MEMORY, HEARTBEAT_INTERVAL, Limits, out_of_memory_reason
+from .output import relay
 
 log = logging.getLogger("mindframe.sandbox")
 STABLE_AFTER = 10.0
@@ -48,10 +57,20 @@ class Stream:
 class ChildProcess:
     """One running child and the connection to it."""
 
-    def __init__(self, process: asyncio.subprocess.Process, conn: p.Connection) -> None:
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        conn: p.Connection,
+        account: Account,
+        output: BinaryIO,
+    ) -> None:
         self.process = process
         self.conn = conn
+        self.account = account
+        self.output = output
+        """The read end of the child's stdout and stderr (relayed by `output.relay`)."""
         self.pidfd = _pidfd(process.pid)
+        self.confinement: dict[str, Any] = {}
         self.described: p.Described | None = None
         self.last_seen = time.monotonic()
         self.started_at = time.monotonic()
@@ -93,22 +112,27 @@ class ChildProcess:
             self.started.cancel()
 
     def kill(self) -> None:
-        """SIGKILL, without reaping: asyncio's child watcher must be the one to `waitpid`,
-        or it reports status 255 and the real reason (a signal) is lost. So not
+        """SIGKILL the child, its process group and every process of its uid (if it has
+        its own). The child is not reaped: asyncio's child watcher must be the one to
+        `waitpid`, or it reports status 255 and the real reason (a signal) is lost. So not
         `Process.kill()`, whose `Popen.send_signal` polls, reaping an exited child."""
-        if self.process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            if self.pidfd is not None:
-                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-            else:
-                os.kill(self.pid, signal.SIGKILL)
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                if self.pidfd is not None:
+                    signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+                else:
+                    os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        self.account.kill_all()
 
     def close(self) -> None:
         self.conn.close()
         if self.pidfd is not None:
             os.close(self.pidfd)
             self.pidfd = None
+        self.output.close()
+        self.account.close()
 
 
 def _pidfd(pid: int) -> int | None:
@@ -119,27 +143,50 @@ def _pidfd(pid: int) -> int | None:
         return None
 
 
-async def spawn(hello: p.Hello) -> ChildProcess:
-    """Start `python -m mindframe.sandbox.child FD` with one end of a socket pair."""
+CHILD_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def child_environment(workdir: Path) -> dict[str, str]:
+    """Nothing of the kernel's environment (its secrets live there): a plugin's
+    configuration reaches it through its settings."""
+    home = str(workdir)
+    return {"PATH": CHILD_PATH, "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8"}
+
+
+async def spawn(hello: p.Hello, plugin: str) -> ChildProcess:
+    """Start `python -I -m mindframe.sandbox.child FD` with one end of a socket pair, in a
+    session of its own, its stdout and stderr into one pipe for `output.relay`."""
+    account = Account(plugin)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    output, output_write = os.pipe()
     try:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
+            "-I",  # no PYTHON* variables, no user site, no working directory on sys.path
+            "-u",
+            "-B",
             "-m",
             "mindframe.sandbox.child",
             str(theirs.fileno()),
             pass_fds=[theirs.fileno()],
             stdin=asyncio.subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=output_write,
+            stderr=output_write,
+            env=child_environment(account.workdir),
+            cwd=account.workdir,
+            start_new_session=True,
         )
     except BaseException:
         ours.close()
+        os.close(output)
+        account.close()
         raise
     finally:
         theirs.close()
+        os.close(output_write)
     conn = await p.Connection.over(ours)
-    child = ChildProcess(process, conn)
-    conn.send_nowait(hello)
+    child = ChildProcess(process, conn, account, os.fdopen(output, "rb", buffering=0))
+    conn.send_nowait(msgspec.structs.replace(hello, workdir=str(account.workdir), uid=account.uid))
     return child
 
 
@@ -234,7 +281,7 @@ class Supervisor:
         """Spawn, watch, and after an unplanned end wait the backoff and spawn again."""
         failures = 0
         while not self._stopping:
-            child = await spawn(self._hello())
+            child = await spawn(self._hello(), self.name)
             self.child = child
             outcome = await self._watch(child)
             self._ready.clear()
@@ -263,6 +310,7 @@ class Supervisor:
     async def _watch(self, child: ChildProcess) -> str:
         """Serve one child until it ends; returns why it ended."""
         reader = asyncio.ensure_future(self._read(child))
+        output = asyncio.ensure_future(relay(child.output, self.name))
         watchdog = asyncio.ensure_future(self._watchdog(child))
         exited = asyncio.ensure_future(child.process.wait())
         starting = asyncio.ensure_future(self._await_started(child))
@@ -280,6 +328,9 @@ class Supervisor:
             child.kill()
             with contextlib.suppress(Exception):
                 await asyncio.shield(exited)
+            # What the child wrote last; a process that escaped the kill keeps the pipe.
+            await asyncio.wait({output}, timeout=LAST_WORDS)
+            output.cancel()
             child.close()
         returncode = child.process.returncode or 0
         if self._stopping and not child.hung and not child.fatal:
@@ -293,6 +344,7 @@ class Supervisor:
     async def _await_started(self, child: ChildProcess) -> str | None:
         """Mark the plugin running once the child says it started; a refusal is a reason."""
         started = await child.started
+        child.confinement = started.confinement
         if not started.ok:
             log.error("sandboxed plugin %s failed to start: %s", self.name, started.error)
             self._fail_first(_StartFailed(started.error, started.traceback))
@@ -362,8 +414,8 @@ class Supervisor:
                 await child.process.wait()
         except TimeoutError:
             log.warning("sandboxed plugin %s did not stop in %g s; killing", self.name, grace)
-            child.kill()
-            await child.process.wait()
+        child.kill()  # and what it started, even if it exited on its own
+        await child.process.wait()
 
 
 class _StartFailed(RuntimeError):

@@ -126,7 +126,7 @@ async def test_permission_violations_are_refused_audited_and_the_plugin_keeps_ru
         assert "secret.plans" not in kernel.bus_probe.topics()
 
         refused = (await kernel.client.post("/api/worker/connect")).json()["refused"]
-        assert refused.startswith("PermissionDenied: plugin 'worker' may not connect")
+        assert refused.startswith("PermissionDenied: plugin 'worker' may not open a socket")
         assert "network = true" in refused
 
         state = (await kernel.client.get("/api/worker/state")).json()

@@ -35,8 +35,8 @@ def test_refusal_names_the_manifest_field() -> None:
 
 def test_limits_from_settings() -> None:
     limits = Limits.from_settings({"sandbox": {"memory_mb": 256, "heartbeat_timeout": 2}})
-    assert (limits.memory_mb, limits.cpu_seconds, limits.heartbeat_timeout) == (256, None, 2)
-    assert Limits.from_settings({}) == Limits()
+    assert (limits.memory_mb, limits.cpu_seconds, limits.heartbeat_timeout) == (256, 60, 2)
+    assert Limits.from_settings({}) == Limits(memory_mb=256, cpu_seconds=60, processes=64)
     with pytest.raises(ValueError, match="unknown key"):
         Limits.from_settings({"sandbox": {"memory": 1}})
     with pytest.raises(ValueError, match="positive integer"):
