@@ -18,19 +18,22 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request
 from litestar.exceptions import ClientException
 from litestar.serialization import decode_json
 from litestar.types import Empty
 
+from mindframe.kernel.http.json_body import JSONRequest
+
 TOO_DEEP = "the JSON body nests arrays or objects too deeply to read; send a flatter body"
 
 
-class TypedJSONRequest(Request):
-    """A request whose `json()` decodes into the handler's `data` struct when it has one."""
+class TypedJSONRequest(JSONRequest):
+    """A request whose `json()` decodes into the handler's `data` struct when it has one;
+    a kernel `JSONRequest`, so a body not declared JSON is a 415 here as everywhere."""
 
     async def json(self) -> Any:
         if self._json is Empty:
+            self.require_json_content_type()
             data = self.route_handler.parsed_data_field
             target = data.annotation if data and data.is_subclass_of(msgspec.Struct) else Empty
             try:

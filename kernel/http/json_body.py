@@ -25,11 +25,17 @@ def is_json_media_type(media_type: str) -> bool:
 
 
 class JSONRequest(Request):
-    """Litestar's request, refusing to decode a body as JSON under another Content-Type."""
+    """Litestar's request, refusing to decode a body as JSON under another Content-Type.
+    A subclass that decodes the body its own way calls `require_json_content_type` first."""
 
     __slots__ = ()
 
     async def json(self) -> Any:
+        self.require_json_content_type()
+        return await super().json()
+
+    def require_json_content_type(self) -> None:
+        """415 (a problem detail saying what to send) unless the body is declared JSON."""
         media_type = self.content_type[0]
         if not is_json_media_type(media_type):
             sent = f"Content-Type {media_type!r}" if media_type else "no Content-Type"
@@ -38,4 +44,3 @@ class JSONRequest(Request):
                 detail=f"{self.method} {self.url.path} takes a JSON body, but the request has "
                 f"{sent}: send it with Content-Type: application/json",
             )
-        return await super().json()
