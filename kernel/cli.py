@@ -291,10 +291,16 @@ def reload(obj: dict[str, str | None], name: str) -> None:
 
 @plugins.command()
 @click.argument("name")
+@click.option(
+    "--yes", is_flag=True, help="Go ahead even though this turns sign-in off (auth, with users)."
+)
 @click.pass_obj
-def disable(obj: dict[str, str | None], name: str) -> None:
+def disable(obj: dict[str, str | None], name: str, yes: bool) -> None:
     """Stop a plugin (and, first, the plugins that require it) on the running server."""
-    result = _api(obj, "POST", f"/api/kernel/plugins/{name}/disable")
+    confirm = "?confirm=auth" if yes else ""
+    result = _api(obj, "POST", f"/api/kernel/plugins/{name}/disable{confirm}", ok=(200, 409))
+    if "confirm" in result:
+        raise click.ClickException(f"{result['detail']} (on the command line: --yes)")
     click.echo(f"stopped: {', '.join(result['stopped'])}")
 
 

@@ -23,6 +23,7 @@ request, so two runtimes in one process each enforce their own users.
 from __future__ import annotations
 
 import fnmatch
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from mindframe.sdk import PluginContext
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 Guard = Callable[[ASGIConnection, "BaseRouteHandler"], Awaitable[None]]
 IDENTITY_SCOPE_KEY = "mindframe.identity"
 ADMIN_PERMISSION = "*"
@@ -107,6 +109,14 @@ class Authenticator(ABC):
         self, connection: ASGIConnection, identity: Identity, permission: str
     ) -> None:
         """Record a refusal in the audit log."""
+
+    async def audit(self, connection: ASGIConnection, action: str, **detail: Any) -> None:
+        """Record `action` (such as `kernel.plugins.disable`) in the audit log, with who asked
+        for it, from where, and `detail`: the kernel calls it before a change that weakens
+        security (turning sign-in off). Without an audit log of its own, an authenticator
+        leaves the record in the server's log."""
+        client = connection.client.host if connection.client else "unknown"
+        log.warning("audit: %s from %s: %s", action, client, detail)
 
     async def authorize(self, connection: ASGIConnection, *permissions: str) -> Identity:
         """The request's identity if it holds every one of `permissions`; else 401/403."""

@@ -154,6 +154,13 @@ def test_management_needs_a_token_once_auth_has_a_user(server, tmp_path):
     assert cli("disable", "steady", token=secret).stdout.strip() == "stopped: steady"
     assert httpx.get(f"{url}/api/steady/ping").status_code == 503
 
+    asked = cli("disable", "auth", token=secret)
+    assert asked.returncode == 1 and "turns sign-in off" in asked.stderr
+    assert "--yes" in asked.stderr
+    assert httpx.get(f"{url}/api/auth/me").status_code == 401  # auth still signs people in
+    assert cli("disable", "auth", "--yes", token=secret).stdout.strip() == "stopped: auth"
+    assert httpx.get(f"{url}/api/auth/me").status_code == 503
+
 
 def write_plugin(folder: Path, manifest: str, code: str) -> Path:
     folder.mkdir(parents=True)

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+from litestar.connection import ASGIConnection
 
+from .access import may_see_errors
 from .problems import PROBLEM_MEDIA_TYPE, problem_body
 
 ASGIApp = Callable[..., Any]
@@ -86,9 +88,18 @@ class Dispatcher:
         if mount is not None and (mount.api if api else mount.pages):
             await mount.app(scope, receive, send)
         elif api and name in self.unavailable and kind == "http":
-            await send_problem(send, 503, self.unavailable[name], {"plugin": name})
+            await send_problem(
+                send, 503, await self._why_unavailable(scope, name), {"plugin": name}
+            )
         else:
             await self.kernel_app(scope, receive, send)
+
+    async def _why_unavailable(self, scope: dict[str, Any], name: str) -> str:
+        """The reason a plugin is not serving (its error, with file paths) for whoever may see
+        errors; a pointer to the management API for everyone else."""
+        if await may_see_errors(ASGIConnection(scope), self.container):
+            return self.unavailable[name]
+        return f"plugin '{name}' is not available; its state is at GET /api/kernel/plugins/{name}"
 
     async def _lifespan(self, receive: Callable, send: Callable) -> None:
         message = await receive()

@@ -3,19 +3,25 @@ merged OpenAPI schema under `/schema`, and the problem-details 404 for everythin
 
 from __future__ import annotations
 
-import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, SwaggerRenderPlugin
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 
 from ..bus.http import bus_router
+from ..ordering import dependents_of
+from .access import (
+    AUTHENTICATOR_SERVICE,
+    enforcing_authenticator,
+    is_direct_loopback,
+    may_see_errors,
+)
 from .json_body import JSONRequest
 from .openapi import merge_schemas
 from .problems import exception_handlers, problem_details_plugin
@@ -26,24 +32,12 @@ if TYPE_CHECKING:
 
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-
-def loopback_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Without an auth plugin, changing the runtime is allowed from this machine only."""
-    if connection.scope.get("method") in SAFE_METHODS:
-        return
-    host = connection.client.host if connection.client else ""
-    try:
-        local = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        local = host in {"localhost", "testclient"}
-    if not local:
-        raise NotAuthorizedException(
-            "the management API accepts changes from loopback only until an auth plugin is active"
-        )
-
-
-AUTHENTICATOR_SERVICE = "authenticator"  # the key of `mindframe.sdk.auth.Authenticator`
+LOOPBACK_ONLY = (
+    "the management API answers loopback only until an auth plugin has a user: call it "
+    "from this machine directly (not through a proxy), or create a user and sign in"
+)
+CONFIRM_SIGN_IN_OFF = "auth"
+"""The `confirm` a disable needs when it would stop the plugin that signs users in."""
 PUBLIC_PATHS = ("/health", "/schema", VENDOR_PREFIX)
 
 
@@ -59,15 +53,17 @@ def management_permission(connection: ASGIConnection) -> str:
     return f"kernel.{area}.manage"
 
 
-async def management_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Once an auth plugin is configured, the management API needs `kernel.*` permissions;
-    until then it accepts changes from loopback only."""
-    registration = connection.app.state.runtime.container.by_key(AUTHENTICATOR_SERVICE)
-    authenticator = registration.get() if registration is not None else None
-    if authenticator is None or not await authenticator.enforcing():
-        loopback_only(connection, handler)
-    elif not connection.scope["path"].startswith(PUBLIC_PATHS):
+async def management_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Once an auth plugin has users, the management API needs `kernel.*` permissions;
+    until then it answers a direct loopback client only, reads included (they show
+    errors, tracebacks and file paths). The public paths answer everyone."""
+    if connection.scope["path"].startswith(PUBLIC_PATHS):
+        return
+    authenticator = await enforcing_authenticator(connection.app.state.runtime.container)
+    if authenticator is not None:
         await authenticator.authorize(connection, management_permission(connection))
+    elif not is_direct_loopback(connection.scope):
+        raise NotAuthorizedException(LOOPBACK_ONLY)
 
 
 def _record_or_404(runtime: Runtime, name: str) -> Any:
@@ -77,9 +73,24 @@ def _record_or_404(runtime: Runtime, name: str) -> Any:
         raise NotFoundException(f"no plugin named {name!r}") from None
 
 
+def without_errors(report: dict[str, Any]) -> dict[str, Any]:
+    """`/health` for a client who may not read errors: every state and verdict, but no
+    error texts (they carry file paths and internals) and no paths waiting for a restart."""
+    plugins = {
+        name: {key: value for key, value in entry.items() if key != "error"}
+        for name, entry in report["plugins"].items()
+    }
+    redacted = {**report, "plugins": plugins}
+    if "restart_needed" in redacted:
+        redacted["restart_needed"] = True
+    return redacted
+
+
 @get("/health", tags=["kernel"], summary="Health of the runtime and each plugin")
-async def health(runtime: NamedDependency[Runtime]) -> dict[str, Any]:
-    return await runtime.health()
+async def health(request: Request, runtime: NamedDependency[Runtime]) -> dict[str, Any]:
+    """Errors are shown to whoever may read the management API (see `access`)."""
+    report = await runtime.health()
+    return report if await may_see_errors(request, runtime.container) else without_errors(report)
 
 
 @get(
@@ -111,11 +122,43 @@ async def enable_plugin(runtime: NamedDependency[Runtime], name: FromPath[str]) 
     tags=["kernel"],
     status_code=200,
 )
-async def disable_plugin(runtime: NamedDependency[Runtime], name: FromPath[str]) -> dict[str, Any]:
-    """Stop the plugin, after stopping every plugin that requires it."""
+async def disable_plugin(
+    request: Request,
+    runtime: NamedDependency[Runtime],
+    name: FromPath[str],
+    confirm: FromQuery[str | None] = None,
+) -> dict[str, Any]:
+    """Stop the plugin, after stopping every plugin that requires it. Once users exist,
+    stopping the plugin that signs them in needs `?confirm=auth` (409 without it)."""
     _record_or_404(runtime, name)
+    await confirm_sign_in_off(request, runtime, name, confirm)
     stopped = await runtime.disable(name)
     return {"plugin": runtime.plugin(name).view(), "stopped": stopped}
+
+
+async def confirm_sign_in_off(
+    request: Request, runtime: Runtime, name: str, confirm: str | None
+) -> None:
+    """Disabling `name` when that stops the enforcing authenticator's plugin (itself or a
+    requirement of it) locks every user out and hands the management API to loopback: it
+    needs `confirm`, and goes to the audit log first (which stops with the plugin)."""
+    registration = runtime.container.by_key(AUTHENTICATOR_SERVICE)
+    authenticator = await enforcing_authenticator(runtime.container)
+    if registration is None or authenticator is None:
+        return
+    provider = registration.owner
+    if provider != name and provider not in dependents_of(name, runtime.manifests()):
+        return
+    if confirm != CONFIRM_SIGN_IN_OFF:
+        also = "" if provider == name else f" (it stops '{provider}')"
+        raise HTTPException(
+            status_code=409,
+            detail=f"disabling '{name}' turns sign-in off{also}: nobody could sign in and the "
+            "management API would answer loopback only. To go ahead, repeat the request "
+            f"with confirm={CONFIRM_SIGN_IN_OFF}",
+            extra={"confirm": CONFIRM_SIGN_IN_OFF},
+        )
+    await authenticator.audit(request, "kernel.plugins.disable", plugin=name, stops=provider)
 
 
 @post("/api/kernel/plugins/{name:str}/reload", tags=["kernel"], status_code=200)

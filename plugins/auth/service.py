@@ -16,7 +16,7 @@ from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mindframe.sdk import PluginContext
-from mindframe.sdk.auth import ADMIN_PERMISSION, Authenticator, Identity
+from mindframe.sdk.auth import ADMIN_PERMISSION, Authenticator, Identity, current_identity
 from mindframe.sdk.i18n import N_
 
 from .models import audit, lockouts, roles, sessions, tokens, users
@@ -326,6 +326,16 @@ class AuthService(Authenticator):
             client=client_of(connection),
             permission=permission,
             path=connection.scope["path"],
+        )
+
+    async def audit(self, connection: ASGIConnection, action: str, **detail: Any) -> None:
+        identity = await current_identity(connection, self)
+        await self.record(
+            action,
+            username=identity.username if identity else None,
+            user_id=identity.user_id if identity else None,
+            client=client_of(connection),
+            **detail,
         )
 
     # --- API tokens ------------------------------------------------------------------------
