@@ -310,11 +310,13 @@ def _add_kernel_groups() -> None:
     from .db_cli import db
     from .hookdocs import docs
     from .scaffold.cli import new
+    from .testcmd import test
 
     main.add_command(bus)
     main.add_command(check)
     main.add_command(new)
     main.add_command(docs)
+    main.add_command(test)
     main.add_command(db)
 
 
