@@ -3,7 +3,8 @@
 Accepted mail is stored in `mail_inbox` and announced as `mail.received` (the support
 plugin turns those into tickets). Refusals are SMTP replies a sender understands:
 552 for mail over `inbound_max_size`, 550 5.1.1 for an address that is not internal,
-550 5.6.0 for a message that does not parse as mail.
+554 5.6.0 for mail over `inbound_max_parts` or `inbound_max_depth`, 550 5.6.0 for a
+message that does not parse as mail. Messages are parsed in a worker thread (`parsing.py`).
 """
 
 from __future__ import annotations
@@ -11,46 +12,31 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
 from typing import Any
 
+import anyio
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import String, cast, delete, func, insert, or_, select
 
 from mindframe.sdk import PluginContext
 
-from .composing import ADDR_SPEC, domain_of
+from .composing import domain_of
 from .events import MailReceived
 from .models import inbox
+from .parsing import Refused, read
 from .settings import MailSettings
 
-PARSER = BytesParser(policy=policy.default)
-
-
-def problem_with(message: EmailMessage) -> str | None:
-    """Why `message` is not mail we can file, or None."""
-    if message.defects:
-        return type(message.defects[0]).__name__
-    sender = message.get("From")
-    if not sender or not sender.addresses or not ADDR_SPEC.match(sender.addresses[0].addr_spec):
-        return "no valid From header"
-    for part in message.walk():
-        if part.defects:
-            return type(part.defects[0]).__name__
-    return None
-
-
-def plain_text(message: EmailMessage) -> str:
-    body = message.get_body(preferencelist=("plain", "html"))
-    return body.get_content() if body is not None else ""
+PARSING_THREADS = 2
+"""Inbound messages parsed at once: a flood of mail waits its turn instead of taking the
+worker threads that database transactions (`ctx.transaction`) run in."""
 
 
 class InboxHandler:
     def __init__(self, ctx: PluginContext, settings: MailSettings) -> None:
         self._ctx = ctx
+        self._settings = settings
         self._domains = {d.lower() for d in settings.inbound_domains}
+        self._parsing = anyio.CapacityLimiter(PARSING_THREADS)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -62,21 +48,24 @@ class InboxHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
+        settings = self._settings
         try:
-            message = PARSER.parsebytes(raw)
-            problem = problem_with(message)  # type: ignore[arg-type]
-            text = plain_text(message) if problem is None else ""  # type: ignore[arg-type]
-        except (ValueError, LookupError, UnicodeError) as error:
-            problem = f"{type(error).__name__}: {error}"
-        if problem is not None:
-            return f"550 5.6.0 Malformed message: {problem}"
+            received = await anyio.to_thread.run_sync(
+                read,
+                raw,
+                settings.inbound_max_parts,
+                settings.inbound_max_depth,
+                limiter=self._parsing,
+            )
+        except Refused as refused:
+            return refused.reply
         row = {
             "id": str(uuid.uuid4()),
-            "message_id": str(message["Message-ID"]) if message["Message-ID"] else None,
-            "sender": message["From"].addresses[0].addr_spec,
+            "message_id": received.message_id,
+            "sender": received.sender,
             "recipients": list(envelope.rcpt_tos),
-            "subject": str(message.get("Subject", "")),
-            "text": text,
+            "subject": received.subject,
+            "text": received.text,
             "raw": raw.decode("utf-8", "replace"),
             "received_at": datetime.now(UTC),
         }
@@ -90,7 +79,7 @@ class InboxHandler:
                 sender=row["sender"],
                 to=row["recipients"],
                 subject=row["subject"],
-                text=text,
+                text=row["text"],
             )
         )
         return "250 2.0.0 Message accepted"

@@ -30,3 +30,5 @@ class MailSettings(PluginSettings):
     inbound_host: str
     inbound_domains: list[str] = Field(description="domains the listener accepts mail for")
     inbound_max_size: int = Field(ge=1, description="largest accepted inbound message, bytes")
+    inbound_max_parts: int = Field(ge=1, description="most MIME parts in an inbound message")
+    inbound_max_depth: int = Field(ge=0, description="deepest nesting of inbound MIME parts")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import smtplib
 import socket
 from email.message import EmailMessage
 
 import aiosmtplib
+import anyio
 import pytest
 
 from mindframe.sdk import Subject
@@ -37,9 +39,11 @@ def mail(sender: str = "kari@customer.test", body: str = "My order is late") -> 
 
 @pytest.fixture
 def inbound_kernel(mail_kernel, inbound_port):
-    return lambda: mail_kernel(
-        inbound_port=inbound_port, inbound_domains=["mindframe.test"], inbound_max_size=2000
-    )
+    def start(**overrides):
+        settings = {"inbound_domains": ["mindframe.test"], "inbound_max_size": 2000, **overrides}
+        return mail_kernel(inbound_port=inbound_port, **settings)
+
+    return start
 
 
 async def test_internal_mail_is_stored_and_announced(inbound_kernel, inbound_port):
@@ -105,3 +109,101 @@ async def test_the_listener_is_off_by_default(mail_kernel, inbound_port):
     async with mail_kernel():
         with pytest.raises(aiosmtplib.SMTPConnectError):
             await aiosmtplib.send(mail(), hostname="127.0.0.1", port=inbound_port, timeout=2)
+
+
+HEAD = b"From: kari@customer.test\r\nTo: support@mindframe.test\r\nMIME-Version: 1.0\r\n"
+
+
+def many_parts(count: int) -> bytes:
+    """A message of `count` small text parts (and itself: `count + 1` MIME parts)."""
+    part = b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n"
+    return (
+        HEAD + b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n' + part * count + b"--b--\r\n"
+    )
+
+
+def nested(depth: int) -> bytes:
+    """A message whose text part is nested `depth` deep in multiparts."""
+    opening = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (n, n)
+        for n in range(depth)
+    )
+    closing = b"".join(b"\r\n--b%d--\r\n" % n for n in reversed(range(depth)))
+    return HEAD + opening + b"Content-Type: text/plain\r\n\r\nx" + closing
+
+
+def send_with_smtplib(port: int, raw: bytes) -> tuple[int, str]:
+    """The reply to DATA, as a blocking client sees it (run it in a thread)."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        try:
+            client.sendmail("kari@customer.test", ["support@mindframe.test"], raw)
+        except smtplib.SMTPDataError as refused:
+            return refused.smtp_code, refused.smtp_error.decode()
+    return 250, ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "limit"),
+    [
+        (many_parts(15_000), "more than 1000 MIME parts (the limit inbound_max_parts)"),
+        (nested(900), "nested more than 50 deep (the limit inbound_max_depth)"),
+    ],
+    ids=["15000 parts", "900 deep"],
+)
+async def test_mail_over_the_part_limits_is_refused_with_554_naming_the_limit(
+    inbound_kernel, inbound_port, raw, limit
+):
+    async with inbound_kernel(inbound_max_size=1_000_000) as kernel:
+        code, reply = await anyio.to_thread.run_sync(send_with_smtplib, inbound_port, raw)
+        assert "mail.received" not in kernel.bus_probe.topics()
+    assert code == 554
+    assert reply.startswith("5.6.0 Message refused:") and reply.endswith(limit)
+
+
+async def test_mail_at_the_part_limits_is_taken_and_one_more_is_refused(
+    inbound_kernel, inbound_port
+):
+    async with inbound_kernel(
+        inbound_max_size=100_000, inbound_max_parts=1001, inbound_max_depth=40
+    ) as kernel:
+        for raw in (many_parts(1000), nested(40)):
+            assert await anyio.to_thread.run_sync(send_with_smtplib, inbound_port, raw) == (250, "")
+            assert (await kernel.bus_probe.next("mail.received")).text.strip() == "x"
+        for raw in (many_parts(1001), nested(41)):
+            code, _ = await anyio.to_thread.run_sync(send_with_smtplib, inbound_port, raw)
+            assert code == 554
+
+
+async def stalls_while(work) -> tuple[float, float]:
+    """How long `work()` took, and the longest the event loop took meanwhile to come back to
+    a task that sleeps 5 ms at a time."""
+    gaps = [0.0]
+
+    async def tick() -> None:
+        last = anyio.current_time()
+        while True:
+            await anyio.sleep(0.005)
+            gaps.append(anyio.current_time() - last)
+            last = anyio.current_time()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(tick)
+        started = anyio.current_time()
+        await work()
+        took = anyio.current_time() - started
+        group.cancel_scope.cancel()
+    return took, max(gaps)
+
+
+async def test_the_event_loop_keeps_serving_while_a_big_message_is_parsed(
+    inbound_kernel, inbound_port
+):
+    raw = many_parts(3000)  # parsing it takes about half a second or more
+    async with inbound_kernel(inbound_max_size=1_000_000, inbound_max_parts=3001) as kernel:
+        took, stall = await stalls_while(
+            lambda: anyio.to_thread.run_sync(send_with_smtplib, inbound_port, raw)
+        )
+        received = await kernel.bus_probe.next("mail.received")
+    assert received.sender == "kari@customer.test"
+    # on the loop, the parse stalls it for nearly all of `took`; generous under load
+    assert stall < took / 3, f"the loop stalled {stall:.3f} s of {took:.3f} s"
