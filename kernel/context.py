@@ -11,14 +11,17 @@ import gettext
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
+from litestar.connection import ASGIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from .container import Container, Lifetime, Registration
+from .http.current_request import REQUEST_SCOPE
 from .ledger import Entry, Ledger, Release
 from .manifest import Manifest
 from .storage import Database
@@ -30,6 +33,22 @@ T = TypeVar("T")
 ErrorReporter = Callable[[BaseException, dict[str, Any]], None]
 TASK_STOP_GRACE = 5.0
 TRANSLATIONS_SERVICE = "translations"  # the key of `mindframe.sdk.i18n.Translations`
+AS_WRITTEN = gettext.NullTranslations()
+
+
+@dataclass(frozen=True, slots=True)
+class PluginCatalogs:
+    """Where one plugin keeps its gettext catalogs: declared by the kernel as the plugin
+    starts (a service named `catalogs.<plugin>`), withdrawn when it unloads, so whoever
+    translates that plugin's messages finds them from its start."""
+
+    plugin: str
+    folders: tuple[Path, ...]
+
+
+def catalogs_key(plugin: str) -> str:
+    """The service key under which `plugin`'s `PluginCatalogs` are declared."""
+    return f"catalogs.{plugin}"
 
 
 class PluginContext:
@@ -53,7 +72,6 @@ class PluginContext:
         self.settings = settings
         self.ledger = Ledger(manifest.name)
         self.log = logging.getLogger(f"mindframe.plugins.{manifest.name}")
-        self._translator: gettext.NullTranslations | None = None
         self.extra_catalogs: list[Path] = []
         """Catalog folders the plugin's `translations` hook named, besides its `locales/`."""
         self._container = container
@@ -77,22 +95,33 @@ class PluginContext:
         """Every table of this plugin's is named with this prefix."""
         return f"{self.manifest.module_name}_"
 
+    def declare_catalogs(self, extra: list[Path]) -> None:
+        """Declare the plugin's catalog folders (its `locales/` and the `extra` its
+        `translations` hook named) for as long as it is loaded; called by the kernel at start."""
+        self.extra_catalogs = extra
+        own = [self.folder / "locales"] if self.folder is not None else []
+        folders = tuple(f for f in own if f.is_dir()) + tuple(extra)
+        if folders:
+            catalogs = PluginCatalogs(self.name, folders)
+            self.provide(PluginCatalogs, catalogs, name=catalogs_key(self.name))
+
     @property
     def translator(self) -> gettext.NullTranslations:
-        """The plugin's catalog in the default locale: asked of the `translations` service
-        on first use when a plugin provides one (the i18n plugin), else messages as written."""
-        if self._translator is None:
-            registration = self._container.by_key(TRANSLATIONS_SERVICE)
-            if registration is None:
-                return gettext.NullTranslations()
-            registration.get().register(self, self.extra_catalogs)  # sets self.translator
-        return self._translator or gettext.NullTranslations()
-
-    @translator.setter
-    def translator(self, value: gettext.NullTranslations) -> None:
-        self._translator = value
+        """The plugin's catalog in the locale of the request being served (the user's, else
+        `Accept-Language`'s, else the default), or outside a request in the default locale:
+        from the `translations` service when a plugin provides one (the i18n plugin), else
+        messages as written."""
+        registration = self._container.by_key(TRANSLATIONS_SERVICE)
+        if registration is None:
+            return AS_WRITTEN
+        translations = registration.get()
+        scope = REQUEST_SCOPE.get()
+        if scope is None:
+            return translations.localizer(self.name).catalog
+        return translations.for_request(ASGIConnection(scope), self.name).catalog
 
     def gettext(self, message: str) -> str:
+        """`message` in the request's locale (see `translator`)."""
         return self.translator.gettext(message)
 
     def on_unload(self, release: Release, label: str = "callback") -> Entry:

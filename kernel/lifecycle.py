@@ -109,7 +109,7 @@ class Lifecycle:
             record.context = ctx = runtime.new_context(record, settings)
             step = "translations"
             extra = await self.call(record, "translations", ctx=ctx)
-            ctx.extra_catalogs = [Path(folder) for folder in extra or []]
+            ctx.declare_catalogs([Path(folder) for folder in extra or []])
             step = "register_services"
             await self.call(record, "register_services", ctx=ctx)
             step = "register_tables"

@@ -8,7 +8,9 @@ forms, and numbers, currencies, dates, times and relative times through Babel::
     l10n.ngettext("{n} new message", "{n} new messages", n).format(n=n)
     l10n.format_currency(129.5, "NOK")
 
-Catalogs are gettext `.po` files in `<plugin>/locales/<locale>/LC_MESSAGES/messages.po`.
+Catalogs are gettext `.po` files in `<plugin>/locales/<locale>/LC_MESSAGES/messages.po`;
+the kernel declares each plugin's (`PluginCatalogs`) as it starts. Inside a request,
+`ctx.gettext` answers in that request's locale without any of this.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from babel import Locale, dates, numbers
+
+from mindframe.kernel.context import PluginCatalogs, catalogs_key
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
@@ -160,13 +164,6 @@ class Translations(ABC):
     def localizer(self, plugin: str, locale: str | None = None) -> Localizer:
         """`plugin`'s messages in `locale` (the default locale when None or unknown)."""
 
-    @abstractmethod
-    def register(self, ctx: PluginContext, extra_folders: Iterable[Path] = ()) -> None:
-        """Load `ctx`'s plugin's catalogs (its `locales/` and `extra_folders`) and point
-        `ctx.translator` at them; they are dropped when that plugin unloads, so a reload
-        reads them anew. Registering the same context with the same folders again is a
-        cheap no-op, so a plugin may call this at each use."""
-
     def negotiate(self, preferred: str | None = None, accept_language: str | None = None) -> str:
         """The user's own preference, else the best `Accept-Language` match, else the
         settings default."""
@@ -193,15 +190,18 @@ AS_WRITTEN = Localizer(DEFAULT_LOCALE)
 
 def request_localizer(connection: ASGIConnection, ctx: PluginContext | None = None) -> Localizer:
     """This request's localizer for `ctx`'s plugin (the kernel's catalog when None), through
-    the i18n plugin of the runtime serving the request, registering the plugin's catalogs
-    at first use: for code that has the connection but no injection (guards, services).
-    Without an active i18n plugin, messages as written."""
+    the i18n plugin of the runtime serving the request: for code that has the connection but
+    no injection (guards). Without an active i18n plugin, messages as written."""
     from .auth import request_service
 
     translations = request_service(connection, Translations)
     if translations is None:
         return AS_WRITTEN
-    if ctx is None:
-        return translations.for_request(connection, KERNEL_CATALOG)
-    translations.register(ctx, ctx.extra_catalogs)
-    return translations.for_request(connection, ctx.name)
+    return translations.for_request(connection, KERNEL_CATALOG if ctx is None else ctx.name)
+
+
+def declared_catalogs(ctx: PluginContext, plugin: str) -> PluginCatalogs | None:
+    """Where `plugin` keeps its catalogs, as the kernel declared them when it started; None
+    when it has none or is not loaded. For the plugin that translates (i18n)."""
+    registration = ctx.registration(catalogs_key(plugin))
+    return registration.get() if registration is not None else None

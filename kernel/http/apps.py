@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from ..container import Container
+from .current_request import remember_request
 from .json_body import JSONRequest
 from .problems import ErrorReporter, exception_handlers, problem_details_plugin
 
@@ -100,6 +101,7 @@ def build_app(
         route_handlers=routers,
         dependencies=dependencies,
         plugins=[problem_details_plugin()],
+        middleware=[remember_request],  # ctx.gettext answers in the request's locale
         exception_handlers=exception_handlers(report, name),
         request_class=JSONRequest,
         openapi_config=(

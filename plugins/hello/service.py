@@ -20,8 +20,9 @@ class GreetingService:
         self._settings: HelloSettings = ctx.settings
 
     def compose(self, name: str) -> str:
-        """The greeting in the default locale; a greeting set in settings is used as given
-        unless the catalog knows it (the default "Hello" it does)."""
+        """The greeting in the request's locale (`ctx.gettext`; the default locale outside a
+        request); a greeting set in settings is used as given unless the catalog knows it
+        (the default "Hello" it does)."""
         _ = self._ctx.gettext
         return _("{greeting}, {name}!").format(greeting=_(self._settings.greeting), name=name)
 

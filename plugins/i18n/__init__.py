@@ -23,9 +23,7 @@ def settings_model() -> type[I18nSettings]:
 @hookimpl
 def register_services(ctx: PluginContext) -> None:
     kernel_locales = ctx.folder.parent.parent / "locales" if ctx.folder else None
-    service = I18nService(ctx.settings.default_locale, kernel_locales)
-    ctx.provide(Translations, service)
-    service.register(ctx)
+    ctx.provide(Translations, I18nService(ctx, ctx.settings.default_locale, kernel_locales))
 
 
 @hookimpl

@@ -3,9 +3,8 @@
 `Translations` gives the template owner's catalogs in the negotiated locale, plus Babel
 formats (`{{ l10n.format_date(day) }}` in a template). Mail does not require i18n: without
 it, templates render as written (untranslated) with the locale asked for, so mail never
-waits on translations. The mail plugin's own catalogs (`locales/`) are registered with
-whichever i18n service is found, at first use, since i18n may start after mail.
-Other plugins' templates are translated from the catalogs they registered themselves.
+waits on translations. Every plugin's templates are translated from the catalogs the
+kernel declared when that plugin started.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ class PlainLocalizer:
 class Locales:
     def __init__(self, ctx: PluginContext) -> None:
         self._ctx = ctx
-        self._registered_with: Translations | None = None
 
     def localizer(self, owner: str, locale: str | None) -> Any:
         """`owner`'s catalogs in `locale` (negotiated: `de_AT` → `de`), or a plain one."""
@@ -38,7 +36,4 @@ class Locales:
             service = self._ctx.resolve(Translations)
         except ServiceError:
             return PlainLocalizer(negotiate_locale([locale]) or DEFAULT_LOCALE)
-        if service is not self._registered_with:  # first use, or i18n was reloaded
-            service.register(self._ctx)
-            self._registered_with = service
         return service.localizer(owner, service.negotiate(locale))

@@ -30,7 +30,7 @@ def test_generated_plugin_tests_pass_in_a_fresh_pytest_run(generated):
         timeout=120,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "2 passed" in run.stdout
+    assert "3 passed" in run.stdout
 
 
 def test_generated_plugin_passes_mindframe_check(generated):
@@ -52,6 +52,19 @@ def test_every_locale_catalog_translates_exactly_the_messages_in_the_code(genera
         assert all(m.string for m in catalog if m.id), f"{locale} has an empty msgstr"
     german = read_po(catalog_path(generated, "de").open("rb"))
     assert german["Hello, {who}!"].string == "Hallo, {who}!"
+
+
+@pytest.mark.anyio
+async def test_a_fresh_plugin_answers_in_the_language_each_request_asks_for(generated, boot_kernel):
+    settings = {"i18n": {"default_locale": "de"}}
+    plugins = ["my-weather", "i18n"]
+    async with boot_kernel(plugins, plugins_dirs=[generated.parent], settings=settings) as kernel:
+        for locale in LOCALES:
+            with catalog_path(generated, locale).open("rb") as file:
+                hello = read_po(file)["Hello, {who}!"].string
+            ask = {"Accept-Language": locale.replace("_", "-")}
+            response = await kernel.client.get("/api/my-weather/hello/Ada", headers=ask)
+            assert response.json() == {"text": hello.format(who="Ada")}, locale
 
 
 def test_new_plugin_refuses_an_existing_folder_and_a_bad_name(generated):

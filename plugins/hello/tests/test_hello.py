@@ -1,6 +1,11 @@
 """The example plugin, tested the way any plugin author would: through the `kernel` fixture."""
 
+from pathlib import Path
+
 import pytest
+from babel.messages.pofile import read_po
+
+from mindframe.sdk.i18n import LOCALES
 
 pytestmark = pytest.mark.anyio
 
@@ -43,3 +48,24 @@ async def test_health_reports_the_number_of_greetings(kernel):
     await kernel.client.post("/api/hello/greetings", json={"name": "Linus"})
     health = (await kernel.client.get("/health")).json()
     assert health["plugins"]["hello"] == {"state": "active", "ok": True, "greetings": 1}
+
+
+def catalog_greeting(locale: str, name: str) -> str:
+    """The greeting as `locale`'s catalog writes it."""
+    path = Path(__file__).parents[1] / "locales" / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as file:
+        catalog = read_po(file)
+    greeting = catalog["{greeting}, {name}!"].string
+    return greeting.format(greeting=catalog["Hello"].string, name=name)
+
+
+async def test_a_greeting_answers_in_the_language_each_request_asks_for(boot_kernel):
+    async with boot_kernel(
+        ["hello", "i18n"], settings={"i18n": {"default_locale": "de"}}
+    ) as kernel:
+        for locale in LOCALES:
+            ask = {"Accept-Language": locale.replace("_", "-")}
+            response = await kernel.client.get("/api/hello/greetings/Ada", headers=ask)
+            assert response.json()["text"] == catalog_greeting(locale, "Ada"), locale
+        unasked = await kernel.client.get("/api/hello/greetings/Ada")
+        assert unasked.json()["text"] == "Hallo, Ada!"  # the settings' default locale

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from mindframe.sdk.auth import Authenticator
+from mindframe.sdk.i18n import Translations
+
 pytestmark = pytest.mark.anyio
 NBSP, NNBSP = "\u00a0", "\u202f"
 MINDFRAME = str(Path(sys.executable).parent / "mindframe")
@@ -95,7 +98,9 @@ async def test_an_unknown_default_locale_fails_the_plugin_naming_the_key(boot_ke
         assert "key 'default_locale'" in kernel.error("i18n")
 
 
-async def test_ctx_translator_speaks_the_default_locale_for_plugins_without_code(boot_kernel):
+async def test_ctx_gettext_speaks_the_default_locale_when_the_request_asks_for_none(
+    boot_kernel,
+):
     async with boot_kernel(
         ["hello", "i18n"], settings={"i18n": {"default_locale": "nb"}}
     ) as kernel:
@@ -121,10 +126,6 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from mindframe.sdk import hookimpl
 from mindframe.sdk.i18n import Translations
-
-@hookimpl
-def register_services(ctx):
-    ctx.resolve(Translations).register(ctx)
 
 @hookimpl
 def register_routes(ctx):
@@ -153,6 +154,58 @@ async def test_a_plugins_catalogs_reload_with_the_plugin(boot_kernel, plugin_fac
         assert (
             await kernel.client.get("/api/wordy/morning", headers=ask)
         ).text == "God morgon, Norge"
+
+
+async def test_a_plugins_catalogs_are_there_from_its_start_whoever_asks(boot_kernel):
+    async with boot_kernel(["hello", "i18n"]) as kernel:
+        translations = kernel.runtime.container.resolve(Translations)
+        assert translations.localizer("hello", "nb").gettext("Hello") == "Hei"
+        assert translations.localizer("hello", "de").gettext("Hello") == "Hallo"
+
+
+GREETER = """
+from litestar import get
+from mindframe.sdk import hookimpl
+from mindframe.sdk.auth import requires_login
+
+@hookimpl
+def register_routes(ctx):
+    @get("/morning")
+    async def morning() -> str:
+        return ctx.gettext("Good morning")
+
+    @get("/my-morning", guards=[requires_login])
+    async def my_morning() -> str:
+        return ctx.gettext("Good morning")
+
+    return [morning, my_morning]
+"""
+FAST_AUTH = {
+    "argon2_time_cost": 1,
+    "argon2_memory_cost": 8,
+    "argon2_parallelism": 1,
+    "cookie_secure": False,  # the test client speaks plain http
+}
+
+
+async def test_ctx_gettext_speaks_the_signed_in_users_locale_over_accept_language(
+    boot_kernel, plugin_factory
+):
+    folder = plugin_factory.make("greeter", GREETER, requires=["auth", "i18n"])
+    write_catalogs(folder, {"fi": "Hyvää huomenta", "sv": "God morgon"})
+    async with boot_kernel(["greeter"], settings={"auth": FAST_AUTH}) as kernel:
+        authenticator = kernel.runtime.container.resolve(Authenticator)
+        await authenticator.create_user("ada", "correct horse battery", locale="fi")
+        swedish = {"Accept-Language": "sv"}
+        assert (await kernel.client.get("/api/greeter/morning", headers=swedish)).text == (
+            "God morgon"
+        )
+        signed_in = await kernel.client.post(
+            "/api/auth/login", json={"username": "ada", "password": "correct horse battery"}
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        mine = await kernel.client.get("/api/greeter/my-morning", headers=swedish)
+        assert (mine.status_code, mine.text) == (200, "Hyvää huomenta")
 
 
 def run_check(*arguments: str) -> subprocess.CompletedProcess[str]:
