@@ -25,7 +25,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -66,7 +66,8 @@ class Identity:
     """The signed-in user of a request, and what they may do in it.
 
     `scopes` is set when the request came with an API token: the token can do only what
-    both the user and its scopes allow."""
+    both the user and its scopes allow. Permissions and scopes may be patterns (`mail.*`,
+    `*`), and so may what `can` and `reaches` are asked about."""
 
     user_id: str
     username: str
@@ -78,14 +79,36 @@ class Identity:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def can(self, permission: str) -> bool:
-        """Whether this identity holds `permission`; grants may use `*` (`mail.*`)."""
-        if self.scopes is not None and not _granted(permission, self.scopes):
-            return False
-        return self.is_admin or _granted(permission, self.permissions)
+        """Whether this identity holds `permission` (with a pattern: all it names)."""
+        return self.reaches(permission) and (self.is_admin or covered(permission, self.permissions))
+
+    def reaches(self, permission: str) -> bool:
+        """Whether the request's credential reaches `permission`, whoever holds it: a
+        session reaches everything, an API token only its scopes. A credential made with
+        this one may carry only what this one reaches, so no token makes a stronger one."""
+        return self.scopes is None or covered(permission, self.scopes)
 
 
-def _granted(permission: str, grants: frozenset[str]) -> bool:
-    return permission in grants or any(fnmatch.fnmatchcase(permission, g) for g in grants)
+GLOB_CHARACTERS = "*?["
+
+
+def covered(wanted: str, grants: Iterable[str]) -> bool:
+    """Whether `grants` allow everything `wanted` names. A permission (`mail.send`) is
+    covered by a grant that matches it (`mail.send`, `mail.*`, `*`). A pattern (`mail.*`) is
+    covered only by itself or by a prefix ending in `*` that it starts with (`mail.*`, `*`):
+    other pairs of patterns are refused rather than guessed at."""
+    if not any(character in wanted for character in GLOB_CHARACTERS):
+        return any(fnmatch.fnmatchcase(wanted, grant) for grant in grants)
+    return any(wanted == grant or _prefix_covers(grant, wanted) for grant in grants)
+
+
+def _prefix_covers(grant: str, wanted: str) -> bool:
+    prefix = grant[:-1]
+    return (
+        grant.endswith("*")
+        and not any(character in prefix for character in GLOB_CHARACTERS)
+        and wanted.startswith(prefix)
+    )
 
 
 class Authenticator(ABC):

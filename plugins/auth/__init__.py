@@ -10,20 +10,9 @@ import click
 from mindframe.sdk import PluginContext, Subject, hookimpl
 from mindframe.sdk.auth import Authenticator, declare_permissions, install_authenticator
 
-from . import admin, gdpr, models, routes
+from . import admin, gdpr, models, permissions, routes
 from .service import AuthService
 from .settings import AuthSettings
-
-PERMISSIONS = {
-    admin.MANAGE_USERS: "Add, change and erase users; define roles",
-    admin.READ_AUDIT: "Read the audit log",
-    "kernel.plugins.read": "See the plugins and their state",
-    "kernel.plugins.enable": "Enable plugins",
-    "kernel.plugins.disable": "Disable plugins",
-    "kernel.plugins.reload": "Reload plugins",
-    "kernel.bus.read": "See the bus: subscriptions, queues, dead letters",
-    "kernel.bus.manage": "Re-drive dead letters and change the bus",
-}
 
 
 @hookimpl
@@ -34,7 +23,7 @@ def settings_model() -> type[AuthSettings]:
 @hookimpl
 def register_services(ctx: PluginContext) -> None:
     install_authenticator(ctx, AuthService(ctx))
-    declare_permissions(ctx, PERMISSIONS)
+    declare_permissions(ctx, permissions.DECLARED)
 
 
 @hookimpl

@@ -1,5 +1,6 @@
 """HTTP for administrators: `/api/auth/users` (with erasure), `/roles`, `/permissions` and
-`/audit`. Each route names the permission it needs; admins hold every permission."""
+`/audit`. Each route names the permission it needs; admins hold every permission. Whoever
+makes, changes or erases a user or a role must hold all it grants, before and after."""
 
 from __future__ import annotations
 
@@ -11,17 +12,17 @@ from litestar import Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
-from mindframe.sdk.auth import declared_permissions, requires_permission
+from mindframe.sdk.auth import Identity, declared_permissions, requires_permission
 from mindframe.sdk.http import TypedJSONRequest
 from mindframe.sdk.i18n import N_
 
 from . import gdpr
+from .permissions import MANAGE_USERS, READ_AUDIT, refuse_beyond
 from .refusals import Refusal
-from .routes import ErasureReport, Name, Secret, existing_user, export_response
+from .routes import ErasureReport, Name, Secret, existing_user, export_response, signed_in
 from .service import AuthService
 
-MANAGE_USERS = "auth.users.manage"
-READ_AUDIT = "auth.audit.read"
+MANAGER = signed_in(MANAGE_USERS)
 Permission = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 MAX_ROLE_NAME = 100
 RoleName = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ROLE_NAME)]
@@ -87,14 +88,18 @@ async def list_users(authenticator: NamedDependency[AuthService]) -> list[UserVi
 @post(
     "/users",
     status_code=201,
-    guards=[requires_permission(MANAGE_USERS)],
     summary="Add a user",
     request_class=TypedJSONRequest,
+    **MANAGER,
 )
 async def create_user(
-    request: Request, data: JSONBody[NewUser], authenticator: NamedDependency[AuthService]
+    request: Request,
+    data: JSONBody[NewUser],
+    authenticator: NamedDependency[AuthService],
+    identity: NamedDependency[Identity],
 ) -> UserView:
     try:
+        refuse_beyond(identity.can, await authenticator.powers(data.admin, data.roles))
         row = await authenticator.create_user(
             data.username,
             data.password,
@@ -110,18 +115,23 @@ async def create_user(
 
 @patch(
     "/users/{user_id:str}",
-    guards=[requires_permission(MANAGE_USERS)],
     summary="Change a user",
     request_class=TypedJSONRequest,
+    **MANAGER,
 )
 async def change_user(
     request: Request,
     user_id: FromPath[str],
     data: JSONBody[UserChange],
     authenticator: NamedDependency[AuthService],
+    identity: NamedDependency[Identity],
 ) -> UserView:
-    await existing_user(request, authenticator, user_id)
+    user = await existing_user(request, authenticator, user_id)
+    admin = user["is_admin"] if data.admin is None else data.admin
+    after = await authenticator.powers(admin, user["roles"] if data.roles is None else data.roles)
     try:
+        refuse_beyond(identity.can, await authenticator.powers(user["is_admin"], user["roles"]))
+        refuse_beyond(identity.can, after)
         row = await authenticator.update_user(
             user_id,
             is_admin=data.admin,
@@ -138,14 +148,18 @@ async def change_user(
 @delete(
     "/users/{user_id:str}",
     status_code=200,
-    guards=[requires_permission(MANAGE_USERS)],
     summary="Erase a user from every plugin, then remove the account (resumable)",
+    **MANAGER,
 )
 async def erase_user(
-    request: Request, user_id: FromPath[str], authenticator: NamedDependency[AuthService]
+    request: Request,
+    user_id: FromPath[str],
+    authenticator: NamedDependency[AuthService],
+    identity: NamedDependency[Identity],
 ) -> ErasureReport:
     user = await existing_user(request, authenticator, user_id)
     try:
+        refuse_beyond(identity.can, await authenticator.powers(user["is_admin"], user["roles"]))
         return ErasureReport(**await gdpr.erase(authenticator, user))
     except Refusal as refusal:
         raise refusal.http(request, authenticator.ctx) from None
@@ -170,19 +184,24 @@ async def list_roles(authenticator: NamedDependency[AuthService]) -> dict[str, l
 
 @put(
     "/roles/{name:str}",
-    guards=[requires_permission(MANAGE_USERS)],
     summary="Create or replace a role",
     request_class=TypedJSONRequest,
+    **MANAGER,
 )
 async def put_role(
     request: Request,
     name: FromPath[str],
     data: JSONBody[Role],
     authenticator: NamedDependency[AuthService],
+    identity: NamedDependency[Identity],
 ) -> Role:
-    if len(name) > MAX_ROLE_NAME:
-        refusal = Refusal(N_("a role name has at most {count} characters"), count=MAX_ROLE_NAME)
-        raise refusal.http(request, authenticator.ctx)
+    try:
+        if len(name) > MAX_ROLE_NAME:
+            raise Refusal(N_("a role name has at most {count} characters"), count=MAX_ROLE_NAME)
+        before = (await authenticator.list_roles()).get(name, [])
+        refuse_beyond(identity.can, [*before, *data.permissions])
+    except Refusal as refusal:
+        raise refusal.http(request, authenticator.ctx) from None
     await authenticator.set_role(name, data.permissions)
     return Role(sorted(set(data.permissions)))
 

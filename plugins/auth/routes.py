@@ -12,17 +12,33 @@ from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from mindframe.sdk.auth import IDENTITY, Identity, requires_login
+from mindframe.sdk.auth import IDENTITY, Identity, requires_permission
 from mindframe.sdk.http import TypedJSONRequest
 from mindframe.sdk.i18n import N_
 
 from . import gdpr
+from .permissions import (
+    CHANGE_PASSWORD,
+    CREATE_TOKENS,
+    ERASE_ME,
+    EXPORT_ME,
+    READ_TOKENS,
+    REVOKE_TOKENS,
+    refuse_beyond,
+)
 from .refusals import Refusal
 from .service import SESSION, AuthService, client_of
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=150)]
 Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
-SIGNED_IN = {"guards": [requires_login], "dependencies": {"identity": IDENTITY}}
+
+
+def signed_in(*permissions: str) -> dict[str, Any]:
+    """A route for a signed-in user holding `permissions`, who is its `identity` parameter."""
+    return {"guards": [requires_permission(*permissions)], "dependencies": {"identity": IDENTITY}}
+
+
+SIGNED_IN = signed_in()
 
 
 class Credentials(msgspec.Struct):
@@ -52,7 +68,8 @@ class LoggedIn(msgspec.Struct):
 
 class TokenRequest(msgspec.Struct):
     """`scopes` are permission patterns the token is limited to (`["*"]`: all of yours);
-    with none, the token only proves who you are."""
+    with none, the token only proves who you are. A token making a token can give it only
+    scopes within its own."""
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     scopes: Annotated[
@@ -190,7 +207,7 @@ async def me(
     status_code=204,
     summary="Change your password (the current one is asked); your other sessions end",
     request_class=TypedJSONRequest,
-    **SIGNED_IN,
+    **signed_in(CHANGE_PASSWORD),
 )
 async def change_password(
     request: Request,
@@ -210,7 +227,11 @@ async def change_password(
         raise refusal.http(request, authenticator.ctx) from None
 
 
-@get("/me/export", summary="Everything every plugin holds about you, as a zip", **SIGNED_IN)
+@get(
+    "/me/export",
+    summary="Everything every plugin holds about you, as a zip",
+    **signed_in(EXPORT_ME),
+)
 async def export_me(
     request: Request,
     authenticator: NamedDependency[AuthService],
@@ -221,7 +242,10 @@ async def export_me(
 
 
 @delete(
-    "/me", status_code=200, summary="Erase you from every plugin, then your account", **SIGNED_IN
+    "/me",
+    status_code=200,
+    summary="Erase you from every plugin, then your account",
+    **signed_in(ERASE_ME),
 )
 async def erase_me(
     request: Request,
@@ -235,7 +259,7 @@ async def erase_me(
         raise refusal.http(request, authenticator.ctx) from None
 
 
-@get("/tokens", summary="Your API tokens (never their secrets)", **SIGNED_IN)
+@get("/tokens", summary="Your API tokens (never their secrets)", **signed_in(READ_TOKENS))
 async def list_tokens(
     authenticator: NamedDependency[AuthService], identity: NamedDependency[Identity]
 ) -> list[TokenView]:
@@ -245,20 +269,31 @@ async def list_tokens(
 @post(
     "/tokens",
     status_code=201,
-    summary="A new API token; its secret is shown this once",
+    summary="A new API token, reaching no more than the credential making it; its secret is "
+    "shown this once",
     request_class=TypedJSONRequest,
-    **SIGNED_IN,
+    **signed_in(CREATE_TOKENS),
 )
 async def create_token(
+    request: Request,
     data: JSONBody[TokenRequest],
     authenticator: NamedDependency[AuthService],
     identity: NamedDependency[Identity],
 ) -> NewToken:
+    try:
+        refuse_beyond(identity.reaches, data.scopes)
+    except Refusal as refusal:
+        raise refusal.http(request, authenticator.ctx) from None
     row, secret = await authenticator.create_token(identity.user_id, data.name, data.scopes)
     return NewToken(token_view(row), secret)
 
 
-@delete("/tokens/{token_id:str}", status_code=204, summary="Revoke one of your tokens", **SIGNED_IN)
+@delete(
+    "/tokens/{token_id:str}",
+    status_code=204,
+    summary="Revoke one of your tokens",
+    **signed_in(REVOKE_TOKENS),
+)
 async def revoke_token(
     request: Request,
     token_id: FromPath[str],

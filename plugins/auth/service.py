@@ -21,6 +21,7 @@ from mindframe.sdk.i18n import N_
 
 from .models import audit, lockouts, roles, sessions, tokens, users
 from .passwords import Passwords
+from .permissions import OWN_ACCOUNT
 from .refusals import Refusal
 from .settings import AuthSettings
 
@@ -159,15 +160,23 @@ class AuthService(Authenticator):
     async def list_roles(self) -> dict[str, list[str]]:
         return {r["name"]: r["permissions"] for r in await self._all(select(roles))}
 
-    async def identity(self, user: dict[str, Any], **how: Any) -> Identity:
+    async def powers(self, is_admin: bool, role_names: list[str]) -> set[str]:
+        """What an administrator (`*`) or a holder of `role_names` may do, beyond their own
+        account: what whoever makes, changes or erases such a user must hold too."""
+        if is_admin:
+            return {ADMIN_PERMISSION}
         granted: set[str] = set()
-        if user["roles"]:
-            for role in await self._all(select(roles).where(roles.c.name.in_(user["roles"]))):
+        if role_names:
+            for role in await self._all(select(roles).where(roles.c.name.in_(role_names))):
                 granted.update(role["permissions"])
+        return granted
+
+    async def identity(self, user: dict[str, Any], **how: Any) -> Identity:
+        granted = await self.powers(user["is_admin"], user["roles"])
         return Identity(
             user_id=user["id"],
             username=user["username"],
-            permissions=frozenset(granted | ({ADMIN_PERMISSION} if user["is_admin"] else set())),
+            permissions=frozenset(granted | OWN_ACCOUNT.keys()),
             is_admin=user["is_admin"],
             locale=user["locale"],
             **how,

@@ -125,7 +125,9 @@ async def test_api_token_is_shown_once_works_as_bearer_and_is_refused_once_revok
         await add_user(kernel)
         csrf = (await login(kernel)).json()["csrf_token"]
         made = await kernel.client.post(
-            "/api/auth/tokens", json={"name": "ci"}, headers={"X-CSRF-Token": csrf}
+            "/api/auth/tokens",
+            json={"name": "ci", "scopes": ["auth.tokens.revoke"]},
+            headers={"X-CSRF-Token": csrf},
         )
         assert made.status_code == 201
         secret, token_id = made.json()["secret"], made.json()["token"]["id"]
