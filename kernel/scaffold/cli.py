@@ -31,7 +31,7 @@ def plugin(name: str, parent: Path) -> None:
     except ScaffoldError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"wrote {folder}")
-    click.echo(f"  test it:  pytest {folder}")
+    click.echo(f"  test it:  mindframe test {folder}")
     click.echo(f"  check it: mindframe check {folder}")
     click.echo(
         f"  run it:   mindframe run --plugins-dir {parent}   (then GET /api/{name}/hello/you)"
