@@ -24,10 +24,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("mindframe.lifecycle")
 HEALTH_TIMEOUT = 2.0
 SESSION_GRACE = 30.0
+CANCEL_GRACE = 1.0
+"""How long a hook past its deadline has to end once cancelled, before the kernel stops
+waiting for it."""
 
 
-class StartupTimeout(TimeoutError):
-    pass
+class HookTimeout(TimeoutError):
+    """A hook ran past its deadline."""
 
 
 class Lifecycle:
@@ -135,15 +138,13 @@ class Lifecycle:
             pages = list(await self.call(record, "register_pages", ctx=ctx) or [])
             app = runtime.build_plugin_app(record, routes, pages) if routes or pages else None
             step = "startup"
-            with anyio.fail_after(manifest.startup_timeout):
-                await self.call(record, "startup", ctx=ctx)
+            await self.call_within(record, "startup", manifest.startup_timeout, ctx=ctx)
         except BaseException as error:
             if not isinstance(error, Exception):
                 raise
-            if isinstance(error, TimeoutError) and step == "startup":
-                error = StartupTimeout(
-                    f"startup did not finish within {manifest.startup_timeout:g} s "
-                    "(raise startup_timeout in plugin.toml if it needs longer)"
+            if isinstance(error, HookTimeout):
+                error = HookTimeout(
+                    f"{error} (raise startup_timeout in plugin.toml if it needs longer)"
                 )
             await self._release(record)
             kind, _, detail = loader.describe_error(error, record.folder).partition(": ")
@@ -184,8 +185,7 @@ class Lifecycle:
         ctx = record.context
         if ctx is not None and "shutdown" in record.hooks:
             try:
-                with anyio.fail_after(self.runtime.settings.kernel.hook_timeout):
-                    await self.call(record, "shutdown", ctx=ctx)
+                await self.call_within(record, "shutdown", self.hook_timeout, ctx=ctx)
             except Exception as error:
                 log.exception("plugin %s: shutdown failed", record.name)
                 self.runtime.report_error(error, {"plugin": record.name, "hook": "shutdown"})
@@ -254,13 +254,64 @@ class Lifecycle:
             return None
         return await implementation.run(**arguments)
 
+    @property
+    def hook_timeout(self) -> float:
+        return self.runtime.settings.kernel.hook_timeout
+
+    async def call_within(
+        self, record: PluginRecord, hook: str, timeout: float, **arguments: Any
+    ) -> Any:
+        """`call`, with a deadline the hook cannot ignore: it runs in a task of its own, is
+        cancelled at the deadline, and if it does not end within `CANCEL_GRACE` (it swallowed
+        the cancellation, or waits in a shielded scope or a thread) the kernel stops waiting
+        for it. Either way a late hook raises `HookTimeout`; one that ends later anyway has
+        what it acquired through its `ctx` released then."""
+        if hook not in record.hooks:
+            return None
+        finished = anyio.Event()
+        outcome: dict[str, Any] = {}
+        scope = anyio.CancelScope()
+        abandoned = False
+
+        async def run() -> None:
+            try:
+                with scope:
+                    outcome["value"] = await self.call(record, hook, **arguments)
+            except Exception as error:
+                outcome["error"] = error
+            finally:
+                finished.set()
+                if abandoned and arguments.get("ctx") is not None:
+                    await arguments["ctx"].ledger.release_all()
+
+        self.runtime.task_group.start_soon(run, name=f"plugin {record.name}: {hook}")
+        try:
+            with anyio.move_on_after(timeout):
+                await finished.wait()
+            if finished.is_set():
+                if "error" in outcome:
+                    raise outcome["error"]
+                return outcome.get("value")
+            scope.cancel()
+            with anyio.move_on_after(CANCEL_GRACE):
+                await finished.wait()
+        finally:
+            scope.cancel()  # also when the caller itself is cancelled
+        late = f"{hook} did not finish within {timeout:g} s"
+        if finished.is_set():
+            raise HookTimeout(late)
+        abandoned = True
+        raise HookTimeout(
+            f"{late} and went on when cancelled (it swallows the cancellation or waits "
+            "where it cannot be cancelled); the kernel stopped waiting for it"
+        )
+
     async def check_health(self, record: PluginRecord) -> dict[str, Any]:
         if "health" not in record.hooks:
             return {"ok": True}
         try:
-            with anyio.fail_after(HEALTH_TIMEOUT):
-                result = await self.call(record, "health", ctx=record.context)
-        except TimeoutError:
+            result = await self.call_within(record, "health", HEALTH_TIMEOUT, ctx=record.context)
+        except HookTimeout:
             return {"ok": False, "error": f"health check took longer than {HEALTH_TIMEOUT:g} s"}
         except Exception as error:
             return {"ok": False, "error": f"{type(error).__name__}: {error}"}

@@ -143,7 +143,9 @@ class Reloader:
         await runtime.bus.suspend(name)
         try:
             try:
-                state = await lifecycle.call(record, "snapshot_state", ctx=record.context)
+                state = await lifecycle.call_within(
+                    record, "snapshot_state", lifecycle.hook_timeout, ctx=record.context
+                )
             except Exception as error:
                 new.code.rollback()
                 return self._refuse(
@@ -183,7 +185,9 @@ class Reloader:
             return record.error or "startup failed"
         if state is not None and "restore_state" in record.hooks:
             try:
-                await lifecycle.call(record, "restore_state", ctx=record.context, state=state)
+                await lifecycle.call_within(
+                    record, "restore_state", lifecycle.hook_timeout, ctx=record.context, state=state
+                )
             except Exception as error:
                 self.runtime.report_error(error, {"plugin": record.name, "hook": "restore_state"})
                 return loader.describe_error(error, record.folder)

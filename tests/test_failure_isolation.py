@@ -3,6 +3,7 @@ rest running."""
 
 from pathlib import Path
 
+import anyio
 import pytest
 
 from mindframe.kernel.records import PluginState
@@ -118,3 +119,57 @@ async def test_health_is_degraded_and_names_the_failing_plugins(booted):
     assert body["status"] == "degraded"
     assert "syntax-error" in body["failing"] and "steady" not in body["failing"]
     assert body["plugins"]["steady"]["ok"] is True
+
+
+SWALLOWS_CANCELLATION = """
+import anyio
+from mindframe.sdk import hookimpl
+
+@hookimpl
+async def startup(ctx):
+    try:
+        await anyio.sleep(30)
+    except anyio.get_cancelled_exc_class():
+        pass  # and returns as if it had started
+"""
+
+CANNOT_BE_CANCELLED = """
+import anyio
+from mindframe.sdk import hookimpl
+
+let_go = anyio.Event()
+ended = False
+
+class Late:
+    pass
+
+@hookimpl
+async def startup(ctx):
+    global ended
+    with anyio.CancelScope(shield=True), anyio.move_on_after(5):  # 5 s: slow, not hung
+        await let_go.wait()
+    ctx.provide(Late, Late())
+    ended = True
+"""
+
+
+async def test_a_startup_that_swallows_its_timeout_fails(boot_kernel, plugin_factory):
+    plugin_factory.make("stubborn", SWALLOWS_CANCELLATION, extra_manifest="startup_timeout = 0.2")
+    async with boot_kernel(["stubborn"], builtin=False) as kernel:
+        assert kernel.state("stubborn") is PluginState.FAILED
+        assert "startup did not finish within 0.2 s" in kernel.error("stubborn")
+
+
+async def test_a_startup_that_cannot_be_cancelled_fails_without_waiting_for_it(
+    boot_kernel, plugin_factory
+):
+    plugin_factory.make("stuck", CANNOT_BE_CANCELLED, extra_manifest="startup_timeout = 0.2")
+    async with boot_kernel(["stuck"], builtin=False) as kernel:
+        assert kernel.state("stuck") is PluginState.FAILED
+        error = kernel.error("stuck")
+        assert "startup did not finish within 0.2 s and went on when cancelled" in error
+        module = kernel.runtime.plugin("stuck").code.module
+        module.let_go.set()
+        with anyio.fail_after(5):  # what it acquired after the kernel gave up is released
+            while not module.ended or kernel.runtime.container.registrations(owner="stuck"):
+                await anyio.sleep(0.01)
