@@ -81,6 +81,8 @@ def check_hooks(folder: Path, manifest: Manifest) -> list[Problem]:
     if not init.is_file():
         return [Problem(folder, 0, "no __init__.py", "add one holding the @hookimpl functions")]
     module_name = loader.module_name_for(manifest.module_name)
+    for root in (builtin_plugins_dir(), folder.parent):  # its requirements, as at run time
+        loader.make_importable(root)
     try:
         code = loader.import_folder(folder, module_name)
     except Exception as error:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mindframe.kernel.check import check_plugin
+
 pytestmark = pytest.mark.anyio
 
 CONTRACT = """
@@ -59,3 +61,12 @@ async def test_a_service_is_found_by_a_class_imported_before_its_provider_reload
         assert result.ok and result.dependents == ["reader"], result
         assert kernel.runtime.container.resolve(clock_type).now() == "13:00"
         assert (await kernel.client.get("/api/reader/now")).text == "13:00"
+
+
+def test_a_plugin_importing_its_requirements_types_passes_check(plugin_factory):
+    write_provider_and_consumer(plugin_factory)
+    (plugin_factory.root / "reader" / "tests").mkdir()
+    (plugin_factory.root / "reader" / "tests" / "test_reader.py").write_text(
+        "def test_it():\n    assert True\n"
+    )
+    assert [str(problem) for problem in check_plugin(plugin_factory.root / "reader")] == []
