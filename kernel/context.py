@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from .container import Container, Lifetime, Registration
 from .http.current_request import REQUEST_SCOPE
+from .jobs import Job
 from .ledger import Entry, Ledger, Release
 from .manifest import Manifest
 from .storage import Database
@@ -79,6 +80,7 @@ class PluginContext:
         self._database = database
         self._task_group = task_group
         self._report_error = report_error
+        self._jobs: dict[str, Job] = {}
 
     # --- identity ----------------------------------------------------------------------
 
@@ -243,3 +245,23 @@ class PluginContext:
 
         entry = self.ledger.record("task", label, stop)
         self._task_group.start_soon(run, name=f"{self.name}:{label}")
+
+    def singleton(
+        self, name: str, function: Callable[[], Awaitable[Any]], *, every: float | None = None
+    ) -> Job:
+        """Run `function` as the plugin's one job called `name` until the plugin unloads:
+        every `every` seconds after it last finished (and at once on `job.wake()`), or,
+        without `every`, as a loop restarted if it returns or raises. Errors are logged and
+        reported through `capture_exception`; the job goes on. For work that must run once
+        however many processes serve (see `kernel/jobs.py`)."""
+        if name in self._jobs:
+            raise ValueError(f"plugin '{self.name}' already runs a job named {name!r}")
+        job = Job(self.name, name, function, every, self._report_error)
+        self._jobs[name] = job
+
+        async def forget() -> None:
+            self._jobs.pop(name, None)
+
+        self.on_unload(forget, f"job {name}")
+        self.spawn(job.run, name=f"job {name}")
+        return job

@@ -14,6 +14,7 @@ from pluggy import HookimplMarker
 from mindframe.kernel.bus import Envelope, Event, idempotent
 from mindframe.kernel.container import ServiceError
 from mindframe.kernel.context import PluginContext
+from mindframe.kernel.jobs import Job
 from mindframe.kernel.plugin_hooks import HookOutcome, PluginHooks
 from mindframe.kernel.settings import PluginSettings
 
@@ -39,6 +40,7 @@ __all__ = [
     "Envelope",
     "Event",
     "HookOutcome",
+    "Job",
     "PluginContext",
     "PluginHooks",
     "PluginSettings",
