@@ -43,6 +43,11 @@ def register_routes(ctx: PluginContext) -> list[Any]:
 
 
 @hookimpl
+async def startup(ctx: PluginContext) -> None:
+    await ctx.resolve(Authenticator).normalise_stored_usernames()  # type: ignore[attr-defined]
+
+
+@hookimpl
 def register_cli(group: click.Group) -> None:
     from .cli import users
 

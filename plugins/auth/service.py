@@ -4,6 +4,7 @@ tokens, roles and the audit log; everything HTTP-free, so the CLI and tests use 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 import uuid
@@ -19,12 +20,15 @@ from mindframe.sdk import PluginContext
 from mindframe.sdk.auth import ADMIN_PERMISSION, Authenticator, Identity, current_identity
 from mindframe.sdk.i18n import N_
 
+from . import usernames
 from .models import audit, lockouts, roles, sessions, tokens, users
 from .passwords import Passwords
 from .permissions import OWN_ACCOUNT
 from .refusals import Refusal
 from .settings import AuthSettings
+from .usernames import canonical
 
+log = logging.getLogger(__name__)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SESSION = "session"  # Identity.extra: the digest of the session a request came with
 CSRF_HEADER = "x-csrf-token"
@@ -68,6 +72,7 @@ class AuthService(Authenticator):
         email: str | None = None,
         locale: str | None = None,
     ) -> dict[str, Any]:
+        username = usernames.checked(username)
         if await self.user_by_name(username) is not None:
             raise Refusal(N_("a user named '{username}' already exists"), 409, username=username)
         row = {
@@ -87,7 +92,27 @@ class AuthService(Authenticator):
         return row
 
     async def user_by_name(self, username: str) -> dict[str, Any] | None:
-        return await self._one(select(users).where(users.c.username == username))
+        """The user whose name is `username` in any form that normalises to theirs."""
+        return await self._one(select(users).where(users.c.username == canonical(username)))
+
+    async def normalise_stored_usernames(self) -> None:
+        """Give users made before names were normalised their canonical name, so they sign
+        in by it; a name whose canonical form another user already has stays as it was."""
+        rows = await self._all(select(users.c.id, users.c.username))
+        taken = {row["username"] for row in rows}
+        for row in rows:
+            name = canonical(row["username"])
+            if name == row["username"]:
+                continue
+            if name in taken:
+                log.warning(
+                    "auth: user %r keeps its name: its normal form %r is another user's",
+                    row["username"],
+                    name,
+                )
+                continue
+            await self._run(update(users).where(users.c.id == row["id"]).values(username=name))
+            taken.add(name)
 
     async def user(self, user_id: str) -> dict[str, Any] | None:
         return await self._one(select(users).where(users.c.id == user_id))
@@ -188,6 +213,7 @@ class AuthService(Authenticator):
         """Check the password; returns (user, session secret, CSRF token) or raises
         Refusal. Failures are counted per username and locked out past the limit."""
         self._throttle(client)
+        username = canonical(username)
         user = await self.user_by_name(username)
         if not await self._password_matches(username, user, password, client, "login"):
             raise Refusal(N_("wrong username or password"), 401)
