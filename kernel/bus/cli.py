@@ -34,7 +34,9 @@ def bus() -> None:
 @bus.command()
 @click.argument("pattern", default=">")
 @click.option("--url", default=DEFAULT_URL, show_default=True, help="Server base URL.")
-@click.option("--limit", type=int, default=None, help="Stop after this many events.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Stop after this many events."
+)
 def tail(pattern: str, url: str, limit: int | None) -> None:
     """Print events matching PATTERN (NATS wildcards) as they are published."""
     params: dict[str, str | int] = {"pattern": pattern}
@@ -55,7 +57,7 @@ def tail(pattern: str, url: str, limit: int | None) -> None:
 
 @bus.command("dead-letters")
 @click.option("--url", default=DEFAULT_URL, show_default=True, help="Server base URL.")
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print raw JSON.")
 def dead_letters(url: str, limit: int, as_json: bool) -> None:
     """List dead letters (newest first)."""
@@ -75,7 +77,7 @@ def dead_letters(url: str, limit: int, as_json: bool) -> None:
 
 
 @bus.command()
-@click.argument("letter_id", type=int)
+@click.argument("letter_id", type=click.IntRange(min=1))
 @click.option("--url", default=DEFAULT_URL, show_default=True, help="Server base URL.")
 def redrive(letter_id: int, url: str) -> None:
     """Deliver dead letter LETTER_ID again."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Router, get, post
 from litestar.exceptions import NotFoundException, ServiceUnavailableException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Stream
 
 from .bus import Bus
@@ -19,6 +19,13 @@ from .events import Envelope, Event
 from .topics import validate_pattern
 
 _TAIL_BUFFER = 1000
+# Bounds declared in the signatures: a number the database cannot bind is a 400, not a 500,
+# and the OpenAPI schema states the range. 2**53 - 1 is far below BIGINT's limit and stays
+# exact in every JSON client (the schema writes bounds as floats).
+_MAX_ROW = 2**53 - 1
+LetterId = Annotated[int, Parameter(ge=1, le=_MAX_ROW, description="a dead letter's id")]
+Limit = Annotated[int, Parameter(ge=1, le=1000, description="at most this many rows")]
+Offset = Annotated[int, Parameter(ge=0, le=_MAX_ROW, description="rows to skip")]
 
 
 class TailLine(msgspec.Struct):
@@ -38,23 +45,23 @@ def bus_router(get_bus: Callable[[], Bus]) -> Router:
 
     @get("/dead-letters")
     async def list_dead_letters(
-        limit: FromQuery[int] = 100,
-        offset: FromQuery[int] = 0,
+        limit: FromQuery[Limit] = 100,
+        offset: FromQuery[Offset] = 0,
         include_redriven: FromQuery[bool] = False,
     ) -> list[DeadLetter]:
         return await get_bus().dead_letters.list(
-            limit=min(limit, 1000), offset=offset, include_redriven=include_redriven
+            limit=limit, offset=offset, include_redriven=include_redriven
         )
 
     @get("/dead-letters/{letter_id:int}")
-    async def get_dead_letter(letter_id: FromPath[int]) -> DeadLetter:
+    async def get_dead_letter(letter_id: FromPath[LetterId]) -> DeadLetter:
         try:
             return await get_bus().dead_letters.get(letter_id)
         except DeadLetterNotFound as exc:
             raise NotFoundException(str(exc)) from exc
 
     @post("/dead-letters/{letter_id:int}/redrive", status_code=202)
-    async def redrive(letter_id: FromPath[int]) -> DeadLetter:
+    async def redrive(letter_id: FromPath[LetterId]) -> DeadLetter:
         try:
             return await get_bus().dead_letters.redrive(letter_id)
         except DeadLetterNotFound as exc:
@@ -63,7 +70,10 @@ def bus_router(get_bus: Callable[[], Bus]) -> Router:
             raise ServiceUnavailableException(str(exc)) from exc
 
     @get("/tail")
-    async def tail(pattern: FromQuery[str] = ">", limit: FromQuery[int | None] = None) -> Stream:
+    async def tail(
+        pattern: FromQuery[str] = ">",
+        limit: FromQuery[Annotated[int | None, Parameter(ge=1, description="stop after")]] = None,
+    ) -> Stream:
         """Stream matching events as JSON lines until the client goes away (or ``limit``)."""
         try:
             validate_pattern(pattern)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from mindframe.kernel.bus import Bus, create_bus
 from mindframe.kernel.bus import cli as bus_cli
 from mindframe.kernel.bus.http import bus_router
+from mindframe.sdk.testing import BootKernel
 
 pytestmark = pytest.mark.anyio
 
@@ -81,6 +82,39 @@ async def test_stats_and_dead_letter_endpoints(client: tuple[httpx.AsyncClient, 
     assert (await c.get("/api/kernel/bus/dead-letters")).json() == []
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/kernel/bus/dead-letters?limit=18446744073709551616"),
+        ("GET", "/api/kernel/bus/dead-letters?limit=0"),
+        ("GET", "/api/kernel/bus/dead-letters?limit=-1"),
+        ("GET", "/api/kernel/bus/dead-letters?offset=18446744073709551616"),
+        ("GET", "/api/kernel/bus/dead-letters?offset=-1"),
+        ("GET", "/api/kernel/bus/dead-letters/18446744073709551616"),
+        ("POST", "/api/kernel/bus/dead-letters/18446744073709551616/redrive"),
+        ("GET", "/api/kernel/bus/tail?limit=0"),
+    ],
+)
+async def test_numbers_out_of_range_are_a_400_naming_the_bound(
+    boot_kernel: BootKernel, method: str, path: str
+) -> None:
+    """Above 2**63 SQLite cannot bind the number (was a 500); negative limits meant 'all'."""
+    async with boot_kernel([]) as kernel:
+        response = await kernel.client.request(method, path)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "Expected `int` " in response.json()["errors"][0]["message"]
+
+
+def test_schema_states_the_bounds() -> None:
+    schema = Litestar(route_handlers=[bus_router(lambda: None)]).openapi_schema.to_schema()  # type: ignore[arg-type,return-value]
+    listing = schema["paths"]["/api/kernel/bus/dead-letters"]["get"]["parameters"]
+    bounds = {p["name"]: (p["schema"].get("minimum"), p["schema"].get("maximum")) for p in listing}
+    assert bounds["limit"] == (1, 1000) and bounds["offset"] == (0, 2**53 - 1)
+    one = schema["paths"]["/api/kernel/bus/dead-letters/{letter_id}"]["get"]["parameters"][0]
+    assert (one["schema"]["minimum"], one["schema"]["maximum"]) == (1, 2**53 - 1)
+
+
 async def test_tail_streams_matching_events(client: tuple[httpx.AsyncClient, Bus]) -> None:
     c, bus = client
 
@@ -139,3 +173,7 @@ def test_cli_lists_and_redrives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         assert done.exit_code == 0 and f"re-driven dead letter {letter_id}" in done.output
         missing = runner.invoke(bus_cli.bus, ["redrive", "424242"])
         assert missing.exit_code != 0 and "404" in missing.output
+        huge = runner.invoke(bus_cli.bus, ["redrive", str(2**64)])
+        assert huge.exit_code != 0 and "HTTP 400" in huge.output
+        too_many = runner.invoke(bus_cli.bus, ["dead-letters", "--limit", "5000"])
+        assert too_many.exit_code != 0 and "1<=x<=1000" in too_many.output
