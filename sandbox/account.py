@@ -21,7 +21,7 @@ SLOTS = 64
 _taken: set[int] = set()
 
 
-def _uid_of(pid: str) -> int | None:
+def live_uid(pid: int | str) -> int | None:
     """The real uid of a live (not zombie) process, None when it is gone."""
     try:
         with open(f"/proc/{pid}/status", "rb") as status:
@@ -37,7 +37,7 @@ def kill_uid(uid: int) -> None:
     """SIGKILL every process of `uid`, again until none is left (a process may fork while
     it is being looked for; with RLIMIT_NPROC it cannot fork far)."""
     for _ in range(100):
-        found = [pid for pid in os.listdir("/proc") if pid.isdigit() and _uid_of(pid) == uid]
+        found = [pid for pid in os.listdir("/proc") if pid.isdigit() and live_uid(pid) == uid]
         if not found:
             return
         for pid in found:

@@ -3,16 +3,17 @@
 A plugin that prints a flood must not fill the server's log: a line longer than
 `LINE_MAX` bytes is cut (its end counted in `… [cut N bytes]`), at most `RATE` bytes a
 second are logged (bursts up to `BURST`), and what is dropped is counted and said in a
-`… suppressed N bytes of output` line, at most once a second while the flood lasts.
+`… suppressed N bytes of output` line, at most once a second while the flood lasts and
+within a second after it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
-from typing import BinaryIO
 
 LINE_MAX = 2000
 RATE = 32 * 1024
@@ -95,6 +96,11 @@ class OutputLimiter:
         self.suppressed = 0
         self.noted = now
 
+    def quiet(self) -> None:
+        """Nothing came for a while: say what was suppressed, if anything."""
+        if self.suppressed:
+            self._note(self.clock())
+
     def close(self) -> None:
         """The child's output ended: log its unfinished last line and what was suppressed."""
         if self.length:
@@ -103,15 +109,38 @@ class OutputLimiter:
             self._note(self.clock())
 
 
-async def relay(pipe: BinaryIO, plugin: str) -> None:
-    """Read the child's output pipe until every writer has closed it; log it as above."""
-    limiter = OutputLimiter(plugin, clock=time.monotonic)
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=CHUNK)
-    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
-    try:
-        while chunk := await reader.read(CHUNK):
-            limiter.feed(chunk)
-    finally:
-        transport.close()
-        limiter.close()
+class OutputRelay:
+    """The read end of a child's stdout and stderr pipe, logged through an OutputLimiter."""
+
+    def __init__(self, transport: asyncio.ReadTransport, reader: asyncio.StreamReader) -> None:
+        self.transport = transport
+        self.reader = reader
+
+    @classmethod
+    async def open(cls, read_fd: int) -> OutputRelay:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=CHUNK)
+        pipe = os.fdopen(read_fd, "rb", buffering=0)
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), pipe
+        )
+        return cls(transport, reader)
+
+    async def run(self, plugin: str) -> None:
+        """Log what the child writes until every writer has closed the pipe."""
+        limiter = OutputLimiter(plugin, clock=time.monotonic)
+        try:
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(self.reader.read(CHUNK), NOTE_EVERY)
+                except TimeoutError:
+                    limiter.quiet()
+                    continue
+                if not chunk:
+                    return
+                limiter.feed(chunk)
+        finally:
+            limiter.close()
+
+    def close(self) -> None:
+        self.transport.close()

@@ -23,14 +23,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import msgspec
 
 from . import protocol as p
 from .account import Account
 from .limits import EXIT_MEMORY, HEARTBEAT_INTERVAL, Limits, out_of_memory_reason
-from .output import relay
+from .output import OutputRelay
 
 log = logging.getLogger("mindframe.sandbox")
 STABLE_AFTER = 10.0
@@ -62,13 +62,13 @@ class ChildProcess:
         process: asyncio.subprocess.Process,
         conn: p.Connection,
         account: Account,
-        output: BinaryIO,
+        output: OutputRelay,
     ) -> None:
         self.process = process
         self.conn = conn
         self.account = account
         self.output = output
-        """The read end of the child's stdout and stderr (relayed by `output.relay`)."""
+        """The child's stdout and stderr, for the log."""
         self.pidfd = _pidfd(process.pid)
         self.confinement: dict[str, Any] = {}
         self.described: p.Described | None = None
@@ -155,7 +155,7 @@ def child_environment(workdir: Path) -> dict[str, str]:
 
 async def spawn(hello: p.Hello, plugin: str) -> ChildProcess:
     """Start `python -I -m mindframe.sandbox.child FD` with one end of a socket pair, in a
-    session of its own, its stdout and stderr into one pipe for `output.relay`."""
+    session of its own, its stdout and stderr into one pipe for the log (output.py)."""
     account = Account(plugin)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     output, output_write = os.pipe()
@@ -185,7 +185,7 @@ async def spawn(hello: p.Hello, plugin: str) -> ChildProcess:
         theirs.close()
         os.close(output_write)
     conn = await p.Connection.over(ours)
-    child = ChildProcess(process, conn, account, os.fdopen(output, "rb", buffering=0))
+    child = ChildProcess(process, conn, account, await OutputRelay.open(output))
     conn.send_nowait(msgspec.structs.replace(hello, workdir=str(account.workdir), uid=account.uid))
     return child
 
@@ -310,7 +310,7 @@ class Supervisor:
     async def _watch(self, child: ChildProcess) -> str:
         """Serve one child until it ends; returns why it ended."""
         reader = asyncio.ensure_future(self._read(child))
-        output = asyncio.ensure_future(relay(child.output, self.name))
+        output = asyncio.ensure_future(child.output.run(self.name))
         watchdog = asyncio.ensure_future(self._watchdog(child))
         exited = asyncio.ensure_future(child.process.wait())
         starting = asyncio.ensure_future(self._await_started(child))
@@ -325,13 +325,15 @@ class Supervisor:
         finally:
             for task in (reader, watchdog, starting):
                 task.cancel()
-            child.kill()
-            with contextlib.suppress(Exception):
-                await asyncio.shield(exited)
-            # What the child wrote last; a process that escaped the kill keeps the pipe.
-            await asyncio.wait({output}, timeout=LAST_WORDS)
-            output.cancel()
-            child.close()
+            try:
+                child.kill()
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(exited)
+                # What the child wrote last; a process that escaped the kill keeps the pipe.
+                await asyncio.wait({output}, timeout=LAST_WORDS)
+            finally:  # also when the supervisor is cancelled meanwhile
+                output.cancel()
+                child.close()
         returncode = child.process.returncode or 0
         if self._stopping and not child.hung and not child.fatal:
             reason = "stopped"

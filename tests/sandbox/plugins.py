@@ -214,3 +214,122 @@ from mindframe.sdk import hookimpl
 async def startup(ctx) -> None:
     raise RuntimeError("no database configured")
 """
+
+HOSTILE = """
+import _socket
+import os
+import sqlite3
+import sys
+import time
+from typing import Any
+
+from litestar import get, post
+from mindframe.sdk import hookimpl
+
+held: list[Any] = []  # whatever it got hold of, kept
+
+
+def attempt(action) -> str:
+    try:
+        held.append(action())
+    except Exception as error:
+        return f"refused: {type(error).__name__}: {error}"
+    return "done"
+
+
+def lock(path: str) -> Any:
+    connection = sqlite3.connect(path, timeout=0, isolation_level=None)
+    connection.execute("BEGIN EXCLUSIVE")
+    return connection
+
+
+@get("/files")
+async def files(path: str) -> dict[str, str]:
+    folder = os.path.dirname(path)
+    return {
+        "read": attempt(lambda: open(path, "rb").read(16)),
+        "append": attempt(lambda: open(path, "ab").write(b"admin-token")),
+        "create": attempt(lambda: open(os.path.join(folder, "planted"), "wb").write(b"x")),
+        "list": attempt(lambda: os.listdir(folder)),
+        "lock": attempt(lambda: lock(path)),
+    }
+
+
+@get("/environment")
+async def environment() -> dict[str, Any]:
+    parent = os.getppid()
+    return {
+        "env": dict(os.environ),
+        "parent_environ": attempt(lambda: open(f"/proc/{parent}/environ", "rb").read()),
+    }
+
+
+@get("/who")
+async def who() -> dict[str, Any]:
+    return {
+        "uid": os.getuid(),
+        "euid": os.geteuid(),
+        "gid": os.getgid(),
+        "groups": os.getgroups(),
+        "signal_parent": attempt(lambda: os.kill(os.getppid(), 0)),
+        "workdir": os.getcwd(),
+        "write_workdir": attempt(lambda: open("scratch", "w").write("mine")),
+    }
+
+
+@get("/raw-connect")
+async def raw_connect(port: int) -> dict[str, str]:
+    def tcp() -> Any:
+        sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+        sock.connect(("127.0.0.1", port))
+        return sock
+
+    def udp() -> Any:
+        sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+        sock.sendto(b"leak", ("127.0.0.1", port))
+        return sock
+
+    return {"tcp": attempt(tcp), "udp": attempt(udp)}
+
+
+@post("/spawn/{n:int}")
+async def spawn(n: int) -> dict[str, Any]:
+    pids, errors = [], []
+    for _ in range(n):
+        try:
+            pid = os.fork()
+        except OSError as error:
+            errors.append(str(error))
+            continue
+        if pid == 0:  # a grandchild that leaves the child's session and stays
+            os.setsid()
+            time.sleep(3600)
+            os._exit(0)
+        pids.append(pid)
+    return {"pids": pids, "errors": errors}
+
+
+@post("/print/{megabytes:int}")
+async def flood(megabytes: int) -> dict[str, int]:
+    line = "x" * 199 + "\\n"
+    count = megabytes * 1024 * 1024 // len(line)
+    for _ in range(count):
+        sys.stdout.write(line)
+    sys.stdout.flush()
+    return {"written": count * len(line)}
+
+
+@post("/print-line/{size:int}")
+async def one_line(size: int) -> None:
+    print("L" * size, flush=True)
+
+
+@post("/hang")
+async def hang() -> None:
+    time.sleep(3600)
+
+
+@hookimpl
+def register_routes(ctx: Any) -> list[Any]:
+    return [files, environment, who, raw_connect, spawn, flood, one_line, hang]
+"""

@@ -3,12 +3,18 @@ reported, and nothing else in the kernel notices."""
 
 from __future__ import annotations
 
+import logging
+import signal
+import time
+
 import pytest
 from sandbox_testlib import eventually, proxy_of, write_plugin
 
 from mindframe.kernel.bus import Event
 from mindframe.kernel.records import PluginState
-from plugins import BYSTANDER, WORKER, WORKER_PERMISSIONS
+from mindframe.sandbox.limits import HEARTBEAT_INTERVAL
+from mindframe.sandbox.output import BURST, LINE_MAX, RATE
+from plugins import BYSTANDER, HOSTILE, WORKER, WORKER_PERMISSIONS
 
 pytestmark = pytest.mark.anyio
 
@@ -144,3 +150,64 @@ async def test_reload_is_a_restart_of_the_child_with_state_handed_over(boot_kern
         result = await kernel.runtime.reload("worker")  # the runtime's own call, again
         assert result.ok, result.error
         assert (await kernel.client.get("/api/worker/state")).json()["seen"] == [1, 2]
+
+
+async def test_the_watchdog_kills_a_hung_child_within_its_heartbeat_timeout(
+    boot_kernel, plugin_factory
+):
+    timeout = 1.0
+    limits = f"""
+    [settings.sandbox]
+    heartbeat_timeout = {timeout}
+    backoff_initial = 0.2
+    """
+    write_plugin(plugin_factory, "hostile", HOSTILE, limits=limits)
+    async with boot_kernel(["hostile"], builtin=False) as kernel:
+        child = proxy_of(kernel, "hostile").supervisor.child
+        hung_at = time.monotonic()
+        response = await kernel.client.post("/api/hostile/hang")
+        answered_at = time.monotonic()
+        assert response.status_code == 503
+        assert child.process.returncode == -signal.SIGKILL
+        # Its last heartbeat may precede the hang by up to one interval, and the watchdog
+        # looks every half interval; 0.5 s more for killing, reaping and answering.
+        elapsed = answered_at - hung_at
+        assert timeout - HEARTBEAT_INTERVAL <= elapsed <= timeout + HEARTBEAT_INTERVAL / 2 + 0.5
+
+
+async def test_a_flood_on_stdout_is_cut_and_rate_limited_in_the_log(
+    boot_kernel, plugin_factory, caplog
+):
+    caplog.set_level(logging.INFO, logger="mindframe.sandbox.output")
+
+    def output(level: int) -> list:
+        return [
+            r.args[1] for r in caplog.records if r.name.endswith("output") and r.levelno == level
+        ]
+
+    def lines() -> list[str]:
+        return output(logging.INFO)
+
+    def suppressed() -> list[int]:
+        return output(logging.WARNING)  # `… suppressed N bytes`
+
+    write_plugin(plugin_factory, "hostile", HOSTILE)
+    async with boot_kernel(["hostile"], builtin=False) as kernel:
+        await kernel.client.post("/api/hostile/print-line/1000000")
+        long_line = await eventually(lambda: [line for line in lines() if "[cut" in line])
+        assert long_line == ["L" * LINE_MAX + f" … [cut {1000000 - LINE_MAX} bytes]"]
+        caplog.clear()
+
+        started = time.monotonic()
+        flood = await kernel.client.post("/api/hostile/print/20")
+        written = flood.json()["written"]
+        assert written > 20_000_000
+
+        def accounted() -> bool:  # every byte either logged (with its newline) or counted
+            return sum(suppressed()) + sum(len(line) + 1 for line in lines()) == written
+
+        await eventually(accounted)
+        elapsed = time.monotonic() - started
+        logged = sum(len(line) for line in lines())
+        assert logged <= BURST + RATE * elapsed + LINE_MAX
+        assert (await kernel.client.get("/api/hostile/who")).status_code == 200
