@@ -2,8 +2,9 @@
 
 Each check returns `Problem`s (file, line, what is wrong, what to do) instead of raising,
 so one run lists everything to fix. The checks: the manifest validates, every hook is a
-known hook with known argument names, there are tests, the catalogs exist for every
-locale, and only `mindframe.sdk` is imported from `mindframe`.
+known hook with known argument names, there are tests, the catalogs hold every message the
+code marks, translated, in every locale (what `mindframe i18n check` finds), and only
+`mindframe.sdk` is imported from `mindframe`.
 """
 
 from __future__ import annotations
@@ -12,18 +13,17 @@ import ast
 import contextlib
 import re
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from . import hooks, loader
+from .catalogs import CatalogProblem, Domain, catalog_problems
 from .discovery import MANIFEST_FILE, builtin_plugins_dir, find_plugin_folders
 from .manifest import Manifest, ManifestError, load_manifest
 
-LOCALES = ("nb", "sv", "da", "fi", "de", "en_US", "en_GB")
-CATALOG_DOMAIN = "messages"
 ALLOWED_MINDFRAME = "mindframe.sdk"
 
 
@@ -39,11 +39,6 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
         return f"{where}: {self.what}; {self.todo}"
-
-
-def catalog_path(folder: Path, locale: str) -> Path:
-    """Where a plugin keeps its gettext source catalog for `locale` (Babel's layout)."""
-    return folder / "locales" / locale / "LC_MESSAGES" / f"{CATALOG_DOMAIN}.po"
 
 
 # --- manifest --------------------------------------------------------------------------------
@@ -158,27 +153,36 @@ def _function_names(path: Path) -> list[str]:
 
 # --- catalogs --------------------------------------------------------------------------------
 
-CatalogCheck = Callable[[Path, str], Iterable[Problem]]
+
+def check_catalogs(folder: Path, name: str) -> list[Problem]:
+    """Every catalog problem `mindframe i18n check` finds for the plugin, with file and line."""
+    domain = Domain(name, (folder,), folder / "locales")
+    update = f"`mindframe i18n update --plugins-dir {folder.parent} --plugin {name}`"
+    return [_catalog_problem(problem, update) for problem in catalog_problems(domain)]
 
 
-def _catalog_exists(folder: Path, locale: str) -> Iterable[Problem]:
-    path = catalog_path(folder, locale)
-    if not path.is_file():
-        yield Problem(
-            path, 0, f"no catalog for locale {locale}", f"add it (copy locales/en_US/{path.name})"
-        )
-
-
-CATALOG_CHECKS: list[CatalogCheck] = [_catalog_exists]
-"""Run per plugin and locale when the plugin has a `locales/` folder. Only presence is
-checked today; the i18n plugin (issue 6) adds completeness (missing, untranslated and fuzzy
-messages) by appending its own check here."""
-
-
-def check_catalogs(folder: Path) -> list[Problem]:
-    if not (folder / "locales").is_dir():
-        return []
-    return [p for locale in LOCALES for check in CATALOG_CHECKS for p in check(folder, locale)]
+def _catalog_problem(problem: CatalogProblem, update: str) -> Problem:
+    message, locale = problem.message, problem.locale
+    what, todo = {
+        "no catalog": (
+            f"no catalog for locale {locale}",
+            f"add it (copy locales/en_US/{problem.path.name})",
+        ),
+        "missing": (
+            f"{message} has no entry in the {locale} catalog",
+            f"run {update}, then translate it",
+        ),
+        "untranslated": (f"{message} is not translated into {locale}", "write its msgstr"),
+        "fuzzy": (
+            f"{message} is marked fuzzy in the {locale} catalog, so it is not used",
+            "check its msgstr, then delete the '#, fuzzy' line",
+        ),
+        "unused": (
+            f"{message} is in the {locale} catalog but no code uses it",
+            f"delete it (or run {update})",
+        ),
+    }[problem.kind]
+    return Problem(problem.path, problem.line, what, todo)
 
 
 # --- imports ---------------------------------------------------------------------------------
@@ -237,7 +241,7 @@ def check_plugin(folder: Path) -> list[Problem]:
     if manifest is not None:
         problems += check_hooks(folder, manifest)
     problems += check_tests(folder)
-    problems += check_catalogs(folder)
+    problems += check_catalogs(folder, manifest.name if manifest is not None else folder.name)
     problems += check_imports(folder)
     return list(dict.fromkeys(problems))  # a syntax error is found by two checks
 

@@ -11,7 +11,6 @@ import gettext
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,6 +23,7 @@ from .container import Container, Lifetime, Registration
 from .http.current_request import REQUEST_SCOPE
 from .jobs import Job
 from .ledger import Entry, Ledger, Release
+from .locales import PluginCatalogs, catalogs_key
 from .manifest import Manifest
 from .storage import Database
 
@@ -35,21 +35,6 @@ ErrorReporter = Callable[[BaseException, dict[str, Any]], None]
 TASK_STOP_GRACE = 5.0
 TRANSLATIONS_SERVICE = "translations"  # the key of `mindframe.sdk.i18n.Translations`
 AS_WRITTEN = gettext.NullTranslations()
-
-
-@dataclass(frozen=True, slots=True)
-class PluginCatalogs:
-    """Where one plugin keeps its gettext catalogs: declared by the kernel as the plugin
-    starts (a service named `catalogs.<plugin>`), withdrawn when it unloads, so whoever
-    translates that plugin's messages finds them from its start."""
-
-    plugin: str
-    folders: tuple[Path, ...]
-
-
-def catalogs_key(plugin: str) -> str:
-    """The service key under which `plugin`'s `PluginCatalogs` are declared."""
-    return f"catalogs.{plugin}"
 
 
 class PluginContext:

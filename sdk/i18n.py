@@ -20,22 +20,24 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from babel import Locale, dates, numbers
 
-from mindframe.kernel.context import PluginCatalogs, catalogs_key
+from mindframe.kernel.locales import (
+    CATALOG_DOMAIN,
+    LOCALES,
+    PluginCatalogs,
+    catalog_path,
+    catalogs_key,
+)
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
 
     from mindframe.sdk import PluginContext
 
-LOCALES: tuple[str, ...] = ("nb", "sv", "da", "fi", "de", "en_US", "en_GB")
-"""Every locale Mindframe ships catalogs for, in Babel's spelling."""
 DEFAULT_LOCALE = "en_US"
-CATALOG_DOMAIN = "messages"
 KERNEL_CATALOG = "kernel"
 """The catalog of the kernel and the SDK (`locales/` at the top of the project): the
 fallback of every plugin's catalog."""
@@ -52,11 +54,6 @@ def N_(message: str) -> str:
     """Mark `message` for extraction without translating it now (translate it later, where
     the locale is known)."""
     return message
-
-
-def catalog_path(locales_folder: Path, locale: str) -> Path:
-    """Where a `.po` source catalog for `locale` lives under a `locales/` folder."""
-    return locales_folder / locale / "LC_MESSAGES" / f"{CATALOG_DOMAIN}.po"
 
 
 def parse_accept_language(header: str | None) -> list[str]:
@@ -205,3 +202,23 @@ def declared_catalogs(ctx: PluginContext, plugin: str) -> PluginCatalogs | None:
     when it has none or is not loaded. For the plugin that translates (i18n)."""
     registration = ctx.registration(catalogs_key(plugin))
     return registration.get() if registration is not None else None
+
+
+__all__ = [
+    "AS_WRITTEN",
+    "CATALOG_DOMAIN",
+    "CURRENCIES",
+    "DEFAULT_LOCALE",
+    "KERNEL_CATALOG",
+    "LANGUAGE_ALIASES",
+    "LOCALES",
+    "N_",
+    "Localizer",
+    "PluginCatalogs",
+    "Translations",
+    "catalog_path",
+    "declared_catalogs",
+    "negotiate_locale",
+    "parse_accept_language",
+    "request_localizer",
+]

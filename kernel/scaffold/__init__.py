@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from string import Template
 
-from ..check import LOCALES, catalog_path
+from ..locales import LOCALES, catalog_path
 from ..manifest import NAME_PATTERN
 from ..runtime import RESERVED_NAMES
 
@@ -67,7 +67,7 @@ def new_plugin(name: str, parent: Path) -> Path:
     for locale in LOCALES:
         hello, too_long = MESSAGES[locale]
         text = catalog.substitute(values, locale=locale, hello=hello, too_long=too_long)
-        _write(catalog_path(folder, locale), text)
+        _write(catalog_path(folder / "locales", locale), text)
     return folder
 
 

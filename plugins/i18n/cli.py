@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from .tools import BUILTIN_PLUGINS, Domain, check, find_domains, update, write_template
+from mindframe.sdk.catalogs import Domain, catalog_problems, update_catalogs
+
+from .tools import BUILTIN_PLUGINS, find_domains, left_to_do, write_template
 
 plugins_dir_option = click.option(
     "--plugins-dir",
@@ -49,10 +51,24 @@ def extract(plugins_dirs: tuple[Path, ...], only: tuple[str, ...]) -> None:
 @plugins_dir_option
 @only_option
 def update_command(plugins_dirs: tuple[Path, ...], only: tuple[str, ...]) -> None:
-    """Add new messages to every locale's catalog, mark changed ones fuzzy, drop removed ones."""
+    """Add new messages to every locale's catalog (untranslated: nothing is guessed from a
+    message that looks alike), drop removed ones; then say what is left to translate, where."""
+    left = []
     for domain in _domains(plugins_dirs, only):
-        for path in update(domain):
-            click.echo(f"{domain.name}: updated {path}")
+        written = update_catalogs(domain)
+        if written:
+            click.echo(f"{domain.name}: updated {len(written)} catalogs in {domain.locales}")
+            left += left_to_do(catalog_problems(domain))
+    if not left:
+        click.echo("nothing left to translate")
+        return
+    click.echo("left to translate:")
+    for line in left:
+        click.echo(f"  {line}")
+    click.echo(
+        "write each empty msgstr; for a fuzzy entry check its msgstr, then delete its "
+        "'#, fuzzy' line. Then run `mindframe i18n check`."
+    )
 
 
 @i18n.command("check")
@@ -60,7 +76,7 @@ def update_command(plugins_dirs: tuple[Path, ...], only: tuple[str, ...]) -> Non
 @only_option
 def check_command(plugins_dirs: tuple[Path, ...], only: tuple[str, ...]) -> None:
     """List missing, untranslated and fuzzy messages per plugin and locale; exit 1 if any."""
-    problems = [p for domain in _domains(plugins_dirs, only) for p in check(domain)]
+    problems = [p for domain in _domains(plugins_dirs, only) for p in catalog_problems(domain)]
     for problem in problems:
         click.echo(str(problem))
     if problems:

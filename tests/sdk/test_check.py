@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mindframe.kernel.check import LOCALES, catalog_path, check_imports, check_plugin
+from mindframe.kernel.check import check_imports, check_plugin
 from mindframe.kernel.cli import main
 from mindframe.kernel.discovery import builtin_plugins_dir, find_plugin_folders
+from mindframe.kernel.locales import LOCALES, catalog_path
 
 A_TEST = {"tests/test_it.py": "def test_it():\n    assert True\n"}
 BUILTIN = find_plugin_folders(builtin_plugins_dir())
@@ -76,14 +77,62 @@ def test_missing_tests_are_reported_with_what_to_add(plugin_factory):
 
 def test_missing_locale_catalogs_are_listed_one_per_locale(plugin_factory):
     po = 'msgid ""\nmsgstr ""\n'
-    files = {**A_TEST, str(catalog_path(Path(), "nb")): po, str(catalog_path(Path(), "de")): po}
+    files = {
+        **A_TEST,
+        str(catalog_path(Path("locales"), "nb")): po,
+        str(catalog_path(Path("locales"), "de")): po,
+    }
     folder = plugin_factory.make("halfway", files=files)
     missing = [locale for locale in LOCALES if locale not in ("nb", "de")]
     assert lines(folder) == [
-        f"{catalog_path(folder, locale)}: no catalog for locale {locale}; "
+        f"{catalog_path(folder / 'locales', locale)}: no catalog for locale {locale}; "
         f"add it (copy locales/en_US/messages.po)"
         for locale in missing
     ]
+
+
+TALKER = """
+from litestar import get
+from mindframe.sdk import hookimpl
+
+@hookimpl
+def register_routes(ctx):
+    @get("/talk")
+    async def talk() -> str:
+        return ctx.gettext("Good morning") + ctx.gettext("Good evening")
+
+    return [talk]
+"""
+
+
+def po(locale: str, *entries: str) -> str:
+    header = f'msgid ""\nmsgstr ""\n"Language: {locale}\\n"\n'
+    return "\n".join([header, *entries])
+
+
+def test_catalog_entries_missing_untranslated_fuzzy_or_unused_are_problems(plugin_factory):
+    morning = 'msgid "Good morning"\nmsgstr "x"\n'
+    evening = 'msgid "Good evening"\nmsgstr "x"\n'
+    catalogs = {locale: po(locale, morning, evening) for locale in LOCALES}
+    catalogs["nb"] = po("nb", morning)
+    catalogs["sv"] = po("sv", morning, 'msgid "Good evening"\nmsgstr ""\n')
+    catalogs["da"] = po("da", morning, '#, fuzzy\nmsgid "Good evening"\nmsgstr "x"\n')
+    catalogs["fi"] = po("fi", morning, evening, 'msgid "Good night"\nmsgstr "x"\n')
+    files = {str(catalog_path(Path("locales"), k)): v for k, v in catalogs.items()}
+    folder = plugin_factory.make("talker", TALKER, files={**A_TEST, **files})
+    update = f"`mindframe i18n update --plugins-dir {folder.parent} --plugin talker`"
+    nb, sv, da, fi = (catalog_path(folder / "locales", k) for k in ("nb", "sv", "da", "fi"))
+    assert lines(folder) == [
+        f"{nb}: 'Good evening' has no entry in the nb catalog; run {update}, then translate it",
+        f"{sv}:8: 'Good evening' is not translated into sv; write its msgstr",
+        f"{da}:9: 'Good evening' is marked fuzzy in the da catalog, so it is not used; check its "
+        "msgstr, then delete the '#, fuzzy' line",
+        f"{fi}:11: 'Good night' is in the fi catalog but no code uses it; delete it (or run "
+        f"{update})",
+    ]
+    result = CliRunner().invoke(main, ["check", str(folder)])
+    assert result.exit_code == 1
+    assert len(result.output.splitlines()) == 4
 
 
 def test_kernel_and_sandbox_imports_are_errors_with_file_and_line(plugin_factory):

@@ -9,8 +9,9 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from click.testing import CliRunner
 
-from mindframe.kernel.check import LOCALES, catalog_path, check_plugin
+from mindframe.kernel.check import check_plugin
 from mindframe.kernel.cli import main
+from mindframe.kernel.locales import LOCALES, catalog_path
 
 
 @pytest.fixture
@@ -46,11 +47,11 @@ def test_every_locale_catalog_translates_exactly_the_messages_in_the_code(genera
     }
     assert in_code == {"Hello, {who}!", "Names are at most {limit} characters long."}
     for locale in LOCALES:
-        with catalog_path(generated, locale).open("rb") as file:
+        with catalog_path(generated / "locales", locale).open("rb") as file:
             catalog = read_po(file)
         assert {m.id for m in catalog if m.id} == in_code, locale
         assert all(m.string for m in catalog if m.id), f"{locale} has an empty msgstr"
-    german = read_po(catalog_path(generated, "de").open("rb"))
+    german = read_po(catalog_path(generated / "locales", "de").open("rb"))
     assert german["Hello, {who}!"].string == "Hallo, {who}!"
 
 
@@ -60,7 +61,7 @@ async def test_a_fresh_plugin_answers_in_the_language_each_request_asks_for(gene
     plugins = ["my-weather", "i18n"]
     async with boot_kernel(plugins, plugins_dirs=[generated.parent], settings=settings) as kernel:
         for locale in LOCALES:
-            with catalog_path(generated, locale).open("rb") as file:
+            with catalog_path(generated / "locales", locale).open("rb") as file:
                 hello = read_po(file)["Hello, {who}!"].string
             ask = {"Accept-Language": locale.replace("_", "-")}
             response = await kernel.client.get("/api/my-weather/hello/Ada", headers=ask)

@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 
 from mindframe.sdk.auth import Authenticator
+from mindframe.sdk.catalogs import Domain, catalog_problems, extract_messages
 from mindframe.sdk.i18n import Translations
 
 pytestmark = pytest.mark.anyio
@@ -208,14 +210,15 @@ async def test_ctx_gettext_speaks_the_signed_in_users_locale_over_accept_languag
         assert (mine.status_code, mine.text) == (200, "Hyvää huomenta")
 
 
-def run_check(*arguments: str) -> subprocess.CompletedProcess[str]:
+def run_i18n(command: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`mindframe i18n COMMAND ARGUMENTS…`, as a plugin author runs it."""
     return subprocess.run(
-        [MINDFRAME, "i18n", "check", *arguments], capture_output=True, text=True, timeout=120
+        [MINDFRAME, "i18n", command, *arguments], capture_output=True, text=True, timeout=120
     )
 
 
 def test_check_passes_for_every_builtin_plugin_and_the_kernel():
-    result = run_check()
+    result = run_i18n("check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "every catalog is complete" in result.stdout
 
@@ -224,7 +227,7 @@ def test_check_lists_and_fails_on_a_plugin_with_a_missing_translation(plugin_fac
     folder = plugin_factory.make("sloppy", WORDY.replace('"Good morning"', '"Good evening"'))
     translated = {"nb": "God morgen", "sv": "God morgon", "da": "Godmorgen", "fi": "Hyvää huomenta"}
     write_catalogs(folder, {**translated, "de": "", "en_US": "Good morning"})
-    result = run_check("--plugins-dir", str(plugin_factory.root), "--plugin", "sloppy")
+    result = run_i18n("check", "--plugins-dir", str(plugin_factory.root), "--plugin", "sloppy")
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert "sloppy [nb] missing: 'Good evening'" in lines
@@ -238,34 +241,65 @@ def test_check_lists_and_fails_on_a_plugin_with_a_missing_translation(plugin_fac
 def test_update_adds_new_messages_to_every_locale_and_check_then_names_them(plugin_factory):
     folder = plugin_factory.make("fresh", WORDY)
     (folder / "locales").mkdir()
-    result = subprocess.run(
-        [
-            MINDFRAME,
-            "i18n",
-            "update",
-            "--plugins-dir",
-            str(plugin_factory.root),
-            "--plugin",
-            "fresh",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_i18n("update", "--plugins-dir", str(plugin_factory.root), "--plugin", "fresh")
     assert result.returncode == 0, result.stderr
     catalog = (folder / "locales/fi/LC_MESSAGES/messages.po").read_text()
     assert 'msgid "Good morning"' in catalog
     assert "Plural-Forms: nplurals=2; plural=(n != 1);" in catalog
-    check = run_check("--plugins-dir", str(plugin_factory.root), "--plugin", "fresh")
+    check = run_i18n("check", "--plugins-dir", str(plugin_factory.root), "--plugin", "fresh")
     assert check.returncode == 1
     assert "fresh [fi] untranslated: 'Good morning'" in check.stdout
+
+
+NOTES = """
+from litestar import get
+from mindframe.sdk import hookimpl
+
+@hookimpl
+def register_routes(ctx):
+    @get("/hello/{who:str}")
+    async def hello(who: str) -> str:
+        if len(who) > 40:
+            return ctx.gettext("A note is at most {limit} characters long.")
+        return ctx.gettext("Hello, {who}!").format(who=who)
+    return [hello]
+"""
+OLD_SWEDISH = """\
+msgid ""
+msgstr ""
+"Language: sv\\n"
+
+msgid "Hello, {who}!"
+msgstr "Hej, {who}!"
+
+msgid "Names are at most {limit} characters long."
+msgstr "Namn får vara högst {limit} tecken långa."
+"""
+
+
+def test_update_never_guesses_a_translation_and_says_what_is_left_where(plugin_factory):
+    sv = "locales/sv/LC_MESSAGES/messages.po"
+    folder = plugin_factory.make("notes", NOTES, files={sv: OLD_SWEDISH})
+    result = run_i18n("update", "--plugins-dir", str(plugin_factory.root), "--plugin", "notes")
+    assert result.returncode == 0, result.stderr
+    with (folder / sv).open("rb") as file:
+        catalog = read_po(file)
+    new = catalog["A note is at most {limit} characters long."]
+    assert (new.string, new.fuzzy) == ("", False)
+    assert catalog["Hello, {who}!"].string == "Hej, {who}!"
+    assert "Namn får vara högst" not in (folder / sv).read_text()
+    lines = result.stdout.splitlines()
+    assert f"  notes [sv]: 1 untranslated; edit {folder / sv}" in lines
+    nb = folder / "locales/nb/LC_MESSAGES/messages.po"
+    assert f"  notes [nb]: 2 untranslated; edit {nb}" in lines
+    assert sum(line.startswith("  notes [") for line in lines) == 7
 
 
 def test_the_kernel_auth_and_i18n_catalogs_hold_exactly_their_messages_all_translated():
     domains = {d.name: d for d in tools.find_domains([tools.BUILTIN_PLUGINS])}
     for name in ("kernel", "auth", "i18n"):
-        assert tools.check(domains[name]) == [], name
-    kernel_messages = {message.id for message in tools.extract(domains["kernel"]) if message.id}
+        assert catalog_problems(domains[name]) == [], name
+    kernel_messages = {m.id for m in extract_messages(domains["kernel"]) if m.id}
     assert "sign in first: this needs a signed-in user" in kernel_messages
 
 
@@ -274,6 +308,6 @@ def test_check_names_a_message_no_code_uses_any_more(plugin_factory):
     write_catalogs(folder, {locale: "x" for locale in ("nb", "sv", "da", "fi", "de")})
     path = folder / "locales/nb/LC_MESSAGES/messages.po"
     path.write_text(path.read_text() + '\nmsgid "Good night"\nmsgstr "God natt"\n')
-    problems = [str(p) for p in tools.check(tools.Domain("stale", (folder,), folder / "locales"))]
+    problems = [str(p) for p in catalog_problems(Domain("stale", (folder,), folder / "locales"))]
     assert "stale [nb] unused: 'Good night'" in problems
     assert "stale [sv] unused: 'Good night'" not in problems
