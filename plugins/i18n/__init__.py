@@ -1,5 +1,6 @@
-"""Translations for every plugin: `.po` catalogs compiled at start-up, the locale chosen per
-request, Babel formats, and the `mindframe i18n` command for catalog upkeep."""
+"""Translations for every plugin: the `.po` catalogs the kernel declares as each plugin
+starts (compiled in memory when a locale is first asked for), the locale chosen per request,
+Babel formats, and the `mindframe i18n` command for catalog upkeep."""
 
 from __future__ import annotations
 

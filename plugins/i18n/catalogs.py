@@ -1,5 +1,5 @@
-"""Reading `.po` source catalogs into gettext objects; compiled in memory at start-up, so no
-`.mo` file is ever written or committed."""
+"""Reading `.po` source catalogs into gettext objects, compiled in memory, so no `.mo` file
+is ever written or committed."""
 
 from __future__ import annotations
 
