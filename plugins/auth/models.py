@@ -45,6 +45,7 @@ tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_used_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True)),  # asked for at creation; else by the setting
 )
 
 lockouts = Table(

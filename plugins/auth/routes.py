@@ -57,8 +57,12 @@ class Me(msgspec.Struct):
 
 
 class PasswordChange(msgspec.Struct):
+    """`revoke_tokens`: revoke all your API tokens too (a leaked password may have made
+    some)."""
+
     current: Secret
     new: Secret
+    revoke_tokens: bool = True
 
 
 class LoggedIn(msgspec.Struct):
@@ -75,6 +79,8 @@ class TokenRequest(msgspec.Struct):
     scopes: Annotated[
         list[Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=100)
     ] = []
+    expires_in_days: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """How long the token lives: at most the `token_ttl_days` setting, which is the default."""
 
 
 class TokenView(msgspec.Struct):
@@ -82,6 +88,7 @@ class TokenView(msgspec.Struct):
     name: str
     scopes: list[str]
     created_at: datetime
+    expires_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
 
@@ -110,12 +117,13 @@ def me_view(user: dict[str, Any], identity: NamedDependency[Identity]) -> Me:
     )
 
 
-def token_view(row: dict[str, Any]) -> TokenView:
+def token_view(row: dict[str, Any], authenticator: AuthService) -> TokenView:
     return TokenView(
         id=row["id"],
         name=row["name"],
         scopes=row["scopes"],
         created_at=row["created_at"],
+        expires_at=authenticator.token_expiry(row),
         last_used_at=row.get("last_used_at"),
         revoked_at=row.get("revoked_at"),
     )
@@ -205,7 +213,8 @@ async def me(
 @post(
     "/me/password",
     status_code=204,
-    summary="Change your password (the current one is asked); your other sessions end",
+    summary="Change your password (the current one is asked); your other sessions end and, "
+    "unless revoke_tokens is false, your API tokens are revoked",
     request_class=TypedJSONRequest,
     **signed_in(CHANGE_PASSWORD),
 )
@@ -222,6 +231,7 @@ async def change_password(
             data.new,
             client_of(request),
             keep_session=identity.extra.get(SESSION),
+            revoke_tokens=data.revoke_tokens,
         )
     except Refusal as refusal:
         raise refusal.http(request, authenticator.ctx) from None
@@ -263,7 +273,8 @@ async def erase_me(
 async def list_tokens(
     authenticator: NamedDependency[AuthService], identity: NamedDependency[Identity]
 ) -> list[TokenView]:
-    return [token_view(row) for row in await authenticator.list_tokens(identity.user_id)]
+    rows = await authenticator.list_tokens(identity.user_id)
+    return [token_view(row, authenticator) for row in rows]
 
 
 @post(
@@ -282,10 +293,12 @@ async def create_token(
 ) -> NewToken:
     try:
         refuse_beyond(identity.reaches, data.scopes)
+        row, secret = await authenticator.create_token(
+            identity.user_id, data.name, data.scopes, data.expires_in_days
+        )
     except Refusal as refusal:
         raise refusal.http(request, authenticator.ctx) from None
-    row, secret = await authenticator.create_token(identity.user_id, data.name, data.scopes)
-    return NewToken(token_view(row), secret)
+    return NewToken(token_view(row, authenticator), secret)
 
 
 @delete(

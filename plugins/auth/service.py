@@ -131,11 +131,17 @@ class AuthService(Authenticator):
         return await self.user(user_id)
 
     async def change_password(
-        self, user_id: str, current: str, new: str, client: str, keep_session: str | None
+        self,
+        user_id: str,
+        current: str,
+        new: str,
+        client: str,
+        keep_session: str | None,
+        revoke_tokens: bool = True,
     ) -> None:
         """Set a new password if `current` is right (attempts are rate-limited and locked out
-        like logins), and end every session of the user but `keep_session` (a session
-        digest)."""
+        like logins), end every session of the user but `keep_session` (a session digest)
+        and, with `revoke_tokens`, revoke all their API tokens."""
         self._throttle(client)
         user = await self.user(user_id)
         if user is None:
@@ -148,7 +154,10 @@ class AuthService(Authenticator):
             if keep_session
             else delete(sessions).where(sessions.c.user_id == user_id)
         )
-        await self.record("password.changed", username=user["username"], user_id=user_id)
+        revoked = await self.revoke_tokens(user_id) if revoke_tokens else 0
+        await self.record(
+            "password.changed", username=user["username"], user_id=user_id, tokens_revoked=revoked
+        )
 
     async def keep_an_admin(self, user_id: str) -> None:
         """Refuse (409) to erase or demote the last administrator, so someone is always left
@@ -344,6 +353,9 @@ class AuthService(Authenticator):
         if row is None or row["revoked_at"] is not None:
             refusal = Refusal(N_("this API token is unknown or revoked"), 401)
             raise refusal.http(connection, self.ctx)
+        if self.token_expiry(row) <= now():
+            refusal = Refusal(N_("this API token has expired; make a new one"), 401)
+            raise refusal.http(connection, self.ctx)
         user = await self.user(row["user_id"])
         if user is None:
             refusal = Refusal(N_("this API token's user no longer exists"), 401)
@@ -375,16 +387,27 @@ class AuthService(Authenticator):
 
     # --- API tokens ------------------------------------------------------------------------
 
-    async def create_token(self, user_id: str, name: str, scopes: list[str]) -> tuple[dict, str]:
-        """A new token; the secret is returned this once and only its digest is kept."""
+    async def create_token(
+        self, user_id: str, name: str, scopes: list[str], days: int | None = None
+    ) -> tuple[dict, str]:
+        """A new token living `days` (at most `token_ttl_days`, the default); the secret is
+        returned this once and only its digest is kept."""
+        longest = self.settings.token_ttl_days
+        if days is not None and days > longest:
+            raise Refusal(
+                N_("a token lives at most {count} days (the token_ttl_days setting)"),
+                count=longest,
+            )
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        created = now()
         row = {
             "id": str(uuid.uuid4()),
             "user_id": user_id,
             "name": name,
             "digest": digest(secret),
             "scopes": sorted(set(scopes)),
-            "created_at": now(),
+            "created_at": created,
+            "expires_at": created + timedelta(days=days or longest),
         }
         await self._run(insert(tokens).values(**row))
         return row, secret
@@ -393,6 +416,25 @@ class AuthService(Authenticator):
         return await self._all(
             select(tokens).where(tokens.c.user_id == user_id).order_by(tokens.c.created_at)
         )
+
+    def token_expiry(self, row: dict[str, Any]) -> datetime:
+        """When a token stops working: the expiry it was made with, or sooner when
+        `token_ttl_days` has been lowered since (tokens made before expiry existed too)."""
+        created: datetime = aware(row["created_at"])  # type: ignore[assignment]
+        longest = created + timedelta(days=self.settings.token_ttl_days)
+        asked = aware(row.get("expires_at"))
+        return min(asked, longest) if asked else longest
+
+    async def revoke_tokens(self, user_id: str) -> int:
+        """Revoke every API token of the user still in force; returns how many."""
+        async with self.ctx.session() as session:
+            result = await session.execute(
+                update(tokens)
+                .where(tokens.c.user_id == user_id, tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now())
+            )
+            await session.commit()
+        return result.rowcount  # type: ignore[attr-defined]
 
     async def revoke_token(self, user_id: str, token_id: str) -> bool:
         async with self.ctx.session() as session:

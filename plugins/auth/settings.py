@@ -17,6 +17,7 @@ class AuthSettings(PluginSettings):
     lockout_seconds: int = Field(ge=1)
     login_attempts_per_minute: int = Field(ge=1)
     session_seconds: int = Field(ge=60)
+    token_ttl_days: int = Field(ge=1)
     cookie_name: str
     cookie_secure: bool
     cookie_samesite: Literal["strict", "lax"]
