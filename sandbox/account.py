@@ -58,7 +58,6 @@ class Account:
                 raise RuntimeError(f"more than {SLOTS} sandboxed children in one kernel")
             _taken.add(self._slot)
             self.uid = UID_BASE + (os.getpid() % 2**24) * SLOTS + self._slot
-            kill_uid(self.uid)  # left over by a dead kernel that had the same pid
         self.workdir = Path(tempfile.mkdtemp(prefix=f"mindframe-sandbox-{plugin}-"))
         if self.uid is not None:
             os.chown(self.workdir, self.uid, self.uid)

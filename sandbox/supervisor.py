@@ -112,10 +112,10 @@ class ChildProcess:
             self.started.cancel()
 
     def kill(self) -> None:
-        """SIGKILL the child, its process group and every process of its uid (if it has
-        its own). The child is not reaped: asyncio's child watcher must be the one to
-        `waitpid`, or it reports status 255 and the real reason (a signal) is lost. So not
-        `Process.kill()`, whose `Popen.send_signal` polls, reaping an exited child."""
+        """SIGKILL the child and its process group. The child is not reaped: asyncio's
+        child watcher must be the one to `waitpid`, or it reports status 255 and the real
+        reason (a signal) is lost. So not `Process.kill()`, whose `Popen.send_signal`
+        polls, reaping an exited child."""
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 if self.pidfd is not None:
@@ -124,15 +124,22 @@ class ChildProcess:
                     os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
-        self.account.kill_all()
 
-    def close(self) -> None:
+    async def kill_all(self) -> None:
+        """`kill`, and every process of the child's uid (looked up in /proc, off the event
+        loop): also those that left its process group."""
+        self.kill()
+        await asyncio.to_thread(self.account.kill_all)
+
+    async def close(self) -> None:
+        """Let go of the child: its connection and output, then (off the event loop) what
+        still runs under its uid and its working directory."""
         self.conn.close()
         if self.pidfd is not None:
             os.close(self.pidfd)
             self.pidfd = None
         self.output.close()
-        self.account.close()
+        await asyncio.to_thread(self.account.close)
 
 
 def _pidfd(pid: int) -> int | None:
@@ -157,6 +164,7 @@ async def spawn(hello: p.Hello, plugin: str) -> ChildProcess:
     """Start `python -I -m mindframe.sandbox.child FD` with one end of a socket pair, in a
     session of its own, its stdout and stderr into one pipe for the log (output.py)."""
     account = Account(plugin)
+    await asyncio.to_thread(account.kill_all)  # left by a dead kernel that had our pid
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     output, output_write = os.pipe()
     try:
@@ -179,7 +187,7 @@ async def spawn(hello: p.Hello, plugin: str) -> ChildProcess:
     except BaseException:
         ours.close()
         os.close(output)
-        account.close()
+        await asyncio.to_thread(account.close)
         raise
     finally:
         theirs.close()
@@ -326,14 +334,14 @@ class Supervisor:
             for task in (reader, watchdog, starting):
                 task.cancel()
             try:
-                child.kill()
+                await child.kill_all()
                 with contextlib.suppress(Exception):
                     await asyncio.shield(exited)
                 # What the child wrote last; a process that escaped the kill keeps the pipe.
                 await asyncio.wait({output}, timeout=LAST_WORDS)
             finally:  # also when the supervisor is cancelled meanwhile
                 output.cancel()
-                child.close()
+                await child.close()
         returncode = child.process.returncode or 0
         if self._stopping and not child.hung and not child.fatal:
             reason = "stopped"
@@ -416,7 +424,7 @@ class Supervisor:
                 await child.process.wait()
         except TimeoutError:
             log.warning("sandboxed plugin %s did not stop in %g s; killing", self.name, grace)
-        child.kill()  # and what it started, even if it exited on its own
+        await child.kill_all()  # and what it started, even if it exited on its own
         await child.process.wait()
 
 
