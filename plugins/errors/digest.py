@@ -1,0 +1,536 @@
+"""The digest: inbox envelopes become stored events, grouped into issues, off the request path.
+
+It runs as the plugin's singleton job `digest` (woken after every accepted envelope) and
+works in batches of `digest_batch` envelopes, two transactions each:
+
+1. read the batch and prepare it (decode, symbolicate, normalise, hash), reading only, so
+   the intake's commits go on meanwhile;
+2. write it: delete the batch from the inbox, store the events, create or update their
+   issues, counts, hourly buckets, users, releases and environments — all in one commit,
+   so a crash anywhere leaves the batch in the inbox to be digested again.
+
+Issue look-ups are cached between batches; any change made elsewhere (a state change, a
+merge) bumps `errors_generation`, and the next batch starts with empty caches. An envelope
+that cannot be digested is set aside in the inbox with the reason (`error`), not retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import (
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from mindframe.sdk import Event, PluginContext
+
+from . import envelope, symbolication
+from .artifacts import lookup_in
+from .events import IssueCreated, IssueRegressed
+from .generation import current_generation
+from .models import (
+    attachments,
+    events,
+    fingerprints,
+    inbox,
+    issue_facets,
+    issue_hours,
+    issue_users,
+    issues,
+    item_counts,
+)
+from .normalize import Normalized, normalize
+from .releases import is_later
+
+log = logging.getLogger(__name__)
+_decode_event = msgspec.json.Decoder(dict[str, Any]).decode
+CACHE_LIMIT = 200_000
+COUNTED_TYPES = frozenset({"transaction", "session", "sessions", "client_report", "attachment"})
+
+
+@dataclass
+class Prepared:
+    """A batch read from the inbox and made ready to store."""
+
+    generation: int
+    row_ids: list[int] = field(default_factory=list)
+    events: list[Normalized] = field(default_factory=list)
+    counts: Counter[tuple[int, int, str]] = field(default_factory=Counter)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class IssueRef:
+    id: int
+    state: str
+    resolved_in: str | None
+
+
+@dataclass
+class Stored:
+    """What one write changed, for the caches (after the commit) and the bus."""
+
+    new_refs: dict[tuple[int, str], IssueRef] = field(default_factory=dict)
+    changed_states: dict[int, str] = field(default_factory=dict)
+    new_facets: set[tuple[int, str, str]] = field(default_factory=set)
+    announcements: list[Event] = field(default_factory=list)
+    events: int = 0
+
+
+class Digest:
+    def __init__(
+        self,
+        ctx: PluginContext,
+        batch_size: int,
+        max_attachment_bytes: int,
+        symbolicate: Callable[..., dict[str, Any]] = symbolication.symbolicate,
+    ) -> None:
+        self._ctx = ctx
+        self._batch_size = batch_size
+        self._max_attachment = max_attachment_bytes
+        self._symbolicate = symbolicate
+        self._generation = -1
+        self._refs: dict[tuple[int, str], IssueRef] = {}
+        self._by_id: dict[int, IssueRef] = {}
+        self._facets: set[tuple[int, str, str]] = set()
+        self.digested = 0  # events stored since start, for health
+        self.last_batch_seconds: float | None = None
+
+    async def run(self) -> None:
+        """Digest until the inbox is empty (the job's one run)."""
+        while True:
+            started = time.perf_counter()
+            prepared = await self._ctx.transaction(self._prepare, self._batch_size)
+            if not prepared.row_ids:
+                return
+            stored = await self._write(prepared)
+            self.digested += stored.events
+            self.last_batch_seconds = time.perf_counter() - started
+            for announcement in stored.announcements:
+                await self._ctx.publish(announcement)
+            if len(prepared.row_ids) < self._batch_size:
+                return
+
+    async def _write(self, prepared: Prepared) -> Stored:
+        """Store the batch; if that fails, store its envelopes one by one, so one that cannot
+        be stored is set aside and the others go in."""
+        try:
+            stored = await self._ctx.transaction(self._store, prepared)
+        except Exception as error:
+            if len(prepared.row_ids) == 1:
+                row_id = prepared.row_ids[0]
+                log.exception("errors: envelope %d cannot be stored; set aside", row_id)
+                reason = f"{type(error).__name__}: {error}"
+                await self._ctx.transaction(_set_aside, {row_id: reason[:2000]})
+                return Stored()
+            total = Stored()
+            for row_id in prepared.row_ids:
+                single = await self._ctx.transaction(self._prepare, 1, [row_id])
+                part = await self._write(single)
+                total.announcements += part.announcements
+                total.events += part.events
+            return total
+        self._remember(stored)
+        return stored
+
+    def _remember(self, stored: Stored) -> None:
+        """Take what a committed write learnt into the caches."""
+        if len(self._refs) > CACHE_LIMIT:
+            self._refs.clear()
+            self._by_id.clear()
+        if len(self._facets) > CACHE_LIMIT:
+            self._facets.clear()
+        for key, ref in stored.new_refs.items():
+            self._refs[key] = self._by_id[ref.id] = ref
+        for issue_id, state in stored.changed_states.items():
+            ref = self._by_id.get(issue_id)
+            if ref is not None:
+                self._by_id[issue_id] = ref = IssueRef(ref.id, state, None)
+                for key, cached in list(self._refs.items()):
+                    if cached.id == issue_id:
+                        self._refs[key] = ref
+        self._facets |= stored.new_facets
+
+    # --- 1. read and prepare (worker thread, read-only) ---------------------------------
+
+    def _prepare(self, session: Session, limit: int, row_ids: list[int] | None = None) -> Prepared:
+        """The next `limit` envelopes waiting (or those of `row_ids`), prepared."""
+        prepared = Prepared(current_generation(session))
+        query = (
+            select(inbox.c.id, inbox.c.project_id, inbox.c.received_at, inbox.c.body)
+            .where(inbox.c.error.is_(None))
+            .order_by(inbox.c.id)
+            .limit(limit)
+        )
+        if row_ids is not None:
+            query = query.where(inbox.c.id.in_(row_ids))
+        rows = session.execute(query).all()
+        lookups: dict[int, symbolication.Lookup] = {}
+        for row_id, project_id, received_at, body in rows:
+            prepared.row_ids.append(row_id)
+            try:
+                lookup = lookups.get(project_id) or lookups.setdefault(
+                    project_id, lookup_in(session, project_id)
+                )
+                self._prepare_envelope(prepared, project_id, received_at, body, lookup)
+            except Exception as error:
+                log.exception("errors: envelope %d cannot be digested; set aside", row_id)
+                prepared.failed[row_id] = f"{type(error).__name__}: {error}"[:2000]
+        return prepared
+
+    def _prepare_envelope(
+        self,
+        prepared: Prepared,
+        project_id: int,
+        received_at: float,
+        body: bytes,
+        lookup: symbolication.Lookup,
+    ) -> None:
+        parsed = envelope.parse(body, check_payloads=False)
+        hour = int(received_at // 3600)
+        found: list[Normalized] = []
+        for item in parsed.items:
+            if item.type == "event":
+                event = self._symbolicate(_decode_event(item.payload), project_id, lookup)
+                found.append(normalize(event, project_id, received_at))
+            elif item.type in COUNTED_TYPES:
+                prepared.counts[(project_id, hour, item.type)] += 1
+                if item.type == "attachment" and len(item.payload) <= self._max_attachment:
+                    prepared.attachments.append(
+                        {
+                            "project_id": project_id,
+                            "event_id": parsed.event_id or "",
+                            "filename": str(item.headers.get("filename") or "attachment")[:400],
+                            "content_type": item.headers.get("content_type"),
+                            "content": item.payload,
+                            "received_at": received_at,
+                        }
+                    )
+        prepared.events.extend(found)
+
+    # --- 2. write (worker thread, one transaction) --------------------------------------
+
+    def _store(self, session: Session, prepared: Prepared) -> Stored:
+        done = [i for i in prepared.row_ids if i not in prepared.failed]
+        if done:  # first, so the transaction holds the write lock from here on
+            session.execute(delete(inbox).where(inbox.c.id.in_(done)))
+        if prepared.failed:
+            _set_aside(session, prepared.failed)
+        if current_generation(session) != self._generation:
+            self._refs.clear()
+            self._facets.clear()
+            self._generation = current_generation(session)
+        stored = Stored()
+        fresh = _without_duplicates(session, prepared.events)
+        refs = self._issue_refs(session, fresh, stored)
+        by_issue: dict[int, list[Normalized]] = defaultdict(list)
+        for event in fresh:
+            by_issue[refs[(event.project_id, event.fingerprint)].id].append(event)
+        if fresh:
+            session.execute(insert(events), [_event_row(e, refs) for e in fresh])
+            session.execute(
+                _UPDATE_ISSUE, [_issue_change(i, group) for i, group in by_issue.items()]
+            )
+            self._regressions(session, refs, by_issue, stored)
+            _count_hours(session, by_issue)
+            _count_users(session, by_issue)
+            self._add_facets(session, by_issue, stored)
+        if prepared.counts:
+            _count_items(session, prepared.counts)
+        if prepared.attachments:
+            session.execute(insert(attachments), prepared.attachments)
+        stored.events = len(fresh)
+        created = [ref.id for ref in stored.new_refs.values() if ref.id in by_issue]
+        stored.announcements[:0] = _announce(session, IssueCreated, created)
+        return stored
+
+    def _issue_refs(
+        self, session: Session, fresh: list[Normalized], stored: Stored
+    ) -> dict[tuple[int, str], IssueRef]:
+        """The issue of every (project, hash) in the batch: cached, found, or created."""
+        wanted = {(e.project_id, e.fingerprint) for e in fresh}
+        refs = {key: self._refs[key] for key in wanted if key in self._refs}
+        missing = wanted - refs.keys()
+        if missing:
+            rows = session.execute(
+                select(
+                    fingerprints.c.project_id,
+                    fingerprints.c.hash,
+                    issues.c.id,
+                    issues.c.state,
+                    issues.c.resolved_in,
+                )
+                .join(issues, issues.c.id == fingerprints.c.issue_id)
+                .where(tuple_(fingerprints.c.project_id, fingerprints.c.hash).in_(list(missing)))
+            )
+            for project_id, group, issue_id, state, resolved_in in rows:
+                ref = IssueRef(issue_id, state, resolved_in)
+                refs[(project_id, group)] = stored.new_refs[(project_id, group)] = ref
+            firsts = {}
+            for event in fresh:
+                key = (event.project_id, event.fingerprint)
+                if key not in refs and key not in firsts:
+                    firsts[key] = event
+            for key, event in firsts.items():
+                issue_id = _create_issue(session, event)
+                refs[key] = stored.new_refs[key] = IssueRef(issue_id, "unresolved", None)
+        return refs
+
+    def _regressions(
+        self,
+        session: Session,
+        refs: dict[tuple[int, str], IssueRef],
+        by_issue: dict[int, list[Normalized]],
+        stored: Stored,
+    ) -> None:
+        """Resolved issues with an event of a later release are unresolved again."""
+        resolved = {ref.id: ref for ref in refs.values() if ref.state == "resolved"}
+        regressed: dict[int, str | None] = {}
+        for issue_id, ref in resolved.items():
+            for event in by_issue.get(issue_id, ()):
+                if is_later(event.release, ref.resolved_in):
+                    regressed[issue_id] = event.release
+                    break
+        if not regressed:
+            return
+        session.execute(
+            update(issues)
+            .where(issues.c.id.in_(list(regressed)))
+            .values(state="unresolved", regressed=True, resolved_in=None, resolved_at=None)
+        )
+        for issue_id in regressed:
+            stored.changed_states[issue_id] = "unresolved"
+        stored.announcements += _announce(session, IssueRegressed, list(regressed), regressed)
+
+    def _add_facets(
+        self, session: Session, by_issue: dict[int, list[Normalized]], stored: Stored
+    ) -> None:
+        seen: set[tuple[int, str, str]] = set()
+        for issue_id, group in by_issue.items():
+            for event in group:
+                if event.release:
+                    seen.add((issue_id, "release", event.release))
+                if event.environment:
+                    seen.add((issue_id, "environment", event.environment))
+        new = seen - self._facets
+        if new:
+            rows = [{"issue_id": i, "kind": k, "value": v} for i, k, v in new]
+            session.execute(_insert_ignoring(session, issue_facets), rows)
+            stored.new_facets = new
+
+
+# --- statements and helpers (worker thread) ----------------------------------------------
+
+_UPDATE_ISSUE = (
+    update(issues)
+    .where(issues.c.id == bindparam("b_id"))
+    .values(
+        count=issues.c.count + bindparam("b_count"),
+        last_seen=case(
+            (issues.c.last_seen < bindparam("b_last"), bindparam("b_last")),
+            else_=issues.c.last_seen,
+        ),
+        first_seen=case(
+            (issues.c.first_seen > bindparam("b_first"), bindparam("b_first")),
+            else_=issues.c.first_seen,
+        ),
+        level=bindparam("b_level"),
+        last_release=func.coalesce(bindparam("b_release"), issues.c.last_release),
+    )
+)
+
+
+def _issue_change(issue_id: int, group: list[Normalized]) -> dict[str, Any]:
+    latest = max(group, key=lambda e: e.timestamp)
+    return {
+        "b_id": issue_id,
+        "b_count": len(group),
+        "b_last": latest.timestamp,
+        "b_first": min(e.timestamp for e in group),
+        "b_level": latest.level,
+        "b_release": latest.release,
+    }
+
+
+def _create_issue(session: Session, event: Normalized) -> int:
+    issue_id = session.execute(
+        insert(issues).values(
+            project_id=event.project_id,
+            fingerprint=event.fingerprint,
+            title=event.title,
+            culprit=event.culprit,
+            exception_type=event.exception_type,
+            level=event.level,
+            state="unresolved",
+            regressed=False,
+            first_seen=event.timestamp,
+            last_seen=event.timestamp,
+            count=0,
+            users=0,
+            first_release=event.release,
+            last_release=event.release,
+        )
+    ).inserted_primary_key[0]
+    session.execute(
+        insert(fingerprints).values(
+            project_id=event.project_id, hash=event.fingerprint, issue_id=issue_id
+        )
+    )
+    return issue_id
+
+
+def _without_duplicates(session: Session, batch: list[Normalized]) -> list[Normalized]:
+    """The batch less events already stored (an SDK's retry) or repeated within it."""
+    if not batch:
+        return []
+    stored = set(
+        session.execute(
+            select(events.c.project_id, events.c.event_id).where(
+                tuple_(events.c.project_id, events.c.event_id).in_(
+                    list({(e.project_id, e.event_id) for e in batch})
+                )
+            )
+        ).all()
+    )
+    fresh = []
+    for event in batch:
+        key = (event.project_id, event.event_id)
+        if key not in stored:
+            stored.add(key)
+            fresh.append(event)
+    return fresh
+
+
+def _event_row(event: Normalized, refs: dict[tuple[int, str], IssueRef]) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "project_id": event.project_id,
+        "issue_id": refs[(event.project_id, event.fingerprint)].id,
+        "timestamp": event.timestamp,
+        "received_at": event.received_at,
+        "level": event.level,
+        "release": event.release,
+        "environment": event.environment,
+        "user_id": event.user_id,
+        "user_email": event.user_email,
+        "user_name": event.user_name,
+        "user_key": event.user_key,
+        "title": event.title,
+        "data": event.data,
+    }
+
+
+def _insert_ignoring(session: Session, table: Any) -> Any:
+    """INSERT that skips rows whose key exists (SQLite and PostgreSQL alike)."""
+    return _dialect_insert(session, table).on_conflict_do_nothing()
+
+
+def _dialect_insert(session: Session, table: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table)
+
+
+def _adding(session: Session, table: Any, keys: list[str]) -> Any:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET count = count + the new count."""
+    statement = _dialect_insert(session, table)
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={"count": table.c.count + statement.excluded.count}
+    )
+
+
+def _count_hours(session: Session, by_issue: dict[int, list[Normalized]]) -> None:
+    counts: Counter[tuple[int, int, int]] = Counter()
+    for issue_id, group in by_issue.items():
+        for event in group:
+            counts[(issue_id, int(event.received_at // 3600), event.project_id)] += 1
+    rows = [
+        {"issue_id": i, "hour": h, "project_id": p, "count": n} for (i, h, p), n in counts.items()
+    ]
+    session.execute(_adding(session, issue_hours, ["issue_id", "hour"]), rows)
+
+
+def _count_users(session: Session, by_issue: dict[int, list[Normalized]]) -> None:
+    rows = {
+        (issue_id, event.user_key)
+        for issue_id, group in by_issue.items()
+        for event in group
+        if event.user_key
+    }
+    if not rows:
+        return
+    session.execute(
+        _insert_ignoring(session, issue_users),
+        [{"issue_id": i, "user_key": k} for i, k in rows],
+    )
+    recount_users(session, list({issue_id for issue_id, _ in rows}))
+
+
+def recount_users(session: Session, issue_ids: list[int]) -> None:
+    """Set each issue's `users` from `errors_issue_users`."""
+    counted = (
+        select(func.count())
+        .select_from(issue_users)
+        .where(issue_users.c.issue_id == issues.c.id)
+        .scalar_subquery()
+    )
+    session.execute(update(issues).where(issues.c.id.in_(issue_ids)).values(users=counted))
+
+
+def _count_items(session: Session, counts: Counter[tuple[int, int, str]]) -> None:
+    rows = [
+        {"project_id": p, "hour": h, "item_type": t, "count": n} for (p, h, t), n in counts.items()
+    ]
+    session.execute(_adding(session, item_counts, ["project_id", "hour", "item_type"]), rows)
+
+
+def _set_aside(session: Session, failed: dict[int, str]) -> None:
+    session.execute(
+        update(inbox).where(inbox.c.id == bindparam("b_id")).values(error=bindparam("b_error")),
+        [{"b_id": row_id, "b_error": reason} for row_id, reason in failed.items()],
+    )
+
+
+def _announce(
+    session: Session,
+    kind: type[IssueCreated] | type[IssueRegressed],
+    issue_ids: list[int],
+    releases: dict[int, str | None] | None = None,
+) -> list[Event]:
+    if not issue_ids:
+        return []
+    rows = session.execute(select(issues).where(issues.c.id.in_(issue_ids))).mappings()
+    announcements: list[Event] = []
+    for row in rows:
+        fields = {
+            "issue_id": row["id"],
+            "project_id": row["project_id"],
+            "title": row["title"],
+            "level": row["level"],
+            "culprit": row["culprit"],
+            "first_seen": datetime.fromtimestamp(row["first_seen"], UTC),
+            "last_seen": datetime.fromtimestamp(row["last_seen"], UTC),
+            "count": row["count"],
+        }
+        if releases is not None:
+            fields["release"] = releases.get(row["id"])
+        announcements.append(kind(**fields))
+    return announcements

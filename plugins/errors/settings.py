@@ -1,0 +1,23 @@
+"""What can be set in `[errors]` of mindframe.toml (or `MINDFRAME_ERRORS__RATE_LIMIT=600`)."""
+
+from pydantic import Field
+
+from mindframe.sdk import PluginSettings
+
+
+class ErrorsSettings(PluginSettings):
+    public_url: str = Field(
+        description="scheme://host:port the SDKs reach this server at, for DSNs; "
+        "empty: the address the request creating the project came to"
+    )
+    max_envelope_bytes: int = Field(ge=1, description="largest request body, as sent")
+    max_decompressed_bytes: int = Field(ge=1, description="largest body once decompressed")
+    rate_limit: int = Field(ge=0, description="events a minute per project; 0: no limit")
+    digest_interval: float = Field(gt=0, description="seconds between digests when idle")
+    digest_batch: int = Field(ge=1, description="envelopes digested per transaction")
+    retention_days: float = Field(gt=0, description="events older than this are deleted")
+    max_events: int = Field(ge=1, description="events kept per project, newest first")
+    retention_interval: float = Field(gt=0, description="seconds between retention runs")
+    builtin_project: str = Field(description="the project the runtime's own errors go to")
+    capture_runtime_errors: bool
+    max_attachment_bytes: int = Field(ge=0, description="larger attachments are dropped")
