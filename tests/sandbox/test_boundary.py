@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sandbox_testlib import FAST, eventually, proxy_of, write_plugin
 
+from mindframe.kernel.records import PluginState
 from mindframe.sandbox import landlock, seccomp
 from mindframe.sandbox.account import live_uid
 from plugins import HOSTILE
@@ -188,3 +189,25 @@ async def test_the_number_of_processes_is_limited(boot_kernel, plugin_factory):
         spawned = (await kernel.client.post("/api/hostile/spawn/40")).json()
         assert len(spawned["pids"]) < 16  # the child and its threads count too
         assert "Resource temporarily unavailable" in spawned["errors"][0]
+
+
+async def test_a_plugin_folder_holding_the_data_folder_is_refused(boot_kernel, plugin_factory):
+    folder = write_plugin(plugin_factory, "hostile", HOSTILE)
+    async with boot_kernel(["hostile"], builtin=False, data_dir=folder / "data") as kernel:
+        assert kernel.state("hostile") is PluginState.FAILED
+        error = kernel.error("hostile")
+        assert f"would let the plugin read {folder}" in error, error
+        assert "move the kernel's data_dir out of it" in error
+
+
+@needs_root
+async def test_a_plugin_folder_its_uid_cannot_read_is_refused_with_what_to_do(
+    boot_kernel, plugin_factory
+):
+    folder = write_plugin(plugin_factory, "hostile", HOSTILE)
+    folder.chmod(0o700)
+    async with boot_kernel(["hostile"], builtin=False) as kernel:
+        assert kernel.state("hostile") is PluginState.FAILED
+        error = kernel.error("hostile")
+        assert f"cannot read {folder} (drwx------)" in error, error
+        assert f"chmod -R o+rX {folder}" in error
