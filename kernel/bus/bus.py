@@ -413,9 +413,13 @@ class Bus:
                 priority=env.priority,
                 headers=env.headers,
             )
-        except Exception as exc:  # keep it for the backend to deliver again later
+        except Exception as exc:  # not stored: never ack it, deliver it again after a backoff
             self.report(exc, {"component": "bus.dead_letters", "event_id": env.id})
-            await delivery.release()
+            if sub is None or sub.retired or self._closing:
+                await delivery.release()  # no one to retry for: the backend keeps what it can
+            else:
+                delay = backoff(env.attempt, sub.retry_delay, sub.max_retry_delay)
+                await delivery.retry(sub, delay)
             return
         if sub is not None:
             sub.dead_lettered += 1
