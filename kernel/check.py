@@ -164,10 +164,7 @@ def check_catalogs(folder: Path, name: str) -> list[Problem]:
 def _catalog_problem(problem: CatalogProblem, update: str) -> Problem:
     message, locale = problem.message, problem.locale
     what, todo = {
-        "no catalog": (
-            f"no catalog for locale {locale}",
-            f"add it (copy locales/en_US/{problem.path.name})",
-        ),
+        "no catalog": (f"no catalog for locale {locale}", f"create it with {update}"),
         "missing": (
             f"{message} has no entry in the {locale} catalog",
             f"run {update}, then translate it",

@@ -86,7 +86,7 @@ def test_missing_locale_catalogs_are_listed_one_per_locale(plugin_factory):
     missing = [locale for locale in LOCALES if locale not in ("nb", "de")]
     assert lines(folder) == [
         f"{catalog_path(folder / 'locales', locale)}: no catalog for locale {locale}; "
-        f"add it (copy locales/en_US/messages.po)"
+        f"create it with `mindframe i18n update --plugins-dir {folder.parent} --plugin halfway`"
         for locale in missing
     ]
 
