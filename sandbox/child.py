@@ -1,4 +1,4 @@
-"""The child process of a sandboxed plugin: `python -m mindframe.sandbox.child FD`.
+"""The child process of a sandboxed plugin: `python -I -m mindframe.sandbox.child FD`.
 
 FD is this end of an AF_UNIX socket pair made by the parent. The child reads `Hello`,
 confines itself (confinement.py: namespaces, limits, uid, Landlock, seccomp) while it is

@@ -134,6 +134,10 @@ async def test_the_child_runs_as_a_uid_of_its_own_and_writes_only_its_working_di
         assert who["uid"] != 0 and who["euid"] != 0 and who["gid"] != 0, who
         assert who["groups"] == []
         assert live_uid(proxy.details()["pid"]) == who["uid"]  # seen from outside too
+        confinement = (await kernel.runtime.health())["plugins"]["hostile"]["confinement"]
+        assert confinement["uid"] == who["uid"]
+        assert confinement["landlock"] == landlock.abi()
+        assert confinement["seccomp"] is seccomp.supported()
         assert who["signal_parent"].startswith("refused"), who
         assert who["write_workdir"] == "done"
         workdir = Path(who["workdir"])
