@@ -16,7 +16,11 @@ in any project that has mindframe installed:
 - `kernel.websocket(path)`: `async with kernel.websocket("/api/chat/live") as ws:` a
   WebSocket session onto the same app, in-process (`send_text`, `receive_json`, ...);
 - `kernel.bus_probe`: `await kernel.bus_probe.next("hello.*", timeout=2)`;
-- `plugin_factory`: writes throw-away plugin folders, for reload and failure paths.
+- `plugin_factory`: writes throw-away plugin folders, for reload and failure paths;
+- `postgres_url`: a new, empty PostgreSQL database for this test alone (skips without a
+  server; `sdk/databases.py`);
+- `browser`: Debian's Chromium through Playwright, with `serving(kernel.runtime)` from
+  `mindframe.sdk.browser` to give it a real URL (skips without /usr/bin/chromium).
 
 Tests using them are async and marked `@pytest.mark.anyio` (or `pytestmark`). The plugins
 in the folders tests are collected from are importable as `mindframe_plugins.<name>` from
@@ -46,6 +50,8 @@ from mindframe.kernel.records import PluginState
 from mindframe.kernel.runtime import Runtime
 from mindframe.kernel.settings import KernelSettings, Settings, environment_layer
 
+from .browser import browser  # noqa: F401  (a fixture)
+from .databases import postgres_url  # noqa: F401  (a fixture)
 from .signed_in import AUTH_PLUGIN, FAST_PASSWORD_HASHING, signed_in_client
 from .websocket import WebSocketSession, connect_websocket
 

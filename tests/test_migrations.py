@@ -5,17 +5,13 @@ written by `mindframe db revision` apply at start-up and on reload."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
 import pytest
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import create_engine, inspect
 
 NOTES = """
 from litestar import get, post
@@ -256,24 +252,6 @@ async def test_a_fresh_database_is_created_from_the_code_and_stamped(boot_kernel
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
-    """The default SQLite file (None), or a new, empty PostgreSQL database for this test
-    alone, dropped when it ends."""
-    if request.param == "sqlite":
-        yield None
-        return
-    server = "postgresql+asyncpg://postgres@127.0.0.1:5432"
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-    except OSError:
-        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432 (database test, user postgres)")
-    name = f"migrations_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(f"{server}/test", isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{server}/{name}"
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        await admin.dispose()
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """The default SQLite file (None), or a PostgreSQL database for this test alone."""
+    return None if request.param == "sqlite" else request.getfixturevalue("postgres_url")

@@ -8,56 +8,24 @@ dropped them under the other ("relation mail_outbox does not exist")."""
 
 from __future__ import annotations
 
-import socket
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import anyio
 import pytest
 from mail_testlib import Sink, mail_settings
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from mindframe.sdk.mail import Mailer, MailRequest
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
-SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
-
-
-def reachable() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
-@pytest.fixture
-async def postgres() -> AsyncIterator[str]:
-    """The URL of a new, empty database for this test alone; dropped when it ends."""
-    if not reachable():
-        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432 (database test, user postgres)")
-    name = f"mail_test_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(f"{SERVER}/test", isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        await admin.dispose()
-
 
 async def test_outbox_on_postgresql_records_sent_retried_and_failed(
-    boot_kernel, sink: Sink, postgres: str
+    boot_kernel, sink: Sink, postgres_url: str
 ):
     sink.replies["slow@example.org"] = ["451 4.7.1 Greylisted, try later"]
     sink.replies["gone@example.org"] = ["550 5.1.1 No such user"]
     settings = {"mail": mail_settings(sink)}
-    async with boot_kernel(["mail"], settings=settings, database_url=postgres) as kernel:
+    async with boot_kernel(["mail"], settings=settings, database_url=postgres_url) as kernel:
         mailer = kernel.runtime.container.resolve(Mailer)
         queued = await mailer.send_many(
             [
@@ -83,15 +51,15 @@ def sent(kernel) -> list[str]:
 
 
 async def test_two_senders_sharing_one_outbox_never_send_the_same_message(
-    boot_kernel, tmp_path, sink: Sink, postgres: str
+    boot_kernel, tmp_path, sink: Sink, postgres_url: str
 ):
     sink.delay = 0.01  # so both senders are claiming while the other one sends
     count = 60
     settings = {"mail": mail_settings(sink, batch_size=4, poll_interval=0.05)}
     async with (
-        boot_kernel(["mail"], settings=settings, database_url=postgres) as first,
+        boot_kernel(["mail"], settings=settings, database_url=postgres_url) as first,
         boot_kernel(
-            ["mail"], settings=settings, database_url=postgres, data_dir=tmp_path / "second"
+            ["mail"], settings=settings, database_url=postgres_url, data_dir=tmp_path / "second"
         ) as second,
     ):
         mailer = first.runtime.container.resolve(Mailer)
