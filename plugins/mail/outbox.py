@@ -17,9 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Float,
+    Integer,
     String,
     and_,
     bindparam,
+    case,
     cast,
     delete,
     func,
@@ -54,16 +57,6 @@ class Claimed:
 
 
 @dataclass(frozen=True)
-class GivenUp:
-    """A row whose last allowed attempt ended with no outcome recorded, now `failed`."""
-
-    id: str
-    message_id: str
-    recipients: list[str]
-    attempts: int
-
-
-@dataclass(frozen=True)
 class Claim:
     """What one `claim` took; when it took fewer than asked, nothing else was due then and
     `next_due` says when something will be (None: nothing is waiting at all). `given_up`:
@@ -72,7 +65,7 @@ class Claim:
     messages: list[Claimed]
     full: bool
     next_due: float | None
-    given_up: list[GivenUp]
+    given_up: list[Claimed]
 
 
 @dataclass(frozen=True)
@@ -96,11 +89,44 @@ def now() -> float:
     return time.time()
 
 
-def _due(at: float) -> Any:
-    return or_(
-        and_(outbox.c.state == QUEUED, outbox.c.send_at <= at),
-        and_(outbox.c.state == SENDING, outbox.c.lease_until < at),
+_AT = bindparam("at", type_=Float)
+_DUE = or_(
+    and_(outbox.c.state == QUEUED, outbox.c.send_at <= _AT),
+    and_(outbox.c.state == SENDING, outbox.c.lease_until < _AT),
+)
+"""Rows to send at `at`: queued ones whose time has come, and leases that ran out."""
+
+
+def _claim_statement() -> Any:
+    """Mark up to `limit` due rows `sending` for `claim` until `lease_until`, highest
+    priority first, and return them; a due row with no attempt left (`attempts` at
+    `max_attempts`: its lease ran out on the last one) is marked `failed` instead. Built
+    once: building it anew for every claim cost more than running it."""
+    due = (
+        select(outbox.c.id)
+        .where(_DUE)
+        .order_by(outbox.c.priority.desc(), outbox.c.send_at, outbox.c.created_at)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+        .cte("due")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )  # evaluated once: as a plain `IN (subquery)` PostgreSQL may re-run it per row
+    spent = outbox.c.attempts >= bindparam("max_attempts", type_=Integer)
+    return (
+        update(outbox)
+        .where(outbox.c.id.in_(select(due.c.id)), _DUE)
+        .values(
+            state=case((spent, FAILED), else_=SENDING),
+            claim=bindparam("claim", type_=String),
+            lease_until=case((spent, None), else_=bindparam("lease_until", type_=Float)),
+            attempts=case((spent, outbox.c.attempts), else_=outbox.c.attempts + 1),
+            reply=case((spent, GAVE_UP), else_=outbox.c.reply),
+        )
+        .returning(*outbox.c)
     )
+
+
+_CLAIM = _claim_statement()
 
 
 _NEXT_DUE = select(
@@ -171,56 +197,24 @@ class Outbox:
     async def claim(self, limit: int, lease: float, max_attempts: int) -> Claim:
         """Take up to `limit` due rows, highest priority first, and mark them `sending`;
         when fewer were due, also learn when the next one will be (same transaction).
-        A row whose lease ran out on its last allowed attempt is failed instead."""
-        at, claim = now(), uuid.uuid4().hex
-        give_up = (
-            update(outbox)
-            .where(
-                outbox.c.state == SENDING,
-                outbox.c.lease_until < at,
-                outbox.c.attempts >= max_attempts,
-            )
-            .values(state=FAILED, lease_until=None, reply=GAVE_UP)
-            .returning(outbox.c.id, outbox.c.message_id, outbox.c.recipients, outbox.c.attempts)
-        )
-        due = (
-            select(outbox.c.id)
-            .where(_due(at))
-            .order_by(outbox.c.priority.desc(), outbox.c.send_at, outbox.c.created_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("due")
-            .prefix_with("MATERIALIZED", dialect="postgresql")
-        )  # evaluated once: as a plain `IN (subquery)` PostgreSQL may re-run it per row
-        claim_rows = (
-            update(outbox)
-            .where(outbox.c.id.in_(select(due.c.id)), _due(at))
-            .values(
-                state=SENDING, claim=claim, lease_until=at + lease, attempts=outbox.c.attempts + 1
-            )
-            .returning(*outbox.c)
-        )
-        given_up, rows, next_due = await self._ctx.transaction(
-            _claim_rows, give_up, claim_rows, limit
-        )
+        A due row with no attempt left (its lease ran out on the last one) is failed
+        instead, in the same statement."""
+        at = now()
+        claiming = {
+            "at": at,
+            "limit": limit,
+            "claim": uuid.uuid4().hex,
+            "lease_until": at + lease,
+            "max_attempts": max_attempts,
+        }
+        rows, next_due = await self._ctx.transaction(_claim_rows, claiming)
         rows = sorted(rows, key=lambda r: (-r["priority"], r["send_at"], r["created_at"]))
-        messages = [
-            Claimed(
-                id=row["id"],
-                message_id=row["message_id"],
-                sender=row["sender"],
-                recipients=list(row["recipients"]),
-                content=Content(row["subject"], row["text"], row["html"]),
-                attempts=row["attempts"],
-                created_at=row["created_at"],
-            )
-            for row in rows
-        ]
-        failed = [
-            GivenUp(row["id"], row["message_id"], list(row["recipients"]), row["attempts"])
-            for row in given_up
-        ]
-        return Claim(messages, full=len(rows) == limit, next_due=next_due, given_up=failed)
+        return Claim(
+            messages=[_claimed(row) for row in rows if row["state"] == SENDING],
+            full=len(rows) == limit,
+            next_due=next_due,
+            given_up=[_claimed(row) for row in rows if row["state"] == FAILED],
+        )
 
     async def settle(self, outcomes: list[Settled]) -> None:
         """Record the outcomes of several transactions in one commit."""
@@ -318,15 +312,26 @@ def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _claim_rows(
-    session: Session, give_up: Any, claim_rows: Any, limit: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float | None]:
-    given_up = [dict(row) for row in session.execute(give_up).mappings()]
-    rows = [dict(row) for row in session.execute(claim_rows).mappings()]
+    session: Session, claiming: dict[str, Any]
+) -> tuple[list[dict[str, Any]], float | None]:
+    rows = [dict(row) for row in session.execute(_CLAIM, claiming).mappings()]
     next_due = None
-    if len(rows) < limit:
+    if len(rows) < claiming["limit"]:
         times = session.execute(_NEXT_DUE).one()
         next_due = min((t for t in times if t is not None), default=None)
-    return given_up, rows, next_due
+    return rows, next_due
+
+
+def _claimed(row: dict[str, Any]) -> Claimed:
+    return Claimed(
+        id=row["id"],
+        message_id=row["message_id"],
+        sender=row["sender"],
+        recipients=list(row["recipients"]),
+        content=Content(row["subject"], row["text"], row["html"]),
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+    )
 
 
 def _settle_rows(session: Session, by_state: dict[str, list[dict[str, Any]]]) -> None:
