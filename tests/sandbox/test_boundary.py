@@ -81,46 +81,69 @@ async def test_the_child_sees_nothing_of_the_kernels_environment(
         assert seen["parent_environ"].startswith("refused"), seen["parent_environ"]
 
 
+class LoopbackServer:
+    """A TCP server and a UDP endpoint on one loopback port, recording what reaches them."""
+
+    def __init__(self) -> None:
+        self.peers: list[tuple[str, int]] = []
+        self.datagrams: list[bytes] = []
+
+    async def __aenter__(self) -> LoopbackServer:
+        async def on_connect(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.peers.append(writer.get_extra_info("peername"))
+            writer.close()
+
+        recorded = self.datagrams
+
+        class Datagrams(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: object) -> None:
+                recorded.append(data)
+
+        self.server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        loop = asyncio.get_running_loop()
+        self.udp, _ = await loop.create_datagram_endpoint(
+            Datagrams, local_addr=("127.0.0.1", self.port)
+        )
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.udp.close()
+        self.server.close()
+
+    async def received(self) -> tuple[int, list[bytes]]:
+        """How many connections and which datagrams came before now: connections are
+        accepted, and datagrams delivered, in order, so once a sentinel of ours arrives,
+        anything sent earlier has too."""
+        _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        ours = writer.get_extra_info("sockname")
+        self.udp.sendto(b"sentinel", ("127.0.0.1", self.port))
+        await eventually(lambda: ours in self.peers and b"sentinel" in self.datagrams)
+        writer.close()
+        return self.peers.index(ours), self.datagrams[: self.datagrams.index(b"sentinel")]
+
+
 async def test_the_child_cannot_connect_to_a_loopback_server_even_with_raw_sockets(
     boot_kernel, plugin_factory
 ):
     if landlock.abi() < 4 and not seccomp.supported() and os.geteuid() != 0:
         pytest.skip("no seccomp filter, no Landlock TCP rules and no network namespace here")
-    accepted: list[bytes] = []
-    datagrams: list[bytes] = []
-
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(await reader.read(16))
-        writer.close()
-
-    class Datagrams(asyncio.DatagramProtocol):
-        def datagram_received(self, data: bytes, addr: object) -> None:
-            datagrams.append(data)
-
-    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    loop = asyncio.get_running_loop()
-    udp, _ = await loop.create_datagram_endpoint(Datagrams, local_addr=("127.0.0.1", port))
     write_plugin(plugin_factory, "hostile", HOSTILE)
-    try:
-        async with boot_kernel(["hostile"], builtin=False) as kernel:
-            tried = await kernel.client.get("/api/hostile/raw-connect", params={"port": port})
-            outcomes = tried.json()
-            assert outcomes["tcp"].startswith("refused"), outcomes
-            assert outcomes["udp"].startswith("refused"), outcomes
-        # Connections are accepted, and datagrams delivered, in order: once ours arrive,
-        # anything the child got through would have arrived before them.
-        _, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"sentinel")
-        await writer.drain()
-        udp.sendto(b"sentinel", ("127.0.0.1", port))
-        await eventually(lambda: accepted and datagrams, timeout=5)
-        writer.close()
-        assert accepted == [b"sentinel"]
-        assert datagrams == [b"sentinel"]
-    finally:
-        udp.close()
-        server.close()
+    async with LoopbackServer() as server, boot_kernel(["hostile"], builtin=False) as kernel:
+        params = {"port": server.port}
+        outcomes = (await kernel.client.get("/api/hostile/raw-connect", params=params)).json()
+        assert outcomes["tcp"].startswith("refused"), outcomes
+        assert outcomes["udp"].startswith("refused"), outcomes
+        assert await server.received() == (0, [])
+
+
+async def test_a_plugin_granted_network_reaches_the_server(boot_kernel, plugin_factory):
+    write_plugin(plugin_factory, "hostile", HOSTILE, permissions="network = true")
+    async with LoopbackServer() as server, boot_kernel(["hostile"], builtin=False) as kernel:
+        params = {"port": server.port}
+        outcomes = (await kernel.client.get("/api/hostile/raw-connect", params=params)).json()
+        assert outcomes == {"tcp": "done", "udp": "done"}
+        assert await server.received() == (1, [b"leak"])
 
 
 @needs_root
