@@ -194,17 +194,9 @@ class Dispatcher:
         claim = await self._outbox.claim(
             settings.batch_size, settings.sending_lease, settings.max_attempts
         )
-        for row in claim.given_up:
-            log.warning("mail sender: gave up on %s after %d attempts", row.id, row.attempts)
-            await self._publish(
-                MailFailed(
-                    id=row.id,
-                    message_id=row.message_id,
-                    to=row.recipients,
-                    reply=GAVE_UP,
-                    attempts=row.attempts,
-                )
-            )
+        for spent in claim.given_up:
+            log.warning("mail sender: gave up on %s after %d attempts", spent.id, spent.attempts)
+            await self._announce(spent, FAILED, GAVE_UP)
         if claim.messages:
             await self.send(claim.messages)
         if claim.full:
@@ -273,15 +265,18 @@ class Dispatcher:
                 return
             finally:
                 recorded.set()
-            if settled.state == QUEUED:
-                return
-            event = MailSent if settled.state == SENT else MailFailed
-            await self._publish(
-                event(
-                    id=message.id,
-                    message_id=message.message_id,
-                    to=message.recipients,
-                    reply=settled.reply,
-                    attempts=message.attempts,
-                )
+            if settled.state != QUEUED:
+                await self._announce(message, settled.state, settled.reply)
+
+    async def _announce(self, message: Claimed, state: str, reply: str) -> None:
+        """Publish `mail.sent` or `mail.failed` for a message settled as `state`."""
+        event = MailSent if state == SENT else MailFailed
+        await self._publish(
+            event(
+                id=message.id,
+                message_id=message.message_id,
+                to=message.recipients,
+                reply=reply,
+                attempts=message.attempts,
             )
+        )
