@@ -7,38 +7,11 @@ import zipfile
 
 import httpx
 import pytest
+from auth_testlib import NEW_PASSWORD, PASSWORD, add_user, login
 
 from mindframe.sdk.auth import Authenticator
 
 pytestmark = pytest.mark.anyio
-FAST = {
-    "argon2_time_cost": 1,
-    "argon2_memory_cost": 8,
-    "argon2_parallelism": 1,
-    "max_failed_logins": 2,
-    "cookie_secure": False,
-}
-PASSWORD = "correct horse battery"
-NEW_PASSWORD = "battery staple horse"
-
-
-@pytest.fixture
-def boot(boot_kernel):
-    def start(plugins=("auth",)):
-        return boot_kernel(list(plugins), settings={"auth": FAST})
-
-    return start
-
-
-async def add_user(kernel, username, **options):
-    service = kernel.runtime.container.resolve(Authenticator)
-    return await service.create_user(username, PASSWORD, **options)
-
-
-async def login(client, username, password=PASSWORD, **headers):
-    return await client.post(
-        "/api/auth/login", json={"username": username, "password": password}, headers=headers
-    )
 
 
 def second_client(kernel) -> httpx.AsyncClient:
@@ -60,7 +33,7 @@ async def test_a_401_comes_back_in_norwegian_for_accept_language_nb(boot):
 
 
 async def test_a_lockout_says_when_in_the_requests_language(boot):
-    async with boot(["auth", "i18n"]) as kernel:
+    async with boot(["auth", "i18n"], max_failed_logins=2) as kernel:
         await add_user(kernel, "ada")
         german = {"Accept-Language": "de"}
         for _ in range(2):

@@ -6,49 +6,17 @@ import json
 import zipfile
 
 import pytest
+from auth_testlib import FAST, PASSWORD, add_user, audit_events, login
 
 from mindframe.sdk.auth import Authenticator
 
 pytestmark = pytest.mark.anyio
-FAST = {
-    "argon2_time_cost": 1,
-    "argon2_memory_cost": 8,
-    "argon2_parallelism": 1,
-    "max_failed_logins": 3,
-    "cookie_secure": False,
-}
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def boot(boot_kernel):
-    def start(plugins=("auth",), **auth_settings):
-        return boot_kernel(list(plugins), settings={"auth": {**FAST, **auth_settings}})
-
-    return start
-
-
-async def add_user(kernel, username="ada", **options):
-    service = kernel.runtime.container.resolve(Authenticator)
-    return await service.create_user(username, PASSWORD, **options)
-
-
-async def login(kernel, username="ada", password=PASSWORD):
-    response = await kernel.client.post(
-        "/api/auth/login", json={"username": username, "password": password}
-    )
-    return response
-
-
-async def audit_events(kernel) -> list[str]:
-    service = kernel.runtime.container.resolve(Authenticator)
-    return [row["event"] for row in await service.audit_log()]
 
 
 async def test_login_sets_a_secure_httponly_samesite_cookie_and_me_knows_the_user(boot_kernel):
     async with boot_kernel(["auth"], settings={"auth": {**FAST, "cookie_secure": True}}) as kernel:
         await add_user(kernel, admin=True)
-        response = await login(kernel)
+        response = await login(kernel.client)
         assert response.status_code == 200
         cookie = response.headers["set-cookie"].lower()
         assert "httponly" in cookie and "secure" in cookie and "samesite=strict" in cookie
@@ -60,7 +28,7 @@ async def test_me_needs_a_session_and_logout_ends_it(boot):
     async with boot() as kernel:
         await add_user(kernel)
         assert (await kernel.client.get("/api/auth/me")).status_code == 401
-        csrf = (await login(kernel)).json()["csrf_token"]
+        csrf = (await login(kernel.client)).json()["csrf_token"]
         me = (await kernel.client.get("/api/auth/me")).json()
         assert (me["username"], me["via"], me["is_admin"]) == ("ada", "session", False)
         headers = {"X-CSRF-Token": csrf}
@@ -72,7 +40,7 @@ async def test_me_needs_a_session_and_logout_ends_it(boot):
 async def test_a_cookie_authenticated_unsafe_request_without_its_csrf_token_is_refused(boot):
     async with boot() as kernel:
         await add_user(kernel)
-        csrf = (await login(kernel)).json()["csrf_token"]
+        csrf = (await login(kernel.client)).json()["csrf_token"]
         assert (await kernel.client.post("/api/auth/logout")).status_code == 403
         wrong = {"X-CSRF-Token": "guess"}
         assert (await kernel.client.post("/api/auth/logout", headers=wrong)).status_code == 403
@@ -85,8 +53,8 @@ async def test_wrong_passwords_lock_the_account_out_even_for_the_right_one(boot)
     async with boot() as kernel:
         await add_user(kernel)
         for _ in range(3):
-            assert (await login(kernel, password="wrong password")).status_code == 401
-        locked = await login(kernel)
+            assert (await login(kernel.client, password="wrong password")).status_code == 401
+        locked = await login(kernel.client)
         assert locked.status_code == 429
         assert int(locked.headers["retry-after"]) > 0
         assert "try again in" in locked.json()["detail"]
@@ -99,31 +67,33 @@ async def test_the_lockout_ends_after_its_time(boot):
     async with boot(lockout_seconds=1) as kernel:
         await add_user(kernel)
         for _ in range(3):
-            await login(kernel, password="wrong password")
-        assert (await login(kernel)).status_code == 429
+            await login(kernel.client, password="wrong password")
+        assert (await login(kernel.client)).status_code == 429
         import anyio
 
         await anyio.sleep(1.2)
-        assert (await login(kernel)).status_code == 200
+        assert (await login(kernel.client)).status_code == 200
 
 
 async def test_an_unknown_username_is_refused_like_a_wrong_password(boot):
     async with boot() as kernel:
-        response = await login(kernel, username="nobody")
+        response = await login(kernel.client, username="nobody")
         assert response.status_code == 401
         assert response.json()["detail"] == "wrong username or password"
 
 
 async def test_many_logins_from_one_address_are_rate_limited(boot):
     async with boot(login_attempts_per_minute=4, max_failed_logins=100) as kernel:
-        statuses = [(await login(kernel, password="nope nope")).status_code for _ in range(6)]
+        statuses = [
+            (await login(kernel.client, password="nope nope")).status_code for _ in range(6)
+        ]
         assert statuses == [401, 401, 401, 401, 429, 429]
 
 
 async def test_api_token_is_shown_once_works_as_bearer_and_is_refused_once_revoked(boot):
     async with boot() as kernel:
         await add_user(kernel)
-        csrf = (await login(kernel)).json()["csrf_token"]
+        csrf = (await login(kernel.client)).json()["csrf_token"]
         made = await kernel.client.post(
             "/api/auth/tokens",
             json={"name": "ci", "scopes": ["auth.tokens.revoke"]},
@@ -171,11 +141,11 @@ async def test_a_route_guarded_by_mail_send_refuses_a_user_without_it(boot, plug
         await add_user(kernel, "bob")
         await add_user(kernel, "eve", roles_=["sender"])
         assert (await kernel.client.post("/api/mailer/send")).status_code == 401
-        csrf = (await login(kernel, "bob")).json()["csrf_token"]
+        csrf = (await login(kernel.client, "bob")).json()["csrf_token"]
         refused = await kernel.client.post("/api/mailer/send", headers={"X-CSRF-Token": csrf})
         assert refused.status_code == 403
         assert "mail.send" in refused.json()["detail"]
-        csrf = (await login(kernel, "eve")).json()["csrf_token"]
+        csrf = (await login(kernel.client, "eve")).json()["csrf_token"]
         allowed = await kernel.client.post("/api/mailer/send", headers={"X-CSRF-Token": csrf})
         assert (allowed.status_code, allowed.text) == (201, "sent by eve")
         denial = (await service.audit_log(event="permission.denied"))[0]
@@ -201,10 +171,10 @@ async def test_users_audit_and_roles_are_for_admins_only(boot):
     async with boot() as kernel:
         await add_user(kernel, "root", admin=True)
         await add_user(kernel, "bob")
-        await login(kernel, "bob")
+        await login(kernel.client, "bob")
         assert (await kernel.client.get("/api/auth/users")).status_code == 403
         assert (await kernel.client.get("/api/auth/audit")).status_code == 403
-        csrf = (await login(kernel, "root")).json()["csrf_token"]
+        csrf = (await login(kernel.client, "root")).json()["csrf_token"]
         names = [u["username"] for u in (await kernel.client.get("/api/auth/users")).json()]
         assert names == ["bob", "root"]
         made = await kernel.client.post(
@@ -226,12 +196,12 @@ async def test_management_api_needs_kernel_permissions_once_a_user_exists(boot):
         await add_user(kernel, "bob")
         assert (await kernel.client.get("/api/kernel/plugins")).status_code == 401
         assert (await kernel.client.get("/health")).status_code == 200
-        csrf = (await login(kernel, "bob")).json()["csrf_token"]
+        csrf = (await login(kernel.client, "bob")).json()["csrf_token"]
         reload = await kernel.client.post(
             "/api/kernel/plugins/auth/reload", headers={"X-CSRF-Token": csrf}
         )
         assert reload.status_code == 403 and "kernel.plugins.reload" in reload.json()["detail"]
-        await login(kernel, "root")
+        await login(kernel.client, "root")
         assert (await kernel.client.get("/api/kernel/plugins")).status_code == 200
 
 
@@ -284,7 +254,7 @@ async def test_export_has_every_plugins_data_and_erasure_leaves_none_behind(boot
     plugin_factory.make("notes", NOTES.replace("FLAKY", "pass"), requires=["auth"])
     async with boot(["notes"]) as kernel:
         user = await add_user(kernel, email="ada@example.org")
-        csrf = {"X-CSRF-Token": (await login(kernel)).json()["csrf_token"]}
+        csrf = {"X-CSRF-Token": (await login(kernel.client)).json()["csrf_token"]}
         await kernel.client.post("/api/notes/notes", json={"text": "remember"}, headers=csrf)
         export = await kernel.client.get("/api/auth/me/export")
         assert export.headers["content-type"] == "application/zip"
@@ -304,7 +274,7 @@ async def test_export_has_every_plugins_data_and_erasure_leaves_none_behind(boot
         assert leftovers == {"auth": None, "notes": {"notes": []}}
         service = kernel.runtime.container.resolve(Authenticator)
         assert all(row["username"] != "ada" for row in await service.audit_log())
-        assert (await login(kernel)).status_code == 401
+        assert (await login(kernel.client)).status_code == 401
         assert "erasure" in await audit_events(kernel)
 
 
@@ -326,7 +296,7 @@ async def test_an_erasure_a_plugin_fails_is_reported_and_resumes(boot, plugin_fa
     async with boot(["notes"]) as kernel:
         admin = await add_user(kernel, "root", admin=True)
         user = await add_user(kernel, "ada")
-        csrf = {"X-CSRF-Token": (await login(kernel, "root")).json()["csrf_token"]}
+        csrf = {"X-CSRF-Token": (await login(kernel.client, "root")).json()["csrf_token"]}
         first = (await kernel.client.delete(f"/api/auth/users/{user['id']}", headers=csrf)).json()
         assert first["complete"] is False
         assert first["failed"] == {"notes": "RuntimeError: mail server down"}
