@@ -15,6 +15,7 @@ from mindframe.sdk.auth import declare_permissions
 
 from . import capture, issue_routes, models, personal_data, project_routes, retention
 from .access import PERMISSIONS
+from .alerts import Alerts
 from .intake_routes import intake_routes
 from .service import ErrorTracker
 from .settings import ErrorsSettings
@@ -35,6 +36,7 @@ def settings_model() -> type[ErrorsSettings]:
 @hookimpl
 def register_services(ctx: PluginContext) -> None:
     ctx.provide(ErrorTracker, ErrorTracker(ctx))
+    ctx.provide(Alerts, Alerts(ctx, ctx.settings, ctx.settings.public_url))
     declare_permissions(ctx, PERMISSIONS)
 
 
@@ -50,9 +52,9 @@ def register_routes(ctx: PluginContext) -> list[Any]:
     return [*intake, *project_routes.ROUTES, *issue_routes.ROUTES]
 
 
-# register_pages (the /errors/ pages) and the alert subscriptions (mail, Slack) are wired
-# here by the pages and alerts part: `register_pages(ctx)` returning its handlers, and
-# `register_subscriptions(ctx)` subscribing to `errors.issue.created` / `.regressed`.
+@hookimpl
+def register_subscriptions(ctx: PluginContext) -> None:
+    ctx.resolve(Alerts).subscribe()  # new and regressed issues become alerts (alerts.py)
 
 
 @hookimpl
@@ -60,6 +62,7 @@ async def startup(ctx: PluginContext) -> None:
     service = tracker(ctx)
     await service.start()
     retention.start(ctx, service)
+    ctx.resolve(Alerts).start()
     _running["tracker"] = service
 
     async def forget() -> None:
@@ -89,6 +92,7 @@ async def health(ctx: PluginContext) -> dict[str, Any]:
         "accepted": service.inbox.accepted,
         "digested": service.digest.digested,
         "last_error": service.inbox.last_error or (job.last_error if job else None),
+        **await ctx.resolve(Alerts).health(),
     }
 
 

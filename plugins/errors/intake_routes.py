@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import HttpMethod, Request, Response, route
 from litestar.exceptions import HTTPException
+from litestar.params import FromPath
 
 from mindframe.sdk.i18n import N_
 
@@ -96,7 +97,7 @@ def intake_routes(intake: Intake, max_body: int, gettext: Callable[[str], str]) 
         request_max_body_size=max_body,
         summary="Take an envelope from a Sentry SDK; committed before it answers",
     )
-    async def take_envelope(request: Request, project_id: int) -> Response[Any]:
+    async def take_envelope(request: Request, project_id: FromPath[int]) -> Response[Any]:
         return await receive(request, project_id, legacy_event=False)
 
     @route(
@@ -106,7 +107,7 @@ def intake_routes(intake: Intake, max_body: int, gettext: Callable[[str], str]) 
         request_max_body_size=max_body,
         summary="Take one event from an older Sentry SDK (the legacy store endpoint)",
     )
-    async def take_event(request: Request, project_id: int) -> Response[Any]:
+    async def take_event(request: Request, project_id: FromPath[int]) -> Response[Any]:
         return await receive(request, project_id, legacy_event=True)
 
     return [take_envelope, take_event]

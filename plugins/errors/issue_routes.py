@@ -12,7 +12,7 @@ import msgspec
 from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from mindframe.sdk.i18n import N_
 
@@ -28,10 +28,6 @@ State = Literal["unresolved", "resolved", "ignored"]
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0)]
 Days = Annotated[int, QueryParameter(ge=1, le=90)]
-
-
-class Resolve(msgspec.Struct, forbid_unknown_fields=True):
-    in_release: str | None = None
 
 
 class Merge(msgspec.Struct, forbid_unknown_fields=True):
@@ -163,16 +159,14 @@ async def change_state(
     "/issues/{issue_id:int}/resolve",
     status_code=200,
     guards=[MANAGE],
-    summary="Resolve (in a release: its last one unless named); a later release reopens it",
+    summary="Resolve (in ?in_release=, else its last release); a later release reopens it",
 )
 async def resolve_issue(
     issue_id: FromPath[int],
     error_tracker: NamedDependency[ErrorTracker],
-    data: Resolve | None = None,
+    in_release: Annotated[str | None, QueryParameter()] = None,
 ) -> dict[str, Any]:
-    return await change_state(
-        error_tracker, issue_id, "resolved", data.in_release if data else None
-    )
+    return await change_state(error_tracker, issue_id, "resolved", in_release)
 
 
 @post("/issues/{issue_id:int}/ignore", status_code=200, guards=[MANAGE], summary="Ignore")
@@ -196,7 +190,7 @@ async def unresolve_issue(
     summary="Merge other issues into this one; their later events come here too",
 )
 async def merge_issues(
-    issue_id: FromPath[int], data: Merge, error_tracker: NamedDependency[ErrorTracker]
+    issue_id: FromPath[int], data: JSONBody[Merge], error_tracker: NamedDependency[ErrorTracker]
 ) -> dict[str, Any]:
     await found_issue(error_tracker, issue_id)
     merged = await error_tracker.ctx.transaction(issue_states.merge, issue_id, data.issues)

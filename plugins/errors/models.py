@@ -178,3 +178,33 @@ generation = Table(
     Column("id", Integer, primary_key=True),
     Column("value", Integer, nullable=False),
 )
+
+alerts = Table(
+    "errors_alerts",
+    metadata,
+    # what was worth telling someone (alerts.py): a new issue, a regression, a spike
+    Column("id", Integer, primary_key=True),
+    Column("key", String(200), nullable=False, unique=True),  # its cause, so it is raised once
+    Column("kind", String(16), nullable=False),  # created, regressed, spike
+    Column("issue_id", Integer, nullable=False),
+    Column("project_id", Integer, nullable=False),
+    Column("facts", LargeBinary, nullable=False),  # JSON: the issue as it stood, for the text
+    Column("suppressed", Boolean, nullable=False),  # within the issue's cooldown: sent nowhere
+    Column("created_at", Float, nullable=False),
+    Index("errors_alerts_issue_created", "issue_id", "created_at"),
+)
+
+alert_deliveries = Table(
+    "errors_alert_deliveries",
+    metadata,
+    # one alert on one channel (mail, webhook), retried with backoff until delivered
+    Column("id", Integer, primary_key=True),
+    Column("alert_id", Integer, ForeignKey("errors_alerts.id"), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", Float, nullable=True),
+    Index("errors_alert_deliveries_due", "state", "next_attempt_at"),
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 
 WINDOW = 60.0
 LIMITED_CATEGORIES = "error;default"
@@ -19,6 +20,7 @@ LIMITED_CATEGORIES = "error;default"
 class RateLimiter:
     def __init__(self) -> None:
         self._windows: dict[int, tuple[float, int]] = {}  # project -> (window start, count)
+        self.refused: Counter[int] = Counter()  # envelopes answered 429, per project
 
     def take(self, project_id: int, events: int, limit: int) -> float | None:
         """Count `events` against the project's `limit` a minute: None when they fit (and
@@ -30,6 +32,7 @@ class RateLimiter:
         if now - start >= WINDOW:
             start, count = now, 0
         if count + events > limit:
+            self.refused[project_id] += 1
             return max(1.0, start + WINDOW - now)
         self._windows[project_id] = (start, count + events)
         return None

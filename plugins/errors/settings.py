@@ -2,10 +2,10 @@
 
 from pydantic import Field
 
-from mindframe.sdk import PluginSettings
+from .alert_settings import AlertSettings
 
 
-class ErrorsSettings(PluginSettings):
+class ErrorsSettings(AlertSettings):  # the alert_* and spike_* keys: alert_settings.py
     public_url: str = Field(
         description="scheme://host:port the SDKs reach this server at, for DSNs; "
         "empty: the address the request creating the project came to"
