@@ -26,7 +26,6 @@ from .passwords import Passwords
 from .permissions import OWN_ACCOUNT
 from .refusals import Refusal
 from .settings import AuthSettings
-from .usernames import canonical
 
 log = logging.getLogger(__name__)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -93,7 +92,8 @@ class AuthService(Authenticator):
 
     async def user_by_name(self, username: str) -> dict[str, Any] | None:
         """The user whose name is `username` in any form that normalises to theirs."""
-        return await self._one(select(users).where(users.c.username == canonical(username)))
+        name = usernames.canonical(username)
+        return await self._one(select(users).where(users.c.username == name))
 
     async def normalise_stored_usernames(self) -> None:
         """Give users made before names were normalised their canonical name, so they sign
@@ -101,7 +101,7 @@ class AuthService(Authenticator):
         rows = await self._all(select(users.c.id, users.c.username))
         taken = {row["username"] for row in rows}
         for row in rows:
-            name = canonical(row["username"])
+            name = usernames.canonical(row["username"])
             if name == row["username"]:
                 continue
             if name in taken:
@@ -222,8 +222,8 @@ class AuthService(Authenticator):
         """Check the password; returns (user, session secret, CSRF token) or raises
         Refusal. Failures are counted per username and locked out past the limit."""
         self._throttle(client)
-        username = canonical(username)
-        user = await self.user_by_name(username)
+        user = await self.user_by_name(username)  # None too for a name longer than any user's
+        username = usernames.canonical(username)[: usernames.MAX_LENGTH]  # fits the columns
         if not await self._password_matches(username, user, password, client, "login"):
             raise Refusal(N_("wrong username or password"), 401)
         assert user is not None
