@@ -16,6 +16,7 @@ from mindframe.sdk import Event, PluginContext, hookimpl
 
 VERSION = "{version}"
 gate = anyio.Event()
+slow_entered = anyio.Event()
 handled = []
 
 class Tick(Event):
@@ -28,6 +29,7 @@ async def version() -> dict[str, str]:
 
 @get("/slow")
 async def slow() -> dict[str, str]:
+    slow_entered.set()
     await gate.wait()
     return {{"version": VERSION}}
 
@@ -181,7 +183,8 @@ async def test_in_flight_request_finishes_on_old_code_while_new_requests_get_new
             answers.append((await ticker.client.get("/api/ticker/slow")).json())
 
         group.start_soon(slow_request)
-        await anyio.sleep(0.1)  # the slow request is now inside the old app
+        with anyio.fail_after(5):
+            await old_module.slow_entered.wait()  # the slow request is inside the old app
         rewrite(ticker, versioned("2"))
         assert (await reload(ticker)).status_code == 200
         assert await current_version(ticker) == "2"
@@ -195,17 +198,19 @@ async def test_events_published_during_reload_reach_the_new_version_none_lost(ti
     tick = runtime.plugin("ticker").code.module.Tick
     old_module = runtime.plugin("ticker").code.module
     total = 300
+    publishing = anyio.Event()
 
     async def publish_all() -> None:
         for n in range(total):
             await runtime.bus.publish(tick(n=n))
             if n % 50 == 0:
-                await anyio.sleep(0)
+                publishing.set()
+                await anyio.sleep(0)  # a turn for the reload, so the two interleave
 
     async with anyio.create_task_group() as group:
         group.start_soon(publish_all)
         rewrite(ticker, versioned("2"))
-        await anyio.sleep(0)
+        await publishing.wait()
         assert (await reload(ticker)).status_code == 200
     new_module = runtime.plugin("ticker").code.module
     assert new_module is not old_module
@@ -221,19 +226,25 @@ async def test_events_published_during_reload_reach_the_new_version_none_lost(ti
 
 async def test_requests_during_a_reload_wait_and_none_fails(ticker):
     statuses = []
+    reloads_done = anyio.Event()
 
     async def hammer() -> None:
-        for _ in range(40):
+        while not reloads_done.is_set():
             statuses.append((await ticker.client.get("/api/ticker/version")).status_code)
+            await anyio.lowlevel.checkpoint()  # a request may never suspend: let others run
 
     async with anyio.create_task_group() as group:
         for _ in range(3):
             group.start_soon(hammer)
         for version in ("2", "3", "4"):
-            await anyio.sleep(0.01)
+            answered = len(statuses)
+            with anyio.fail_after(5):  # requests were answered since the last reload
+                while len(statuses) < answered + 10:
+                    await anyio.sleep(0.01)
             rewrite(ticker, versioned(version))
             assert (await reload(ticker)).status_code == 200
-    assert statuses and set(statuses) == {200}
+        reloads_done.set()
+    assert set(statuses) == {200}
     assert await current_version(ticker) == "4"
 
 
