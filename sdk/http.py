@@ -22,9 +22,7 @@ from litestar.exceptions import ClientException
 from litestar.serialization import decode_json
 from litestar.types import Empty
 
-from mindframe.kernel.http.json_body import JSONRequest
-
-TOO_DEEP = "the JSON body nests arrays or objects too deeply to read; send a flatter body"
+from mindframe.kernel.http.json_body import TOO_DEEP, JSONRequest
 
 
 class TypedJSONRequest(JSONRequest):

@@ -216,3 +216,14 @@ async def test_login_refuses_credentials_sent_as_text_plain(boot_kernel):
             headers={"Content-Type": "text/plain"},
         )
         assert response.status_code == 415
+
+
+async def test_a_body_nested_too_deep_is_a_400_on_any_json_route(boot_kernel, plugin_factory):
+    plugin_factory.make("forms", FORMS)
+    async with boot_kernel(["forms"], builtin=False) as kernel:
+        body = b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+        response = await kernel.client.post(
+            "/api/forms/json", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400
+        assert "too deeply" in response.json()["detail"]

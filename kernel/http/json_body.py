@@ -6,6 +6,7 @@ any page a signed-in user visits (login CSRF, for one). Every app the kernel bui
 own and each plugin's) uses `JSONRequest`: a handler whose `data` is decoded as JSON gets
 415 for any other Content-Type. Form and multipart handlers never call `json()`, so they
 are unaffected; the check costs one header look-up, and only on requests with a body.
+A body nested too deeply to decode is a 400 on every route.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
-from litestar.exceptions import HTTPException
+from litestar.exceptions import ClientException, HTTPException
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
+
+TOO_DEEP = "the JSON body nests arrays or objects too deeply to read; send a flatter body"
+"""A body nested past the interpreter's recursion limit is the client's mistake (a 400),
+not a 500, on every route."""
 
 
 def is_json_media_type(media_type: str) -> bool:
@@ -32,7 +37,10 @@ class JSONRequest(Request):
 
     async def json(self) -> Any:
         self.require_json_content_type()
-        return await super().json()
+        try:
+            return await super().json()
+        except RecursionError:
+            raise ClientException(TOO_DEEP) from None
 
     def require_json_content_type(self) -> None:
         """415 (a problem detail saying what to send) unless the body is declared JSON."""
