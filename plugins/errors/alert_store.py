@@ -132,6 +132,26 @@ def not_delivered(
     )
 
 
+def history(session: Session, issue_id: int) -> list[dict[str, Any]]:
+    """The issue's alerts, newest first, each with its deliveries (for the issue's page)."""
+    rows = session.execute(
+        select(alerts.c.id, alerts.c.kind, alerts.c.suppressed, alerts.c.created_at)
+        .where(alerts.c.issue_id == issue_id)
+        .order_by(alerts.c.created_at.desc(), alerts.c.id.desc())
+    ).mappings()
+    found = [{**row, "deliveries": []} for row in rows]
+    by_id = {alert["id"]: alert for alert in found}
+    if by_id:
+        deliveries = session.execute(
+            select(alert_deliveries)
+            .where(alert_deliveries.c.alert_id.in_(list(by_id)))
+            .order_by(alert_deliveries.c.id)
+        ).mappings()
+        for delivery in deliveries:
+            by_id[delivery["alert_id"]]["deliveries"].append(dict(delivery))
+    return found
+
+
 def pending(session: Session) -> tuple[int, float | None]:
     """How many deliveries wait, and since when the oldest of them does (for health)."""
     count, oldest = session.execute(

@@ -213,6 +213,9 @@ class Alerts:
         except slack.WebhookDown as error:
             raise Undeliverable(str(error)) from None
 
+    async def history(self, issue_id: int) -> list[dict[str, Any]]:
+        return await self._ctx.transaction(alert_store.history, issue_id)
+
     async def health(self) -> dict[str, Any]:
         waiting, oldest = await self._ctx.transaction(alert_store.pending)
         return {

@@ -1,0 +1,116 @@
+"""Helpers of the alert tests: a local HTTP server standing in for a Slack incoming webhook,
+the mail plugin's SMTP sink, and events posted the way an SDK posts them."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import uvicorn
+
+from mindframe.sdk.browser import free_port
+
+_MAIL_TESTLIB = Path(__file__).resolve().parents[2] / "mail" / "tests" / "mail_testlib.py"
+
+
+def _mail_testlib() -> Any:
+    """The mail plugin's test helpers (a real aiosmtpd server), loaded under a name of their
+    own: both test folders have a `conftest`, so the folder cannot go on `sys.path`."""
+    spec = importlib.util.spec_from_file_location("errors_alerts_mail_testlib", _MAIL_TESTLIB)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+mail_testlib = _mail_testlib()
+smtp_sink = mail_testlib.smtp_sink
+mail_settings = mail_testlib.mail_settings
+
+
+@dataclass
+class Webhook:
+    """Every POST received, with the status it was answered; `answers` are given in turn
+    (then 200)."""
+
+    port: int = field(default_factory=free_port)
+    answers: list[int] = field(default_factory=list)
+    received: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/services/T0/B0/secret"
+
+    def accepted(self) -> list[dict[str, Any]]:
+        return [body for status, body in self.received if status == 200]
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
+        assert scope["type"] == "http"
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        status = self.answers.pop(0) if self.answers else 200
+        self.received.append((status, json.loads(body)))
+        text = b"ok" if status == 200 else b"server_error"
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": text})
+
+
+@asynccontextmanager
+async def listening(webhook: Webhook) -> AsyncIterator[Webhook]:
+    """Serve `webhook` on its port (with uvicorn) for as long as the block runs."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            webhook,
+            host="127.0.0.1",
+            port=webhook.port,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+        )
+    )
+    async with anyio.create_task_group() as group:
+        group.start_soon(server.serve)
+        with anyio.fail_after(10):
+            while not server.started:
+                await anyio.sleep(0.01)
+        try:
+            yield webhook
+        finally:
+            server.should_exit = True
+
+
+async def until(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Poll the async `condition` until it returns something truthy (bounded)."""
+    with anyio.fail_after(timeout):
+        while True:
+            result = await condition()
+            if result:
+                return result
+            await anyio.sleep(0.02)
+
+
+def error_event(title: str = "cart is empty", release: str = "shop@1.0.0") -> dict[str, Any]:
+    """One error event as the Python SDK sends it to `/store/`."""
+    frame = {"filename": "shop/cart.py", "function": "checkout", "lineno": 12, "in_app": True}
+    return {
+        "event_id": uuid.uuid4().hex,
+        "platform": "python",
+        "level": "error",
+        "release": release,
+        "exception": {
+            "values": [{"type": "ValueError", "value": title, "stacktrace": {"frames": [frame]}}]
+        },
+    }
