@@ -49,9 +49,10 @@ async def startup(ctx: PluginContext) -> None:
 
 @hookimpl
 def register_cli(group: click.Group) -> None:
-    from .cli import users
+    from .cli import tokens, users
 
     group.add_command(users)
+    group.add_command(tokens)
 
 
 @hookimpl

@@ -111,3 +111,40 @@ def test_schemathesis_finds_no_server_error_in_the_auth_routes(server, tmp_path)
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:]
     assert "Authentication failed" not in result.stdout, result.stdout[-4000:]
+
+
+def tokens_cli(data_dir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "mindframe"), "tokens", *arguments],
+        capture_output=True,
+        text=True,
+        env=environment(data_dir),
+        timeout=120,
+    )
+
+
+def test_tokens_from_the_cli_drive_the_management_api_until_revoked(server, tmp_path):
+    data_dir = tmp_path / "data"
+    made = tokens_cli(data_dir, "create", "ci", "--user", "root", "--scope", "kernel.plugins.*")
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip().splitlines()[-1]
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert httpx.get(f"{server}/api/kernel/plugins", headers=bearer).status_code == 200
+    assert httpx.get(f"{server}/api/auth/users", headers=bearer).status_code == 403  # not scoped
+
+    listed = tokens_cli(data_dir, "list", "--user", "root")
+    assert "ci" in listed.stdout and "kernel.plugins.*" in listed.stdout
+    assert secret not in listed.stdout
+
+    revoked = tokens_cli(data_dir, "revoke", "--all", "--user", "root")
+    assert revoked.returncode == 0, revoked.stderr
+    assert httpx.get(f"{server}/api/kernel/plugins", headers=bearer).status_code == 401
+
+
+def test_a_cli_token_carries_no_more_than_its_user_holds(tmp_path):
+    data_dir = tmp_path / "data"
+    assert create_user(data_dir, "clerk").returncode == 0
+    made = tokens_cli(data_dir, "create", "x", "--user", "clerk", "--scope", "kernel.plugins.*")
+    assert made.returncode == 1
+    assert "cannot grant 'kernel.plugins.*'" in made.stderr
+    assert tokens_cli(data_dir, "create", "x", "--user", "nobody").returncode == 1
