@@ -125,21 +125,22 @@ class ChildProcess:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
 
-    async def kill_all(self) -> None:
-        """`kill`, and every process of the child's uid (looked up in /proc, off the event
-        loop): also those that left its process group."""
+    def kill_all(self) -> None:
+        """`kill`, and every process of the child's uid, found in /proc: also those that
+        left its process group. Synchronous (a few ms, tens under load): it must run to
+        the end even in a task being cancelled, where anyio cancels every further await."""
         self.kill()
-        await asyncio.to_thread(self.account.kill_all)
+        self.account.kill_all()
 
-    async def close(self) -> None:
-        """Let go of the child: its connection and output, then (off the event loop) what
-        still runs under its uid and its working directory."""
+    def close(self) -> None:
+        """Let go of the child: its connection and output, what still runs under its uid,
+        its working directory."""
         self.conn.close()
         if self.pidfd is not None:
             os.close(self.pidfd)
             self.pidfd = None
         self.output.close()
-        await asyncio.to_thread(self.account.close)
+        self.account.close()
 
 
 def _pidfd(pid: int) -> int | None:
@@ -164,7 +165,7 @@ async def spawn(hello: p.Hello, plugin: str) -> ChildProcess:
     """Start `python -I -m mindframe.sandbox.child FD` with one end of a socket pair, in a
     session of its own, its stdout and stderr into one pipe for the log (output.py)."""
     account = Account(plugin)
-    await asyncio.to_thread(account.kill_all)  # left by a dead kernel that had our pid
+    account.kill_all()  # left by a dead kernel that had our pid
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     output, output_write = os.pipe()
     try:
@@ -187,7 +188,7 @@ async def spawn(hello: p.Hello, plugin: str) -> ChildProcess:
     except BaseException:
         ours.close()
         os.close(output)
-        await asyncio.to_thread(account.close)
+        account.close()
         raise
     finally:
         theirs.close()
@@ -334,14 +335,14 @@ class Supervisor:
             for task in (reader, watchdog, starting):
                 task.cancel()
             try:
-                await child.kill_all()
+                child.kill_all()
                 with contextlib.suppress(Exception):
                     await asyncio.shield(exited)
                 # What the child wrote last; a process that escaped the kill keeps the pipe.
                 await asyncio.wait({output}, timeout=LAST_WORDS)
             finally:  # also when the supervisor is cancelled meanwhile
                 output.cancel()
-                await child.close()
+                child.close()
         returncode = child.process.returncode or 0
         if self._stopping and not child.hung and not child.fatal:
             reason = "stopped"
@@ -424,7 +425,7 @@ class Supervisor:
                 await child.process.wait()
         except TimeoutError:
             log.warning("sandboxed plugin %s did not stop in %g s; killing", self.name, grace)
-        await child.kill_all()  # and what it started, even if it exited on its own
+        child.kill_all()  # and what it started, even if it exited on its own
         await child.process.wait()
 
 

@@ -194,18 +194,20 @@ def _running(pids: list[int], uid: int) -> list[int]:
 async def test_a_reload_or_stop_kills_every_process_the_child_started(boot_kernel, plugin_factory):
     write_plugin(plugin_factory, "hostile", HOSTILE)
     async with boot_kernel(["hostile"], builtin=False) as kernel:
-        uid = (await kernel.client.get("/api/hostile/who")).json()["uid"]
+        who = (await kernel.client.get("/api/hostile/who")).json()
         spawned = (await kernel.client.post("/api/hostile/spawn/20")).json()
         assert len(spawned["pids"]) == 20, spawned
-        assert len(_running(spawned["pids"], uid)) == 20  # they left the child's session
+        assert len(_running(spawned["pids"], who["uid"])) == 20  # they left its session
 
         assert (await kernel.runtime.reload("hostile")).ok
-        assert _running(spawned["pids"], uid) == []
+        assert _running(spawned["pids"], who["uid"]) == []
+        assert not Path(who["workdir"]).exists()
 
-        uid = (await kernel.client.get("/api/hostile/who")).json()["uid"]
+        who = (await kernel.client.get("/api/hostile/who")).json()
         spawned = (await kernel.client.post("/api/hostile/spawn/5")).json()
-        assert len(_running(spawned["pids"], uid)) == 5
-    assert _running(spawned["pids"], uid) == []  # the kernel stopped
+        assert len(_running(spawned["pids"], who["uid"])) == 5
+    assert _running(spawned["pids"], who["uid"]) == []  # the kernel stopped
+    assert not Path(who["workdir"]).exists()
 
 
 @needs_root
