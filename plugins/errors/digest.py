@@ -41,6 +41,7 @@ from mindframe.sdk import Event, PluginContext
 
 from . import envelope, symbolication
 from .artifacts import lookup_in
+from .bodies import decode_body
 from .events import IssueCreated, IssueRegressed
 from .generation import current_generation
 from .models import (
@@ -60,6 +61,7 @@ from .releases import is_later
 log = logging.getLogger(__name__)
 _decode_event = msgspec.json.Decoder(dict[str, Any]).decode
 CACHE_LIMIT = 200_000
+UNPACK_LIMIT = 1 << 30  # the intake checked the real limit; this only guards the digest
 COUNTED_TYPES = frozenset({"transaction", "session", "sessions", "client_report", "attachment"})
 
 
@@ -173,7 +175,9 @@ class Digest:
         """The next `limit` envelopes waiting (or those of `row_ids`), prepared."""
         prepared = Prepared(current_generation(session))
         query = (
-            select(inbox.c.id, inbox.c.project_id, inbox.c.received_at, inbox.c.body)
+            select(
+                inbox.c.id, inbox.c.project_id, inbox.c.received_at, inbox.c.body, inbox.c.encoding
+            )
             .where(inbox.c.error.is_(None))
             .order_by(inbox.c.id)
             .limit(limit)
@@ -182,12 +186,14 @@ class Digest:
             query = query.where(inbox.c.id.in_(row_ids))
         rows = session.execute(query).all()
         lookups: dict[int, symbolication.Lookup] = {}
-        for row_id, project_id, received_at, body in rows:
+        for row_id, project_id, received_at, body, encoding in rows:
             prepared.row_ids.append(row_id)
             try:
                 lookup = lookups.get(project_id) or lookups.setdefault(
                     project_id, lookup_in(session, project_id)
                 )
+                if encoding:
+                    body = decode_body(body, encoding, UNPACK_LIMIT)
                 self._prepare_envelope(prepared, project_id, received_at, body, lookup)
             except Exception as error:
                 log.exception("errors: envelope %d cannot be digested; set aside", row_id)

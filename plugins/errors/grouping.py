@@ -25,7 +25,6 @@ _UUID = re.compile(
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 _HEX_ID = re.compile(r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_SPACE = re.compile(r"\s+")
 
 
 def mask_variable_parts(text: str) -> str:
@@ -90,10 +89,14 @@ def grouping_frames(frames: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def frame_component(frame: dict[str, Any]) -> str:
     where = frame.get("module") or _file_of(frame)
-    function = _ADDRESS.sub("<addr>", str(frame.get("function") or "?"))
+    function = _without_addresses(str(frame.get("function") or "?"))
     line = frame.get("context_line")
-    code = _ADDRESS.sub("<addr>", _SPACE.sub(" ", line.strip())) if isinstance(line, str) else ""
+    code = _without_addresses(" ".join(line.split())) if isinstance(line, str) else ""
     return f"frame:{where}|{function}|{code}"
+
+
+def _without_addresses(text: str) -> str:
+    return _ADDRESS.sub("<addr>", text) if "0x" in text else text
 
 
 def _file_of(frame: dict[str, Any]) -> str:

@@ -32,9 +32,15 @@ class Inbox:
         self.accepted = 0  # envelopes committed since start, for health
         self.last_error: str | None = None
 
-    async def add(self, project_id: int, body: bytes) -> None:
-        """Store one envelope; returns once it is committed (raises if it could not be)."""
-        row = {"project_id": project_id, "received_at": time.time(), "body": body}
+    async def add(self, project_id: int, body: bytes, encoding: str | None = None) -> None:
+        """Store one envelope as sent (compressed by `encoding`: a tenth of the bytes to
+        write); returns once it is committed (raises if it could not be)."""
+        row = {
+            "project_id": project_id,
+            "received_at": time.time(),
+            "body": body,
+            "encoding": encoding,
+        }
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((row, future))
         self._arrived.set()

@@ -79,7 +79,7 @@ class Intake:
         count it against the project's limit and commit it to the inbox."""
         data = decode(body, content_encoding, self._settings.max_decompressed_bytes)
         if legacy_event:
-            data = envelope.from_event(data)
+            data, body, content_encoding = envelope.from_event(data), b"", None
         parsed = envelope.parse(data)
         events = sum(1 for item in parsed.items if item.type == "event")
         limit = self._settings.rate_limit if project.rate_limit is None else project.rate_limit
@@ -92,7 +92,10 @@ class Intake:
                 project_id=project.id,
                 limit=limit,
             )
-        await self._inbox.add(project.id, data)
+        if content_encoding and content_encoding.strip().lower() not in ("", "identity"):
+            await self._inbox.add(project.id, body, content_encoding)
+        else:
+            await self._inbox.add(project.id, data)
         return Accepted(parsed.event_id, events)
 
 
