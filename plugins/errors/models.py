@@ -50,7 +50,8 @@ inbox = Table(
     Column("id", Integer, primary_key=True),
     Column("project_id", Integer, nullable=False),
     Column("received_at", Float, nullable=False),
-    Column("body", LargeBinary, nullable=False),  # the envelope, decompressed, as sent
+    Column("body", LargeBinary, nullable=False),  # the envelope as sent (still compressed)
+    Column("encoding", String(64), nullable=True),  # its Content-Encoding, if any
     Column("error", Text, nullable=True),  # why the digest could not take it (kept aside)
 )
 
