@@ -1,0 +1,135 @@
+"""Dunning, the `dunning` singleton job: after each failed renewal ask the `DunningPolicy`
+what to do, mail the customer in their locale, and retry the invoice when it is due.
+
+A failure is recorded by the webhook that reports it (`dunning_attempts`); this job answers
+each failure once (`dunning_decided`), so a restart neither mails twice nor skips one. A
+retry is `POST /v1/invoices/{id}/pay` with a key per attempt; its outcome arrives as the
+next `invoice.paid` or `invoice.payment_failed` webhook.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from mindframe.sdk import PluginContext, ServiceError
+from mindframe.sdk.billing import DunningPolicy, FailedRenewal, ScheduledDunning
+
+from . import ledger
+from .events import SubscriptionCancelled
+from .models import invoices, subscriptions
+from .notices import Notices
+from .service import BillingService, operation_key
+from .stripe_gateway import ProviderError
+
+DEFAULT_POLICY = ScheduledDunning()
+
+
+class Dunning:
+    def __init__(self, ctx: PluginContext, service: BillingService, notices: Notices) -> None:
+        self._ctx = ctx
+        self._service = service
+        self._notices = notices
+
+    def policy(self) -> DunningPolicy:
+        """Another plugin's `DunningPolicy` (the learning engine's) if one is provided."""
+        try:
+            return self._ctx.resolve(DunningPolicy)
+        except ServiceError:
+            return DEFAULT_POLICY
+
+    async def run(self) -> None:
+        for invoice in await self._ctx.transaction(_undecided):
+            await self._decide(invoice)
+        for invoice in await self._ctx.transaction(_due, ledger.now()):
+            key = operation_key("dunning", invoice["id"], str(invoice["dunning_attempts"]))
+            try:
+                await self._service.stripe.pay_invoice(invoice["provider_ref"], key)
+            except ProviderError as error:  # declined: the webhook records the failure
+                self._ctx.log.info("billing: retry of %s refused: %s", invoice["number"], error)
+
+    async def _decide(self, invoice: dict[str, Any]) -> None:
+        subscription = invoice["subscription_id"]
+        failure = FailedRenewal(
+            subscription_id=subscription or "",
+            invoice_id=invoice["id"],
+            attempt=invoice["dunning_attempts"],
+            failed_at=datetime.now(UTC),
+            amount=invoice["total"],
+            currency=invoice["currency"],
+            country=invoice["buyer"].get("country") or "",
+        )
+        step = await self.policy().next_step(failure)
+        ended = await self._ctx.transaction(
+            _record_step, invoice["id"], invoice["dunning_attempts"], step.retry_at
+        )
+        if step.notify:
+            await self._notices.payment_failed(invoice, step.retry_at)
+        if ended is not None:
+            reference, customer_id = ended
+            if reference:
+                key = operation_key("dunning-cancel", invoice["id"])
+                try:
+                    await self._service.stripe.cancel_subscription(reference, key)
+                except ProviderError as error:
+                    self._ctx.log.warning("billing: cancelling %s failed: %s", reference, error)
+            await self._ctx.publish(
+                SubscriptionCancelled(subscription_id=subscription, customer_id=customer_id)
+            )
+
+
+def _undecided(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(invoices).where(
+            invoices.c.status == "open", invoices.c.dunning_attempts > invoices.c.dunning_decided
+        )
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def _due(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """Invoices whose retry is due, each claimed (its retry time cleared) in this commit."""
+    rows = [
+        dict(row._mapping)
+        for row in session.execute(
+            select(invoices).where(
+                invoices.c.status == "open",
+                invoices.c.next_retry_at.is_not(None),
+                invoices.c.next_retry_at <= now,
+                invoices.c.provider_ref.is_not(None),
+            )
+        )
+    ]
+    for row in rows:
+        session.execute(
+            update(invoices).where(invoices.c.id == row["id"]).values(next_retry_at=None)
+        )
+    return rows
+
+
+def _record_step(
+    session: Session, invoice_id: str, attempt: int, retry_at: datetime | None
+) -> tuple[str | None, str | None] | None:
+    """Store the decision; when it gives up, the invoice is uncollectible and its
+    subscription cancelled: returns (the provider's subscription id, the customer)."""
+    values: dict[str, Any] = {"dunning_decided": attempt, "next_retry_at": retry_at}
+    if retry_at is None:
+        values["status"] = "uncollectible"
+    session.execute(update(invoices).where(invoices.c.id == invoice_id).values(**values))
+    if retry_at is not None:
+        return None
+    invoice = session.execute(select(invoices).where(invoices.c.id == invoice_id)).one()
+    if invoice.subscription_id is None:
+        return None, invoice.customer_id
+    session.execute(
+        update(subscriptions)
+        .where(subscriptions.c.id == invoice.subscription_id)
+        .values(status="cancelled")
+    )
+    reference = session.execute(
+        select(subscriptions.c.provider_ref).where(subscriptions.c.id == invoice.subscription_id)
+    ).scalar_one_or_none()
+    return reference, invoice.customer_id

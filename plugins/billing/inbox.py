@@ -1,0 +1,194 @@
+"""The webhook inbox: a verified webhook is committed, raw, under its event id before the
+provider hears 200, and applied in that same transaction.
+
+Storing and applying share one transaction, so a crash leaves either both or neither (the
+provider then redelivers, and the delivery is new to us). The event id is the row's unique
+key, so a redelivery of a committed event is answered 200 and changes nothing. If applying
+raises (a bug, a shape we did not expect), it is undone to a savepoint, the raw webhook is
+kept with the error, still answered 200, and the `apply` job retries it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from mindframe.sdk import Event, PluginContext
+
+from . import ledger, stripe_events, vipps_events
+from .models import webhooks
+from .settings import BillingSettings
+
+Outcome = Literal["applied", "duplicate", "stored"]
+Provider = Literal["stripe", "vipps"]
+
+
+class MalformedWebhook(ValueError):
+    """A signed body that is not an event we can read; answered with 400."""
+
+
+def parse_stripe(body: bytes) -> tuple[str, str, dict[str, Any]]:
+    event = _json(body)
+    try:
+        event["data"]["object"]
+        return str(event["id"]), str(event["type"]), event
+    except (KeyError, TypeError):
+        raise MalformedWebhook("a Stripe event needs id, type and data.object") from None
+
+
+def parse_vipps(body: bytes) -> tuple[str, str, dict[str, Any]]:
+    event = _json(body)
+    try:
+        int(event["amount"]["value"])
+        return vipps_events.event_id(event), str(event["name"]), event
+    except (KeyError, TypeError, ValueError):
+        raise MalformedWebhook(
+            "a Vipps event needs reference, pspReference, name and amount.value"
+        ) from None
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        event = json.loads(body)
+    except ValueError:
+        raise MalformedWebhook("the body is not JSON") from None
+    if not isinstance(event, dict):
+        raise MalformedWebhook("the body is not a JSON object")
+    return event
+
+
+def _apply(
+    provider: Provider, session: Session, event: dict[str, Any], settings: BillingSettings
+) -> list[Event]:
+    if provider == "stripe":
+        return stripe_events.apply(session, event, settings)
+    return vipps_events.apply(session, event)
+
+
+def _store_and_apply(
+    session: Session,
+    provider: Provider,
+    event_id: str,
+    event_type: str,
+    body: bytes,
+    event: dict[str, Any],
+    settings: BillingSettings,
+) -> tuple[Outcome, list[Event]]:
+    stored = ledger.insert_once(
+        session,
+        webhooks,
+        {
+            "provider": provider,
+            "event_id": event_id,
+            "event_type": event_type,
+            "payload": body.decode(),
+            "received_at": ledger.now(),
+        },
+    )
+    if not stored:
+        return "duplicate", []
+    return _try_apply(session, provider, event_id, event, settings)
+
+
+def _try_apply(
+    session: Session,
+    provider: Provider,
+    event_id: str,
+    event: dict[str, Any],
+    settings: BillingSettings,
+) -> tuple[Outcome, list[Event]]:
+    row = (webhooks.c.provider == provider) & (webhooks.c.event_id == event_id)
+    try:
+        with session.begin_nested():
+            found = _apply(provider, session, event, settings)
+    except Exception as error:
+        text = f"{type(error).__name__}: {error}"[:2000]
+        session.execute(update(webhooks).where(row).values(error=text))
+        return "stored", []
+    session.execute(update(webhooks).where(row).values(applied_at=ledger.now(), error=None))
+    return "applied", found
+
+
+class Inbox:
+    """Accepts verified webhooks and applies them; see the module's docstring."""
+
+    def __init__(self, ctx: PluginContext) -> None:
+        self._ctx = ctx
+        self.last_error: str | None = None
+
+    @property
+    def settings(self) -> BillingSettings:
+        return self._ctx.settings
+
+    async def accept(
+        self, provider: Provider, body: bytes, parse: Callable[[bytes], tuple[str, str, Any]]
+    ) -> Outcome:
+        """Commit and apply one verified webhook; publishes what it changed after commit."""
+        event_id, event_type, event = parse(body)
+        outcome, found = await self._ctx.transaction(
+            _store_and_apply, provider, event_id, event_type, body, event, self.settings
+        )
+        if outcome == "stored":
+            self.last_error = f"{provider} event {event_id} could not be applied yet"
+            self._ctx.log.warning("billing: %s; the apply job retries it", self.last_error)
+        await self.publish(found)
+        return outcome
+
+    async def publish(self, found: list[Event]) -> None:
+        for event in found:
+            await self._ctx.publish(event)
+
+    async def apply_pending(self) -> int:
+        """Retry stored webhooks that were not applied (the `apply` job); how many now are."""
+        pending = await self._ctx.transaction(_pending)
+        applied = 0
+        for provider, event_id, payload in pending:
+            event = json.loads(payload)
+            outcome, found = await self._ctx.transaction(
+                _retry, provider, event_id, event, self.settings
+            )
+            if outcome == "applied":
+                applied += 1
+                await self.publish(found)
+        return applied
+
+    async def depth(self) -> int:
+        return await self._ctx.transaction(_count_pending)
+
+
+def _pending(session: Session) -> list[tuple[str, str, str]]:
+    rows = session.execute(
+        select(webhooks.c.provider, webhooks.c.event_id, webhooks.c.payload)
+        .where(webhooks.c.applied_at.is_(None))
+        .order_by(webhooks.c.id)
+        .limit(100)
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def _retry(
+    session: Session, provider: Provider, event_id: str, event: dict[str, Any], settings: Any
+) -> tuple[Outcome, list[Event]]:
+    # take the row's write lock first: on SQLite a transaction that reads before it writes
+    # may be refused the write when another commits in between
+    claimed = session.execute(
+        update(webhooks)
+        .where(
+            webhooks.c.provider == provider,
+            webhooks.c.event_id == event_id,
+            webhooks.c.applied_at.is_(None),
+        )
+        .values(error=webhooks.c.error)
+    ).rowcount
+    if not claimed:
+        return "duplicate", []
+    return _try_apply(session, provider, event_id, event, settings)
+
+
+def _count_pending(session: Session) -> int:
+    query = select(func.count()).select_from(webhooks).where(webhooks.c.applied_at.is_(None))
+    return int(session.execute(query).scalar_one())

@@ -1,0 +1,438 @@
+"""HTTP under `/api/billing/`: the two webhook endpoints, and the API for operators.
+
+The webhooks are public and trust only their signatures. Everything else needs
+`billing.manage` (refunds: `billing.refund`), checked by the SDK's guards, and sits behind
+the card-data refusal (`card_data.py`). Errors are problem details in the request's locale.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import MediaType, Request, Response, Router, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import ClientException, HTTPException
+from litestar.params import FromPath, JSONBody, Parameter
+
+from mindframe.sdk import PluginContext
+from mindframe.sdk.auth import requires_permission
+from mindframe.sdk.i18n import N_
+
+from . import card_data, rendering
+from .errors import BillingError
+from .inbox import Inbox, MalformedWebhook, parse_stripe, parse_vipps
+from .invoices import Line
+from .notices import Notices
+from .reconcile import reconcile
+from .service import BillingService
+from .signatures import WebhookRefused, verify_stripe, verify_vipps
+from .stripe_gateway import ProviderError
+
+CARD_REFUSED = N_(
+    "card numbers are never accepted here: customers pay on Stripe's checkout page or in "
+    "the Vipps MobilePay app"
+)
+WEBHOOK_REFUSED = N_("webhook refused: {reason}")
+PROVIDER_FAILED = N_("the payment provider did not accept the request: {reason}")
+
+MANAGE = [requires_permission("billing.manage")]
+REFUND = [requires_permission("billing.refund")]
+IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", required=False)]
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True):
+    """Request bodies name every field they take: anything else (a card number) is a 400."""
+
+
+class NewProduct(Strict):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class NewPlan(Strict):
+    product_id: str
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    unit_amount: Annotated[int, msgspec.Meta(gt=0)]
+    currency: Literal["NOK", "SEK", "DKK", "EUR", "USD", "GBP"]
+    pricing: Literal["flat", "per_seat"] = "flat"
+    interval: Literal["month", "year"] = "month"
+    trial_days: Annotated[int, msgspec.Meta(ge=0, le=730)] = 0
+
+
+class NewCustomer(Strict):
+    country: Annotated[str, msgspec.Meta(min_length=2, max_length=2)]
+    currency: Literal["NOK", "SEK", "DKK", "EUR", "USD", "GBP"]
+    email: str | None = None
+    name: str | None = None
+    locale: Literal["nb", "sv", "da", "fi", "de", "en_US", "en_GB"] = "en_US"
+    vat_number: str | None = None
+    is_business: bool = False
+    user_id: str | None = None
+
+
+class Subscribe(Strict):
+    plan_id: str
+    seats: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1
+
+
+class Charge(Strict):
+    amount: Annotated[int, msgspec.Meta(gt=0)]
+    currency: Literal["NOK", "SEK", "DKK", "EUR", "USD", "GBP"]
+    description: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "Payment"
+    phone: Annotated[str, msgspec.Meta(pattern=r"^\d{8,15}$")] | None = None
+    invoice_id: str | None = None
+
+
+class Amount(Strict):
+    amount: Annotated[int, msgspec.Meta(gt=0)] | None = None
+
+
+class InvoiceLine(Strict):
+    description: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    unit_amount: Annotated[int, msgspec.Meta(ge=0)]
+    quantity: Annotated[int, msgspec.Meta(ge=1)] = 1
+
+
+class DraftInvoice(Strict):
+    lines: Annotated[list[InvoiceLine], msgspec.Meta(min_length=1, max_length=500)]
+
+
+async def _answer(service: BillingService, work: Any) -> Any:
+    """Await `work`, turning billing refusals into problem details in the request's locale."""
+    try:
+        return await work
+    except BillingError as error:
+        raise HTTPException(status_code=error.status, detail=service.explain(error)) from None
+    except ProviderError as error:
+        detail = service._ctx.gettext(PROVIDER_FAILED).format(reason=str(error))
+        raise HTTPException(status_code=error.status, detail=detail) from None
+
+
+def public(value: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in value.items()}
+
+
+# --- operator API --------------------------------------------------------------------------
+
+
+@post("/products", status_code=201, guards=MANAGE, summary="Add a product")
+async def create_product(
+    data: JSONBody[NewProduct], billing_service: NamedDependency[BillingService]
+) -> dict[str, Any]:
+    return public(await billing_service.create_product(data.name))
+
+
+@post("/plans", status_code=201, guards=MANAGE, summary="Add a plan (flat or per seat)")
+async def create_plan(
+    data: JSONBody[NewPlan], billing_service: NamedDependency[BillingService]
+) -> dict[str, Any]:
+    values = msgspec.structs.asdict(data)
+    return public(await _answer(billing_service, billing_service.create_plan(**values)))
+
+
+@post("/customers", status_code=201, guards=MANAGE, summary="Add a customer")
+async def create_customer(
+    data: JSONBody[NewCustomer], billing_service: NamedDependency[BillingService]
+) -> dict[str, Any]:
+    values = msgspec.structs.asdict(data)
+    return public(await _answer(billing_service, billing_service.create_customer(**values)))
+
+
+@get("/customers/{customer_id:str}", guards=MANAGE, summary="A customer and their balances")
+async def show_customer(
+    customer_id: FromPath[str], billing_service: NamedDependency[BillingService]
+) -> dict[str, Any]:
+    return public(await _answer(billing_service, billing_service.customer(customer_id)))
+
+
+@get("/customers/{customer_id:str}/subscriptions", guards=MANAGE, summary="Subscriptions")
+async def list_subscriptions(
+    customer_id: FromPath[str], billing_service: NamedDependency[BillingService]
+) -> list[dict[str, Any]]:
+    return [public(row) for row in await billing_service.subscriptions_of(customer_id)]
+
+
+@post(
+    "/customers/{customer_id:str}/subscriptions",
+    status_code=201,
+    guards=MANAGE,
+    summary="Start a subscription: a Stripe Checkout Session to send the customer to",
+)
+async def subscribe(
+    customer_id: FromPath[str],
+    data: JSONBody[Subscribe],
+    billing_service: NamedDependency[BillingService],
+) -> dict[str, Any]:
+    work = billing_service.subscribe(customer_id, data.plan_id, data.seats)
+    return await _answer(billing_service, work)
+
+
+@post(
+    "/customers/{customer_id:str}/checkouts",
+    status_code=201,
+    guards=MANAGE,
+    summary="A one-off payment through Stripe Checkout",
+)
+async def pay_once(
+    customer_id: FromPath[str],
+    data: JSONBody[Charge],
+    billing_service: NamedDependency[BillingService],
+) -> dict[str, Any]:
+    work = billing_service.pay_once(customer_id, data.description, data.amount, data.currency)
+    return await _answer(billing_service, work)
+
+
+@post(
+    "/customers/{customer_id:str}/payment-intents",
+    status_code=201,
+    guards=MANAGE,
+    summary="A Stripe PaymentIntent; its client secret is confirmed by Stripe.js",
+)
+async def payment_intent(
+    customer_id: FromPath[str],
+    data: JSONBody[Charge],
+    billing_service: NamedDependency[BillingService],
+) -> dict[str, Any]:
+    work = billing_service.payment_intent(customer_id, data.amount, data.currency, data.invoice_id)
+    return await _answer(billing_service, work)
+
+
+@post(
+    "/customers/{customer_id:str}/portal",
+    status_code=201,
+    guards=MANAGE,
+    summary="A link to Stripe's customer portal",
+)
+async def portal(
+    customer_id: FromPath[str], billing_service: NamedDependency[BillingService]
+) -> dict[str, str]:
+    return {"url": await _answer(billing_service, billing_service.portal(customer_id))}
+
+
+@post(
+    "/customers/{customer_id:str}/vipps-payments",
+    status_code=201,
+    guards=MANAGE,
+    summary="A Vipps MobilePay payment; the customer approves it in the app",
+)
+async def vipps_payment(
+    customer_id: FromPath[str],
+    data: JSONBody[Charge],
+    billing_service: NamedDependency[BillingService],
+) -> dict[str, Any]:
+    work = billing_service.vipps_payment(
+        customer_id, data.amount, data.currency, data.description, data.phone
+    )
+    return await _answer(billing_service, work)
+
+
+@get("/payments/{payment_id:str}", guards=MANAGE, summary="A payment, captured and refunded")
+async def show_payment(
+    payment_id: FromPath[str], billing_service: NamedDependency[BillingService]
+) -> dict[str, Any]:
+    return public(await _answer(billing_service, billing_service.payment(payment_id)))
+
+
+@post(
+    "/payments/{payment_id:str}/captures",
+    status_code=200,
+    guards=MANAGE,
+    summary="Capture all or part of an authorized Vipps payment",
+)
+async def capture(
+    payment_id: FromPath[str],
+    data: JSONBody[Amount],
+    billing_service: NamedDependency[BillingService],
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    key = idempotency_key or uuid.uuid4().hex
+    work = billing_service.capture(payment_id, data.amount, key)
+    return public(await _answer(billing_service, work))
+
+
+@post(
+    "/payments/{payment_id:str}/cancel",
+    status_code=200,
+    guards=MANAGE,
+    summary="Cancel a Vipps payment: what is reserved and not captured goes back",
+)
+async def cancel(
+    payment_id: FromPath[str], billing_service: NamedDependency[BillingService]
+) -> dict[str, Any]:
+    return public(await _answer(billing_service, billing_service.cancel(payment_id)))
+
+
+@post(
+    "/payments/{payment_id:str}/refunds",
+    status_code=200,
+    guards=REFUND,
+    summary="Refund all or part of a captured payment (Stripe or Vipps)",
+)
+async def refund(
+    payment_id: FromPath[str],
+    data: JSONBody[Amount],
+    billing_service: NamedDependency[BillingService],
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    key = idempotency_key or uuid.uuid4().hex
+    work = billing_service.refund(payment_id, data.amount, key)
+    return public(await _answer(billing_service, work))
+
+
+@post(
+    "/customers/{customer_id:str}/invoices",
+    status_code=201,
+    guards=MANAGE,
+    summary="Draft an invoice; VAT follows the customer's country",
+)
+async def draft_invoice(
+    customer_id: FromPath[str],
+    data: JSONBody[DraftInvoice],
+    billing_service: NamedDependency[BillingService],
+) -> dict[str, Any]:
+    lines = [Line(line.description, line.quantity, line.unit_amount) for line in data.lines]
+    return public(await _answer(billing_service, billing_service.draft_invoice(customer_id, lines)))
+
+
+@post(
+    "/invoices/{invoice_id:str}/finalise",
+    status_code=200,
+    guards=MANAGE,
+    summary="Number the invoice (no gaps), book it and mail it to the customer",
+)
+async def finalise_invoice(
+    invoice_id: FromPath[str],
+    billing_service: NamedDependency[BillingService],
+    notices: NamedDependency[Notices],
+) -> dict[str, Any]:
+    invoice = await _answer(billing_service, billing_service.finalise_invoice(invoice_id))
+    await notices.invoice(invoice)
+    return public(invoice)
+
+
+@get("/invoices/{invoice_id:str}", guards=MANAGE, summary="An invoice")
+async def show_invoice(
+    invoice_id: FromPath[str], billing_service: NamedDependency[BillingService]
+) -> dict[str, Any]:
+    return public(await _answer(billing_service, billing_service.invoice(invoice_id)))
+
+
+@get(
+    "/invoices/{invoice_id:str}/pdf",
+    guards=MANAGE,
+    summary="The invoice as PDF, in the customer's locale",
+    media_type="application/pdf",
+)
+async def invoice_pdf(
+    invoice_id: FromPath[str],
+    billing_service: NamedDependency[BillingService],
+    notices: NamedDependency[Notices],
+) -> Response[bytes]:
+    invoice = await _answer(billing_service, billing_service.invoice(invoice_id))
+    content = rendering.pdf(notices.render(invoice))
+    name = f"{invoice['number'] or invoice_id}.pdf"
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
+
+
+@get(
+    "/invoices/{invoice_id:str}/html",
+    guards=MANAGE,
+    summary="The invoice as HTML, in the customer's locale",
+    media_type=MediaType.HTML,
+)
+async def invoice_html(
+    invoice_id: FromPath[str],
+    billing_service: NamedDependency[BillingService],
+    notices: NamedDependency[Notices],
+) -> str:
+    invoice = await _answer(billing_service, billing_service.invoice(invoice_id))
+    return rendering.html(notices.render(invoice))
+
+
+@get("/reconciliation", guards=MANAGE, summary="Compare the ledger with Stripe and Vipps now")
+async def reconciliation(billing_service: NamedDependency[BillingService]) -> dict[str, Any]:
+    found = await _answer(billing_service, reconcile(billing_service))
+    return {"differences": [difference.as_dict() for difference in found]}
+
+
+OPERATOR_ROUTES = [
+    create_product,
+    create_plan,
+    create_customer,
+    show_customer,
+    list_subscriptions,
+    subscribe,
+    pay_once,
+    payment_intent,
+    portal,
+    vipps_payment,
+    show_payment,
+    capture,
+    cancel,
+    refund,
+    draft_invoice,
+    finalise_invoice,
+    show_invoice,
+    invoice_pdf,
+    invoice_html,
+    reconciliation,
+]
+
+
+# --- webhooks and wiring -------------------------------------------------------------------
+
+
+def build(ctx: PluginContext) -> list[Any]:
+    """The plugin's routes: webhooks, and the operator API behind the card-data refusal."""
+
+    def refused(reason: str) -> ClientException:
+        return ClientException(ctx.gettext(WEBHOOK_REFUSED).format(reason=reason))
+
+    @post("/webhooks/stripe", status_code=200, summary="Stripe's webhook endpoint")
+    async def stripe_webhook(request: Request, inbox: NamedDependency[Inbox]) -> dict[str, str]:
+        body = await request.body()
+        settings = ctx.settings
+        try:
+            verify_stripe(
+                body,
+                request.headers.get("stripe-signature"),
+                settings.stripe_webhook_secret.get_secret_value(),
+                settings.webhook_tolerance,
+            )
+            outcome = await inbox.accept("stripe", body, parse_stripe)
+        except (WebhookRefused, MalformedWebhook) as error:
+            raise refused(str(error)) from None
+        return {"received": outcome}
+
+    @post("/webhooks/vipps", status_code=200, summary="Vipps MobilePay's webhook endpoint")
+    async def vipps_webhook(request: Request, inbox: NamedDependency[Inbox]) -> dict[str, str]:
+        body = await request.body()
+        settings = ctx.settings
+        query = request.scope.get("query_string", b"").decode()
+        path = request.url.path + (f"?{query}" if query else "")
+        try:
+            verify_vipps(
+                body,
+                request.headers,
+                path,
+                settings.vipps_webhook_secret.get_secret_value(),
+                settings.webhook_tolerance,
+            )
+            outcome = await inbox.accept("vipps", body, parse_vipps)
+        except (WebhookRefused, MalformedWebhook) as error:
+            raise refused(str(error)) from None
+        return {"received": outcome}
+
+    async def refuse_card_numbers(request: Request) -> None:
+        body = (await request.body()).decode(errors="replace")
+        query = request.scope.get("query_string", b"").decode(errors="replace")
+        if card_data.holds_card_number(body) or card_data.holds_card_number(query):
+            raise ClientException(ctx.gettext(CARD_REFUSED))
+
+    operator = Router(path="/", route_handlers=OPERATOR_ROUTES, before_request=refuse_card_numbers)
+    return [stripe_webhook, vipps_webhook, operator]
