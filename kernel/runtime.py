@@ -443,11 +443,16 @@ class Runtime:
             awaitable.close()  # not running: nothing to run it on
 
     async def health(self) -> dict[str, Any]:
-        """Each plugin's state and, for active plugins, what its `health` hook says."""
+        """Each plugin's state and, for active plugins, what its `health` hook says. An
+        active plugin whose last reload failed is not ok: the previous version serves, and
+        the error says why the new one does not."""
         report: dict[str, Any] = {}
 
         async def check(record: PluginRecord, entry: dict[str, Any]) -> None:
             entry.update(await self.lifecycle.check_health(record))
+            if record.error:
+                errors = [record.error, entry.get("error")]
+                entry.update(ok=False, error="; ".join(e for e in errors if e))
 
         async with anyio.create_task_group() as checks:
             for name in self._display_order():

@@ -110,6 +110,25 @@ async def test_broken_new_code_leaves_the_old_version_serving(ticker, source, ex
         assert f"{ticker.folder / '__init__.py'}, line 1" in record.error
 
 
+async def test_health_shows_a_plugin_whose_reload_failed_as_degraded_while_it_serves(ticker):
+    rewrite(ticker, "def broken(:\n")
+    assert (await reload(ticker)).status_code == 409
+    health = (await ticker.client.get("/health")).json()
+    assert health["status"] == "degraded" and health["failing"] == ["ticker"]
+    entry = health["plugins"]["ticker"]
+    assert entry["state"] == "active" and entry["ok"] is False
+    assert entry["error"].startswith("reload failed, the previous version keeps serving: ")
+    assert "SyntaxError" in entry["error"]
+    assert await current_version(ticker) == "1"
+    rewrite(ticker, versioned("2"))
+    assert (await reload(ticker)).status_code == 200
+    health = (await ticker.client.get("/health")).json()
+    assert health["status"] == "ok" and health["plugins"]["ticker"] == {
+        "state": "active",
+        "ok": True,
+    }
+
+
 async def test_exception_in_new_startup_rolls_back_to_the_old_version(ticker):
     rewrite(
         ticker,
