@@ -16,7 +16,9 @@ from mindframe.sdk.auth import declare_permissions
 from . import capture, issue_routes, models, personal_data, project_routes, retention
 from .access import PERMISSIONS
 from .alerts import Alerts
+from .demo_page import DEMO_PAGES
 from .intake_routes import intake_routes
+from .pages import PAGES
 from .service import ErrorTracker
 from .settings import ErrorsSettings
 
@@ -50,6 +52,11 @@ def register_routes(ctx: PluginContext) -> list[Any]:
     service = tracker(ctx)
     intake = intake_routes(service.intake, service.settings.max_envelope_bytes, ctx.gettext)
     return [*intake, *project_routes.ROUTES, *issue_routes.ROUTES]
+
+
+@hookimpl
+def register_pages(ctx: PluginContext) -> list[Any]:
+    return [*PAGES, *DEMO_PAGES]  # /errors/: issues, an issue, an event; /errors/demo/
 
 
 @hookimpl
