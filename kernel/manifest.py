@@ -134,4 +134,8 @@ def load_manifest(path: Path) -> Manifest:
         raise ManifestError(path, [f"not valid TOML: {error}"]) from None
     except OSError as error:
         raise ManifestError(path, [f"cannot be read: {error.strerror}"]) from None
+    except UnicodeDecodeError as error:
+        byte = error.object[error.start]
+        where = f"byte {byte:#x} at offset {error.start}"
+        raise ManifestError(path, [f"is not UTF-8 ({where}); save it as UTF-8"]) from None
     return parse_manifest(data, path)

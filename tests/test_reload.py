@@ -129,6 +129,18 @@ async def test_health_shows_a_plugin_whose_reload_failed_as_degraded_while_it_se
     }
 
 
+async def test_a_manifest_saved_in_another_encoding_leaves_the_old_version_serving(ticker):
+    manifest = ticker.folder / "plugin.toml"
+    manifest.write_bytes(manifest.read_bytes() + 'description = "café"\n'.encode("latin-1"))
+    response = await reload(ticker)
+    assert response.status_code == 409
+    assert response.json()["error"] == (
+        f"{manifest}: is not UTF-8 (byte 0xe9 at offset "
+        f"{manifest.read_bytes().index(0xE9)}); save it as UTF-8"
+    )
+    assert await current_version(ticker) == "1"
+
+
 async def test_exception_in_new_startup_rolls_back_to_the_old_version(ticker):
     rewrite(
         ticker,
