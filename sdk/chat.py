@@ -166,7 +166,9 @@ class MessageCreated(Event):
     author_id: str | None
     text: str
     created_at: datetime
-    attachments: int = 0
+    author_name: str | None = None
+    client_id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 class ConversationCreated(Event):

@@ -8,6 +8,7 @@ import pytest
 from mindframe.kernel.bus import event_type
 from mindframe.sdk.chat import (
     AgentPresenceChanged,
+    Attachment,
     CannedResponse,
     Conversation,
     ConversationAssigned,
@@ -40,6 +41,7 @@ def test_the_chat_events_have_their_fixed_topics():
         author_id="v",
         text="hi",
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        attachments=(Attachment("a", "cv.pdf", "application/pdf", 10, "/api/chat/attachments/a"),),
     )
     assert msgspec.json.decode(msgspec.json.encode(created), type=MessageCreated) == created
 
