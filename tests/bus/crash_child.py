@@ -1,4 +1,11 @@
-"""Child process for test_crash.py: ``publish`` (gets SIGKILLed) or ``recover`` mode."""
+"""Child process for test_crash.py, on a SQLite file in WORKDIR.
+
+``publish``: deliver what earlier runs left, print ``started`` and publish durable events
+until SIGKILLed. ``recover``: deliver what earlier runs left, then exit.
+
+Every id ``publish()`` returned is appended to ``accepted``, and every id a handler
+finished with to ``handled``, one write(2) each, so both files survive SIGKILL.
+"""
 
 from __future__ import annotations
 
@@ -14,45 +21,52 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from mindframe.kernel.bus import Envelope, create_bus
 
+BATCH = 10  # publishers at once: they share group commits
+HANDLERS = 16  # many handlers in flight, so a kill usually lands inside some of them
+QUEUE = 100_000  # publishers never wait for handlers: accepted runs ahead of handled
+HANDLER_SECONDS = 0.005  # the handler's own work before its result is durable
 
-def append(path: Path, line: str) -> None:
+
+def append(path: Path, lines: list[str]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     try:
-        os.write(fd, f"{line}\n".encode())  # one write(2): survives SIGKILL
+        os.write(fd, "".join(f"{line}\n" for line in lines).encode())  # one write(2)
     finally:
         os.close(fd)
 
 
-def lines(path: Path) -> set[str]:
-    return set(path.read_text().split()) if path.exists() else set()
-
-
-async def main(mode: str, workdir: Path, count: int) -> None:
+async def main(mode: str, workdir: Path) -> None:
     engine = create_async_engine(f"sqlite+aiosqlite:///{workdir / 'bus.db'}")
     bus = await create_bus(None, engine)
     handled, accepted = workdir / "handled", workdir / "accepted"
 
     async def record(event: Stored, env: Envelope) -> None:
-        await asyncio.sleep(0.005)  # slow enough to be killed mid-delivery
-        append(handled, env.id)
+        await asyncio.sleep(HANDLER_SECONDS)
+        append(handled, [env.id])  # the handler's result, durable from here on
 
-    bus.subscribe("bt.store.*", record, owner="crash", name="recorder", durable=True)
+    sub = bus.subscribe(
+        "bt.store.*",
+        record,
+        owner="crash",
+        name="recorder",
+        durable=True,
+        concurrency=HANDLERS,
+        queue_size=QUEUE,
+    )
     await bus.start()
     if mode == "publish":
-        # Ten at a time (sharing group commits), so accepted events run well ahead of the
-        # 5 ms handler and the kill always finds some unhandled.
-        for start in range(0, count, 10):
-            batch = [Stored(n=n) for n in range(start, min(start + 10, count))]
-            for event_id in await asyncio.gather(*(bus.publish(e) for e in batch)):
-                append(accepted, event_id)
-        await asyncio.sleep(3600)  # the parent kills us
+        print("started", flush=True)
+        n = 0
+        while True:
+            batch = [Stored(n=n + i) for i in range(BATCH)]
+            append(accepted, await asyncio.gather(*(bus.publish(e) for e in batch)))
+            n += BATCH
     else:
-        want = lines(accepted)
-        while not want <= lines(handled):
-            await asyncio.sleep(0.02)
+        await sub.ready.wait()  # the catch-up has queued everything left unacknowledged
+        await sub.queue.join()
         await bus.close()
         await engine.dispose()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])))
+    asyncio.run(main(sys.argv[1], Path(sys.argv[2])))
