@@ -13,6 +13,7 @@ from mindframe.sdk.auth import declare_permissions
 from . import gdpr, ledger, models, routes
 from .dunning import Dunning
 from .inbox import Inbox
+from .jobs import BillingJobs
 from .notices import Notices
 from .reconcile import reconcile
 from .service import BillingService
@@ -62,34 +63,37 @@ async def startup(ctx: PluginContext) -> None:
     service = ctx.resolve(BillingService)
     inbox = ctx.resolve(Inbox)
     dunning = Dunning(ctx, service, ctx.resolve(Notices))
-    reconciliation: dict[str, Any] = {"differences": None}
+    jobs = BillingJobs()
 
     async def reconcile_now() -> None:
         found = await reconcile(service)
-        reconciliation["differences"] = len(found)
+        jobs.differences = len(found)
         for difference in found:
             ctx.log.warning("billing: reconciliation: %s", difference.as_dict())
 
     async def retention() -> None:
         await ctx.transaction(gdpr.expire, ledger.now(), settings.retention_years)
 
-    ctx.singleton("apply", inbox.apply_pending, every=settings.apply_interval)
-    ctx.singleton("dunning", dunning.run, every=settings.dunning_interval)
-    ctx.singleton("reconcile", reconcile_now, every=settings.reconcile_interval)
-    ctx.singleton("retention", retention, every=86400.0)
-    ctx.provide(dict, reconciliation, name="billing.reconciliation")
+    jobs.jobs = {
+        "apply": ctx.singleton("apply", inbox.apply_pending, every=settings.apply_interval),
+        "dunning": ctx.singleton("dunning", dunning.run, every=settings.dunning_interval),
+        "reconcile": ctx.singleton("reconcile", reconcile_now, every=settings.reconcile_interval),
+        "retention": ctx.singleton("retention", retention, every=86400.0),
+    }
+    ctx.provide(BillingJobs, jobs)
 
 
 @hookimpl
 async def health(ctx: PluginContext) -> dict[str, Any]:
     inbox = ctx.resolve(Inbox)
     pending = await inbox.depth()
-    differences = ctx.resolve(dict, "billing.reconciliation")["differences"]
+    jobs = ctx.resolve(BillingJobs)
     return {
         "ok": pending == 0 or inbox.last_error is None,
         "webhooks_pending": pending,
         "last_error": inbox.last_error,
-        "reconciliation_differences": differences,
+        "reconciliation_differences": jobs.differences,
+        "jobs": {name: job.last_error for name, job in jobs.jobs.items() if job.last_error},
     }
 
 

@@ -129,7 +129,7 @@ def _insert(
             status="draft",
             lines=[{**line, "amount": line["quantity"] * line["unit_amount"]} for line in lines],
             subtotal=subtotal,
-            vat_rate=str(vat.rate.normalize()),
+            vat_rate=f"{vat.rate.normalize():f}",
             vat_amount=vat_amount,
             total=subtotal + vat_amount,
             reverse_charge=vat.reverse_charge,

@@ -14,7 +14,7 @@ import msgspec
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, HTTPException
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from mindframe.sdk import PluginContext
 from mindframe.sdk.auth import requires_permission
@@ -39,7 +39,7 @@ PROVIDER_FAILED = N_("the payment provider did not accept the request: {reason}"
 
 MANAGE = [requires_permission("billing.manage")]
 REFUND = [requires_permission("billing.refund")]
-IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", required=False)]
+IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True):
