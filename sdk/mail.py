@@ -9,19 +9,28 @@ stored before the call returns and sent in the background::
     ctx.on_unload(mailer.register_templates(Path(__file__).parent / "mail_templates", ctx.name))
     (await mailer.status(queued.id)).state  # "queued", "sending", "sent" or "failed"
 
+A reply keeps its thread: pass the Message-ID it answers as `in_reply_to` and the thread's
+Message-IDs, oldest first, as `references` (RFC 5322 section 3.6.4); its own Message-ID is
+`QueuedMail.message_id`, for the answer to it.
+
 Bad input (an invalid address, an unknown template, a missing template variable, a line
 break or other control character in a header, text UTF-8 cannot encode) raises `MailError`
 naming the field and the character, and queues nothing.
+
+Mail the inbound listener accepts is announced as `MailReceived` (`mail.received`), with
+the headers a reply is threaded by, for a plugin that files it (support tickets).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
+
+from mindframe.kernel.bus import Event
 
 Priority = Literal["low", "normal", "high"]
 State = Literal["queued", "sending", "sent", "failed"]
@@ -49,6 +58,10 @@ class MailRequest:
     send_at: datetime | None = None
     user_id: str | None = None
     """The user the message is for or about, so their personal data export finds it."""
+    in_reply_to: str | None = None
+    """The Message-ID (`<id@host>`) this message answers."""
+    references: tuple[str, ...] = ()
+    """The Message-IDs of the thread it belongs to, oldest first."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,25 @@ class MailStatus:
     sent_at: datetime | None
 
 
+class MailReceived(Event):
+    """One message the inbound listener accepted and stored (`mail.received`). Durable: a
+    plugin that files mail hears it after a restart too. `message_id`, `in_reply_to` and
+    `references` are the message's own headers (`<id@host>`), for threading."""
+
+    topic: ClassVar[str] = "mail.received"
+    durable: ClassVar[bool] = True
+
+    id: str
+    message_id: str | None
+    sender: str
+    to: list[str]
+    subject: str
+    text: str
+    sender_name: str = ""
+    in_reply_to: str | None = None
+    references: list[str] = []
+
+
 class Mailer(ABC):
     """The service the mail plugin provides: a durable outbox sent through SMTP."""
 
@@ -97,6 +129,8 @@ class Mailer(ABC):
         priority: Priority | None = None,
         send_at: datetime | None = None,
         user_id: str | None = None,
+        in_reply_to: str | None = None,
+        references: Sequence[str] = (),
     ) -> QueuedMail:
         """Check, render and queue one message, committed before this returns. Raises
         `MailError` on bad input, and then nothing is queued."""

@@ -77,12 +77,24 @@ class Content:
     subject: str
     text: str
     html: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    """The thread a reply belongs to: the Message-ID it answers and the thread's ids."""
+
+
+MESSAGE_ID = re.compile(r"^<[^<>\s]+@[^<>\s]+>$")
 
 
 def check_content(content: Content) -> None:
     """Refuse content that could not be built into a message (see `check_header`);
     the body may hold any character that UTF-8 can encode."""
     check_header("subject", content.subject)
+    threading = [("in_reply_to", content.in_reply_to)] if content.in_reply_to else []
+    threading += [("references", reference) for reference in content.references]
+    for field, value in threading:
+        check_header(field, value)
+        if not MESSAGE_ID.match(value):
+            raise MailError(f"{field} must be Message-IDs like <id@example.org>, not {value!r}")
     for field, body in (("text", content.text), ("html", content.html or "")):
         found = _LONE_SURROGATE.search(body)
         if found is not None:
@@ -127,6 +139,10 @@ def build(
     message["Subject"] = content.subject
     message["Date"] = format_datetime(date.replace(tzinfo=date.tzinfo or UTC).astimezone(UTC))
     message["Message-ID"] = message_id
+    if content.in_reply_to:
+        message["In-Reply-To"] = content.in_reply_to
+    if content.references:
+        message["References"] = " ".join(content.references)
     message.set_content(content.text)
     if content.html is not None:
         message.add_alternative(content.html, subtype="html")

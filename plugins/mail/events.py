@@ -4,6 +4,9 @@
 from typing import Any, ClassVar
 
 from mindframe.sdk import Event
+from mindframe.sdk.mail import MailReceived
+
+__all__ = ["MailFailed", "MailQueued", "MailReceived", "MailSent", "SendMail"]
 
 
 class MailQueued(Event):
@@ -33,17 +36,6 @@ class MailFailed(Event):
     to: list[str]
     reply: str
     attempts: int
-
-
-class MailReceived(Event):
-    topic: ClassVar[str] = "mail.received"
-
-    id: str
-    message_id: str | None
-    sender: str
-    to: list[str]
-    subject: str
-    text: str
 
 
 class SendMail(Event):

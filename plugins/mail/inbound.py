@@ -1,7 +1,8 @@
 """The optional inbound listener: SMTP (aiosmtpd) for internal addresses only.
 
-Accepted mail is stored in `mail_inbox` and announced as `mail.received` (the support
-plugin turns those into tickets). Refusals are SMTP replies a sender understands:
+Accepted mail is stored in `mail_inbox` and announced as `mail.received`
+(`mindframe.sdk.mail.MailReceived`, with In-Reply-To and References for threading; the
+support plugin turns those into tickets). Refusals are SMTP replies a sender understands:
 552 for mail over `inbound_max_size`, 550 5.1.1 for an address that is not internal,
 554 5.6.0 for mail over `inbound_max_parts` or `inbound_max_depth`, 550 5.6.0 for a
 message that does not parse as mail. Messages are parsed in a worker thread (`parsing.py`).
@@ -80,6 +81,9 @@ class InboxHandler:
                 to=row["recipients"],
                 subject=row["subject"],
                 text=row["text"],
+                sender_name=received.sender_name,
+                in_reply_to=received.in_reply_to,
+                references=list(received.references),
             )
         )
         return "250 2.0.0 Message accepted"

@@ -30,6 +30,8 @@ outbox = Table(
     Column("subject", Text, nullable=False),
     Column("text", Text, nullable=False),
     Column("html", Text, nullable=True),
+    Column("in_reply_to", Text, nullable=True),  # the Message-ID a reply answers
+    Column("reference_ids", Text, nullable=True),  # its References, space-separated
     Column("template", String(200), nullable=True),
     Column("locale", String(35), nullable=True),
     Column("user_id", String(200), nullable=True, index=True),

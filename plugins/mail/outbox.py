@@ -181,6 +181,8 @@ class Outbox:
             "subject": content.subject,
             "text": content.text,
             "html": content.html,
+            "in_reply_to": content.in_reply_to,
+            "reference_ids": " ".join(content.references) or None,
             "template": template,
             "locale": locale,
             "user_id": user_id,
@@ -328,7 +330,13 @@ def _claimed(row: dict[str, Any]) -> Claimed:
         message_id=row["message_id"],
         sender=row["sender"],
         recipients=list(row["recipients"]),
-        content=Content(row["subject"], row["text"], row["html"]),
+        content=Content(
+            row["subject"],
+            row["text"],
+            row["html"],
+            row["in_reply_to"],
+            tuple((row["reference_ids"] or "").split()),
+        ),
         attempts=row["attempts"],
         created_at=row["created_at"],
     )

@@ -10,12 +10,15 @@ made and stops the parse at the first one over `inbound_max_parts` or nested dee
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import Policy
 
 from .composing import ADDR_SPEC, POLICY
+
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
 
 class Refused(Exception):
@@ -34,6 +37,9 @@ class Received:
     sender: str
     subject: str
     text: str
+    sender_name: str = ""
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
 
 
 class PartCounter:
@@ -87,12 +93,21 @@ def read(raw: bytes, max_parts: int, max_depth: int) -> Received:
         problem = f"{type(error).__name__}: {error}"
     if problem is not None:
         raise Refused(f"550 5.6.0 Malformed message: {problem}")
+    author = message["From"].addresses[0]
     return Received(
         message_id=str(message["Message-ID"]) if message["Message-ID"] else None,
-        sender=message["From"].addresses[0].addr_spec,
+        sender=author.addr_spec,
         subject=str(message.get("Subject", "")),
         text=text,
+        sender_name=author.display_name,
+        in_reply_to=next(iter(message_ids(message.get("In-Reply-To"))), None),
+        references=message_ids(message.get("References")),
     )
+
+
+def message_ids(header: object) -> tuple[str, ...]:
+    """The `<id@host>` tokens of an In-Reply-To or References header, in order."""
+    return tuple(MESSAGE_ID.findall(str(header))) if header else ()
 
 
 def problem_with(message: EmailMessage) -> str | None:

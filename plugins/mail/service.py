@@ -8,7 +8,8 @@ ctx.on_unload(mailer.register_templates(Path(__file__).parent / "mail_templates"
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ class MailService(Mailer):
         priority: Priority | None = None,
         send_at: datetime | None = None,
         user_id: str | None = None,
+        in_reply_to: str | None = None,
+        references: Sequence[str] = (),
     ) -> QueuedMail:
         request = MailRequest(
             to=list(to),
@@ -71,6 +74,8 @@ class MailService(Mailer):
             priority=priority,
             send_at=send_at,
             user_id=user_id,
+            in_reply_to=in_reply_to,
+            references=tuple(references),
         )
         [queued] = await self.send_many([request])
         return queued
@@ -106,6 +111,9 @@ class MailService(Mailer):
             raise MailError("give 'subject' and 'text' (or 'html'), or a 'template'")
         else:
             content = Content(subject=request.subject, text=request.text or "", html=request.html)
+        content = replace(
+            content, in_reply_to=request.in_reply_to, references=tuple(request.references)
+        )
         composing.check_content(content)
         priority = priority or "normal"
         if priority not in PRIORITIES:
