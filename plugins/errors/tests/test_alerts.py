@@ -168,24 +168,33 @@ async def test_within_the_cooldown_the_same_issue_alerts_nobody_again(boot_kerne
     assert all(a["deliveries"] == [] for a in suppressed)
 
 
-async def test_after_the_cooldown_a_spike_alerts_again(boot_kernel):
+async def test_after_the_cooldown_spikes_and_regressions_alert_again(boot_kernel):
     async with listening(Webhook()) as webhook:
         errors = {
             "alert_webhook_url": webhook.url,
             "alert_webhook_locale": "en_US",
             "alert_cooldown": 0.0,
             "spike_threshold": 2,
+            "spike_window": 600.0,
         }
         async with booted(boot_kernel, errors) as setup:
             await setup.send(error_event())
-            await setup.issue_counting(1)
+            issue = await setup.issue_counting(1)
             await setup.send(error_event())
             await until(lambda: _true(len(webhook.accepted()) == 2))
+            resolved = await setup.manager.post(
+                f"/api/errors/issues/{issue['id']}/resolve", params={"in_release": "shop@1.0.0"}
+            )
+            assert resolved.status_code == 200, resolved.text
+            await setup.send(error_event(release="shop@1.1.0"))
+            await until(lambda: _true(len(webhook.accepted()) == 3))
 
-    created, spike = webhook.accepted()
+    created, spike, regression = webhook.accepted()[:3]  # a new 10-minute window may spike again
     assert created["text"].startswith("New issue in shop <web>: ")
     assert spike["text"].startswith("Spike in shop <web>: ")
     assert "2 events in 10 minutes" in spike["blocks"][1]["elements"][0]["text"]
+    assert regression["text"].startswith("Regression in shop <web>: ")
+    assert "Seen again in release shop@1.1.0" in regression["blocks"][1]["elements"][0]["text"]
 
 
 async def test_a_webhook_that_is_down_gets_the_alert_when_it_is_back_once(boot_kernel):
