@@ -151,14 +151,20 @@ class Alerts:
             except Undeliverable as error:
                 await self._failed(delivery, str(error))
                 return
+            except Exception as error:  # a bug here must not hold back the other deliveries
+                self._ctx.log.exception("alert delivery %d by %s", delivery.id, delivery.channel)
+                await self._failed(delivery, f"{type(error).__name__}: {error}")
+                return
         await self._ctx.transaction(alert_store.delivered, delivery.id, time.time())
         self.delivered += 1
+        self.last_error = None
 
     async def _failed(self, delivery: alert_store.Due, error: str) -> None:
         settings, now = self._settings, time.time()
         self.last_error = f"{delivery.channel}: {error}"
         pause = min(
-            settings.alert_retry_delay * 2**delivery.attempts, settings.alert_max_retry_delay
+            settings.alert_retry_delay * 2 ** min(delivery.attempts, 30),
+            settings.alert_max_retry_delay,
         )
         retry_at: float | None = now + pause
         if now - delivery.alert_created_at > settings.alert_give_up_after:
