@@ -124,6 +124,7 @@ async def running_billing(
     *,
     fakes: tuple[FakeStripe, FakeVipps] | None = None,
     boot_options: dict[str, Any] | None = None,
+    plugins: tuple[str, ...] = (),
     **settings: Any,
 ) -> AsyncIterator[Billing]:
     """The billing plugin (with auth, mail, i18n) against the fakes (new ones unless given),
@@ -143,7 +144,7 @@ async def running_billing(
                 },
             }
             options = {"settings": plugin_settings, **(boot_options or {})}
-            async with boot_kernel(["billing", "auth"], **options) as kernel:
+            async with boot_kernel(["billing", "auth", *plugins], **options) as kernel:
                 assert kernel.state("billing") == "active", kernel.error("billing")
                 stripe.webhooks.target = client_target(kernel.client, STRIPE_HOOK)
                 vipps.webhooks.target = client_target(kernel.client, VIPPS_HOOK)

@@ -50,7 +50,7 @@ async def test_a_stale_timestamp_is_refused_but_one_within_tolerance_is_taken(bi
 
 
 async def test_a_replay_is_harmless_within_the_tolerance_and_refused_after_it(billing):
-    payment_id, event = await held_stripe_payment(billing)
+    _payment_id, event = await held_stripe_payment(billing)
     body, headers = signed_stripe(event)
     assert (await post(billing, body, headers)).json() == {"received": "applied"}
     assert (await post(billing, body, headers)).json() == {"received": "duplicate"}
@@ -114,7 +114,7 @@ async def test_a_webhook_that_overtakes_the_api_answer_is_booked_once(billing):
 
 
 async def test_a_webhook_is_committed_before_the_answer(billing):
-    payment_id, event = await held_stripe_payment(billing)
+    _payment_id, event = await held_stripe_payment(billing)
     response = await post(billing, *signed_stripe(event))
     assert response.status_code == 200
     [stored] = await table_rows(billing, "webhooks")

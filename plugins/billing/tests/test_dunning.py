@@ -1,0 +1,145 @@
+"""Dunning: a failed renewal is retried on the DunningPolicy's schedule, the customer is
+mailed in their locale each time, and billing gives up when the policy says so."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from billing_testlib import eventually, running_billing, table_rows
+
+from mindframe.sdk.billing import FailedRenewal, ScheduledDunning
+
+pytestmark = pytest.mark.anyio
+
+
+async def active_subscription(billing, locale="nb"):
+    customer = await billing.customer(locale=locale, email="ola@example.no")
+    product = await billing.operator.post("/api/billing/products", json={"name": "Mindframe"})
+    plan = await billing.operator.post(
+        "/api/billing/plans",
+        json={
+            "product_id": product.json()["id"],
+            "name": "Pro",
+            "unit_amount": 20000,
+            "currency": "NOK",
+        },
+    )
+    await billing.operator.post(
+        f"/api/billing/customers/{customer['id']}/subscriptions",
+        json={"plan_id": plan.json()["id"]},
+    )
+    session = billing.stripe.complete_checkout(billing.stripe.sessions()[0]["id"])
+    await billing.stripe.settled()
+    return customer, session["subscription"]
+
+
+def dunning_job(billing):
+    from mindframe_plugins.billing.jobs import BillingJobs
+
+    return billing.kernel.runtime.container.resolve(BillingJobs).jobs["dunning"]
+
+
+async def run_job(job):
+    runs = job.runs
+    job.wake()
+    await eventually(lambda: _after(job, runs))
+    assert job.last_error is None, job.last_error
+
+
+async def _after(job, runs):
+    return job.runs > runs
+
+
+async def test_the_default_schedule_retries_after_3_5_and_7_days_then_gives_up():
+    policy = ScheduledDunning()
+    failed_at = datetime(2026, 11, 1, tzinfo=UTC)
+    steps = [
+        await policy.next_step(FailedRenewal("s", "i", attempt, failed_at, 100, "NOK", "NO"))
+        for attempt in (1, 2, 3, 4)
+    ]
+    assert [s.retry_at for s in steps] == [
+        failed_at + timedelta(days=3),
+        failed_at + timedelta(days=5),
+        failed_at + timedelta(days=7),
+        None,
+    ]
+
+
+async def test_a_failed_renewal_mails_the_customer_in_their_locale_and_retries(billing):
+    customer, subscription = await active_subscription(billing)
+    billing.stripe.renew(subscription, succeed=False)
+    await billing.stripe.settled()
+    [_, invoice] = sorted(await table_rows(billing, "invoices"), key=lambda i: i["number"])
+    assert (invoice["status"], invoice["dunning_attempts"]) == ("open", 1)
+    [row] = await table_rows(billing, "subscriptions")
+    assert row["status"] == "past_due"
+    job = dunning_job(billing)
+    await run_job(job)
+    mail = await eventually(lambda: _mails(billing, 1))
+    assert mail[0]["To"] == "ola@example.no"
+    assert "ikke" in str(mail[0]["Subject"]) and "INV-000002" in str(mail[0]["Subject"])
+    assert "250,00" in mail[0].get_content()  # Babel's Norwegian currency format
+    [invoice] = [i for i in await table_rows(billing, "invoices") if i["id"] == invoice["id"]]
+    assert invoice["next_retry_at"] is not None and invoice["dunning_decided"] == 1
+    await run_job(job)  # nothing new to decide: no second mail
+    assert len(billing.sink.received) == 1
+    await _make_due(billing, invoice["id"])
+    await run_job(job)  # the retry: Stripe collects this time
+    await billing.stripe.settled()
+    [invoice] = [i for i in await table_rows(billing, "invoices") if i["id"] == invoice["id"]]
+    assert invoice["status"] == "paid"
+    [row] = await table_rows(billing, "subscriptions")
+    assert row["status"] == "active"
+    assert (await billing.customer_balance(customer["id"])) == {"NOK": 0}
+
+
+async def test_when_the_policy_gives_up_the_invoice_is_uncollectible_and_the_subscription_ends(
+    boot_kernel, plugin_factory
+):
+    plugin_factory.make("impatient", IMPATIENT_POLICY, requires=["billing"])
+    async with running_billing(boot_kernel, plugins=("impatient",)) as billing:
+        customer, subscription = await active_subscription(billing, locale="de")
+        billing.stripe.renew(subscription, succeed=False)
+        await billing.stripe.settled()
+        await run_job(dunning_job(billing))
+        await billing.stripe.settled()
+        mail = await eventually(lambda: _mails(billing, 1))
+        assert "gekündigt" in mail[0].get_content()
+        invoices = {i["status"] for i in await table_rows(billing, "invoices")}
+        assert invoices == {"paid", "uncollectible"}
+        [row] = await table_rows(billing, "subscriptions")
+        assert row["status"] == "cancelled"
+        assert billing.stripe.objects[subscription]["status"] == "canceled"
+
+
+IMPATIENT_POLICY = """
+from mindframe.sdk import hookimpl
+from mindframe.sdk.billing import DunningPolicy, DunningStep
+
+
+class GiveUpAtOnce(DunningPolicy):
+    async def next_step(self, failure):
+        return DunningStep(retry_at=None)
+
+
+@hookimpl
+def register_services(ctx):
+    ctx.provide(DunningPolicy, GiveUpAtOnce())
+"""
+
+
+async def _mails(billing, count):
+    return billing.sink.received if len(billing.sink.received) >= count else None
+
+
+async def _make_due(billing, invoice_id):
+    from mindframe_plugins.billing.models import invoices
+    from mindframe_plugins.billing.service import BillingService
+    from sqlalchemy import update
+
+    def due(session):
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        session.execute(
+            update(invoices).where(invoices.c.id == invoice_id).values(next_retry_at=past)
+        )
+
+    await billing.kernel.runtime.container.resolve(BillingService).transaction(due)
