@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from .container import Container, Lifetime, Registration
 from .http.current_request import REQUEST_SCOPE
+from .http.socket_endpoints import Endpoint, SocketRegistry
 from .jobs import Job
 from .ledger import Entry, Ledger, Release
 from .locales import PluginCatalogs, catalogs_key
@@ -52,6 +53,7 @@ class PluginContext:
         database: Database,
         task_group: TaskGroup,
         report_error: ErrorReporter,
+        sockets: SocketRegistry | None = None,
     ) -> None:
         self.manifest = manifest
         self.folder = folder
@@ -65,6 +67,7 @@ class PluginContext:
         self._database = database
         self._task_group = task_group
         self._report_error = report_error
+        self._sockets = sockets
         self._jobs: dict[str, Job] = {}
 
     # --- identity ----------------------------------------------------------------------
@@ -141,6 +144,22 @@ class PluginContext:
         names services by key rather than type: a sandboxed plugin's calls across the
         process boundary."""
         return self._container.by_key(key)
+
+    # --- WebSockets -----------------------------------------------------------------------
+
+    def socket(self, path: str, handler: Any) -> Endpoint:
+        """Serve WebSockets at `/api/<plugin><path>` with `handler` (see
+        `mindframe.sdk.sockets.SocketHandler`) for as long as this version is loaded.
+
+        The kernel owns the sockets: a reload hands every open one to the next version's
+        handler (its `on_resume`), and frames sent meanwhile wait and go to the new one. The
+        returned endpoint lists the live connections (`endpoint.live()`), for fanning out."""
+        if self._sockets is None:
+            raise RuntimeError(f"plugin '{self.name}': this runtime serves no WebSockets")
+        sockets = self._sockets
+        endpoint = sockets.declare(self.name, path, handler, self._report_error)
+        self.ledger.record("socket", endpoint.path, lambda: sockets.withdraw(endpoint, handler))
+        return endpoint
 
     # --- bus -----------------------------------------------------------------------------
 

@@ -162,6 +162,7 @@ class Lifecycle:
         record.state = PluginState.ACTIVE
         record.error = None
         record.traceback = None
+        await runtime.dispatcher.sockets.activate(record.name)  # adopt sockets a reload left
         log.info("plugin %s %s active", record.name, manifest.version)
 
     def _inactive_requirement(self, record: PluginRecord) -> str | None:

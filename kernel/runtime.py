@@ -377,6 +377,7 @@ class Runtime:
             database=self.database,
             task_group=self.task_group,
             report_error=self.report_error,
+            sockets=self.dispatcher.sockets,
         )
 
     def build_plugin_app(

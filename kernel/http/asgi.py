@@ -4,6 +4,9 @@ prefix (`/api/<plugin>/…` or `/<plugin>/…`); everything else goes to the ker
 A mount can be held (during a reload): requests for it wait, then go to whatever app is
 mounted when the hold is released, so nobody sees the swap. A hold not released within
 `hold_timeout` (a reload stuck in a hook) answers 503 rather than keeping clients hanging.
+
+WebSockets on a path a plugin declared with `ctx.socket` are the kernel's own
+(`socket_serving`): each frame waits on the same hold, then goes to the version serving.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from litestar.connection import ASGIConnection
 
 from .access import may_see_errors
 from .problems import PROBLEM_MEDIA_TYPE, problem_body
+from .socket_endpoints import SocketRegistry
+from .socket_serving import serve_socket
 
 ASGIApp = Callable[..., Any]
 HOLD_TIMEOUT = 30.0
@@ -45,6 +50,10 @@ class Dispatcher:
     unavailable: dict[str, str] = field(default_factory=dict)
     holds: dict[str, anyio.Event] = field(default_factory=dict)
     hold_timeout: float = HOLD_TIMEOUT
+    sockets: SocketRegistry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sockets = SocketRegistry(is_held=self.holds.__contains__)
 
     def mount(self, name: str, mount: Mount) -> None:
         self.unavailable.pop(name, None)
@@ -62,6 +71,17 @@ class Dispatcher:
         event = self.holds.pop(name, None)
         if event is not None:
             event.set()
+        self.sockets.settle(name)
+
+    async def wait_for_hold(self, name: str) -> bool:
+        """Wait while `name` is held; False when the hold outlasted `hold_timeout`."""
+        event = self.holds.get(name)
+        if event is None:
+            return True
+        with anyio.move_on_after(self.hold_timeout):
+            await event.wait()
+            return True
+        return False
 
     async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
         kind = scope["type"]
@@ -84,6 +104,17 @@ class Dispatcher:
                 )
                 await send_problem(send, 503, detail, {"plugin": name}, [(b"retry-after", b"1")])
                 return
+        endpoint = self.sockets.find(path.rstrip("/")) if kind == "websocket" else None
+        if endpoint is not None:
+            await serve_socket(
+                scope,
+                receive,
+                send,
+                endpoint=endpoint,
+                container=self.container,
+                wait_for_hold=self.wait_for_hold,
+            )
+            return
         mount = self.mounts.get(name)
         if mount is not None and (mount.api if api else mount.pages):
             await mount.app(scope, receive, send)
