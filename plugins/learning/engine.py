@@ -1,0 +1,467 @@
+"""`Engine`: the `LearningEngine` service: live policies in memory, everything in the log.
+
+Each policy's live version is a learner in memory that decides and learns at once; the
+decision and reward log (`log_writer.py`) and periodic checkpoints of the learner's state
+make it durable. At start, a policy is its last checkpoint plus the log after it, replayed
+in order; across a hot reload the old version hands its learners over as plain data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from mindframe.sdk import PluginContext
+from mindframe.sdk.learning import (
+    Context,
+    Decision,
+    DecisionMade,
+    ExpiredDecision,
+    LearningEngine,
+    LearningError,
+    PolicyExists,
+    PolicyInfo,
+    RewardConflict,
+    RewardReceipt,
+    UnknownDecision,
+    UnknownPolicy,
+)
+
+from . import messages as m
+from . import store
+from .curves import curve, curves_by_agent
+from .ids import new_decision_id
+from .kinds import make_learner
+from .learner import Learner
+from .log_writer import LogWriter
+from .settings import LearningSettings
+
+encode = msgspec.json.encode
+NAME_LIMIT = 200
+
+
+@dataclass
+class LivePolicy:
+    """A policy's live version in memory, and its running counts."""
+
+    name: str
+    kind: str
+    actions: list[str]
+    options: dict[str, Any]
+    version: int
+    learner: Learner
+    reward_window: float
+    through: int = 0
+    """The last log entry (seq) the learner has taken in."""
+    checkpointed: int = 0
+    decisions: int = 0
+    rewards: int = 0
+    reward_sum: float = 0.0
+    index: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.index = {action: i for i, action in enumerate(self.actions)}
+
+
+@dataclass(slots=True)
+class OpenDecision:
+    """A decision awaiting its reward."""
+
+    policy: str
+    version: int
+    action: int
+    context: Context | None
+    agent: str | None
+    made_at: float
+
+
+class Engine(LearningEngine):
+    def __init__(self, ctx: PluginContext, settings: LearningSettings) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        self.log = LogWriter(ctx, settings.flush_interval, settings.flush_rows)
+        self.live: dict[str, LivePolicy] = {}
+        self._open: dict[str, OpenDecision] = {}
+        self._settled: dict[str, tuple[float, asyncio.Future[None]]] = {}
+        self._seq = 0
+        self._lock = asyncio.Lock()  # creating, promoting, rolling back: one at a time
+
+    # --- start, stop, hand over -----------------------------------------------------------
+
+    async def load(self) -> None:
+        """Every policy from its checkpoint and the log after it."""
+        rows = await self.ctx.transaction(store.all_policies)
+        self._seq = await self.ctx.transaction(store.last_seq)
+        tallies = await self.ctx.transaction(store.counts)
+        for policy, version in rows:
+            live = self._live_from(policy, version)
+            for entry, row in await self.ctx.transaction(store.log_after, live.name, live.through):
+                self._replay(live, entry, row)
+            live.checkpointed = version.through
+            live.decisions, live.rewards, live.reward_sum = tallies.get(live.name, (0, 0, 0.0))
+            self.live[live.name] = live
+
+    def _live_from(self, policy: store.PolicyRow, version: store.VersionRow) -> LivePolicy:
+        learner = make_learner(version.kind, len(policy.actions), version.options)
+        if version.state is not None:
+            learner.load(version.state)
+        return LivePolicy(
+            name=policy.name,
+            kind=version.kind,
+            actions=policy.actions,
+            options=version.options,
+            version=version.version,
+            learner=learner,
+            reward_window=policy.reward_window,
+            through=version.through,
+        )
+
+    def _replay(self, live: LivePolicy, entry: str, row: Any) -> None:
+        context = msgspec.json.decode(row.context) if row.context is not None else None
+        if entry == "decision":
+            live.learner.observe(row.id, context, row.action)
+            self._remember(
+                row.id,
+                OpenDecision(live.name, row.version, row.action, context, row.agent, row.made_at),
+            )
+        else:
+            self._open.pop(row.decision_id, None)
+            live.learner.learn(row.decision_id, context, row.action, row.value, row.done)
+        live.through = row.seq
+
+    def snapshot(self) -> dict[str, Any]:
+        """The learners as plain data, for the next version of the plugin."""
+        return {
+            "seq": self._seq,
+            "policies": {
+                name: {
+                    "version": live.version,
+                    "through": live.through,
+                    "state": live.learner.state(),
+                }
+                for name, live in self.live.items()
+            },
+        }
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        """Take the learners the previous version handed over where they are at least as
+        far along as what was loaded from the database (they are, unless it crashed)."""
+        self._seq = max(self._seq, int(snapshot.get("seq", 0)))
+        for name, held in snapshot.get("policies", {}).items():
+            live = self.live.get(name)
+            if live is None or live.version != held["version"] or held["through"] < live.through:
+                continue
+            live.learner.load(held["state"])
+            live.through = held["through"]
+
+    async def close(self) -> None:
+        """Checkpoint every policy and commit everything logged."""
+        for live in self.live.values():
+            self._checkpoint(live)
+        await self.log.flush()
+
+    # --- policies -------------------------------------------------------------------------
+
+    async def create_policy(
+        self, name: str, kind: str, actions: Sequence[str], **options: Any
+    ) -> PolicyInfo:
+        actions = list(actions)
+        _check_name(name)
+        if not actions or len(set(actions)) != len(actions):
+            raise LearningError(m.BAD_ACTIONS)
+        window = float(options.pop("reward_window", self.settings.reward_window))
+        if window <= 0:
+            raise LearningError(m.BAD_WINDOW)
+        make_learner(kind, len(actions), options)  # refuses a bad kind or options now
+        async with self._lock:
+            existing = self.live.get(name)
+            if existing is not None:
+                same = (existing.kind, existing.actions, existing.options) == (
+                    kind,
+                    actions,
+                    options,
+                )
+                if same and existing.version == 1:
+                    return await self.info(name)
+                raise PolicyExists(m.POLICY_EXISTS, name=name)
+            await self.ctx.transaction(store.create_policy, name, kind, actions, options, window)
+            self.live[name] = LivePolicy(
+                name=name,
+                kind=kind,
+                actions=actions,
+                options=options,
+                version=1,
+                learner=make_learner(kind, len(actions), options),
+                reward_window=window,
+                through=self._seq,
+                checkpointed=self._seq,
+            )
+        return await self.info(name)
+
+    def get(self, name: str) -> LivePolicy:
+        live = self.live.get(name)
+        if live is None:
+            raise UnknownPolicy(m.UNKNOWN_POLICY, name=name)
+        return live
+
+    async def info(self, policy: str, points: int = 20) -> PolicyInfo:
+        live = self.get(policy)
+        await self.log.flush()
+        values = await self.ctx.transaction(store.reward_values, policy)
+        return PolicyInfo(
+            name=live.name,
+            kind=live.kind,
+            version=live.version,
+            actions=list(live.actions),
+            options=dict(live.options),
+            decisions=live.decisions,
+            rewards=live.rewards,
+            mean_reward=live.reward_sum / live.rewards if live.rewards else None,
+            curve=curve([v for v, _ in values], points),
+            agents=curves_by_agent(values, points),
+        )
+
+    # --- deciding -------------------------------------------------------------------------
+
+    async def decide(
+        self,
+        policy: str,
+        context: Context | None = None,
+        actions: Sequence[str] | None = None,
+        *,
+        agent: str | None = None,
+        subject: str | None = None,
+        durable: bool = False,
+        experiment: str | None = None,
+        arm: str | None = None,
+    ) -> Decision:
+        live = self.live.get(policy)
+        if live is None:
+            raise UnknownPolicy(m.UNKNOWN_POLICY, name=policy)
+        allowed = None
+        if actions is not None:
+            try:
+                allowed = [live.index[action] for action in actions]
+            except KeyError as missing:
+                raise LearningError(m.UNKNOWN_ACTION, name=policy, action=missing.args[0]) from None
+            if not allowed:
+                raise LearningError(m.NO_ACTIONS)
+        try:
+            action, propensity = live.learner.choose(context, allowed)
+        except (ValueError, TypeError) as error:
+            raise LearningError(m.BAD_CONTEXT, name=policy, error=str(error)) from None
+        decision_id = new_decision_id()
+        live.learner.observe(decision_id, context, action)
+        self._seq += 1
+        live.through = self._seq
+        live.decisions += 1
+        now = time.time()
+        self._remember(decision_id, OpenDecision(policy, live.version, action, context, agent, now))
+        waiting = self.log.decision(
+            {
+                "id": decision_id,
+                "seq": self._seq,
+                "policy": policy,
+                "version": live.version,
+                "action": action,
+                "propensity": propensity,
+                "context": encode(context) if context is not None else None,
+                "agent": agent,
+                "subject": subject,
+                "experiment": experiment,
+                "arm": arm,
+                "made_at": now,
+            },
+            durable,
+        )
+        name = live.actions[action]
+        if self.settings.announce_decisions:
+            await self.ctx.publish(
+                DecisionMade(
+                    decision_id=decision_id,
+                    policy=policy,
+                    version=live.version,
+                    action=name,
+                    propensity=propensity,
+                    agent=agent,
+                )
+            )
+        if waiting is not None:
+            await asyncio.shield(waiting)
+        return Decision(decision_id, name, propensity, policy, live.version)
+
+    def _remember(self, decision_id: str, decision: OpenDecision) -> None:
+        self._open[decision_id] = decision
+        if len(self._open) > self.settings.max_open_decisions:  # the oldest: in the log
+            del self._open[next(iter(self._open))]
+
+    # --- rewarding ------------------------------------------------------------------------
+
+    async def reward(
+        self, decision_id: str, value: float, *, done: bool = False, durable: bool = True
+    ) -> RewardReceipt:
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise LearningError(m.BAD_REWARD)
+        receipt = await self._repeated(decision_id, value, durable)
+        if receipt is not None:
+            return receipt
+        decision = self._open.pop(decision_id, None)
+        if decision is None:
+            logged = await self.ctx.transaction(store.find_decision, decision_id)
+            receipt = await self._repeated(decision_id, value, durable)  # came meanwhile
+            if receipt is not None:
+                return receipt
+            if logged is None:
+                raise UnknownDecision(m.UNKNOWN_DECISION, decision_id=decision_id)
+            if logged.reward is not None:
+                return _duplicate(decision_id, logged.reward, value)
+            decision = self._open.pop(decision_id, None) or OpenDecision(
+                logged.policy,
+                logged.version,
+                logged.action,
+                logged.context,
+                logged.agent,
+                logged.made_at,
+            )
+        live = self.get(decision.policy)
+        age = time.time() - decision.made_at
+        if age > live.reward_window:
+            raise ExpiredDecision(
+                m.EXPIRED,
+                decision_id=decision_id,
+                age=round(age),
+                name=live.name,
+                window=round(live.reward_window),
+            )
+        try:
+            live.learner.learn(decision_id, decision.context, decision.action, value, done)
+        except ValueError as error:
+            self._open[decision_id] = decision
+            raise LearningError(
+                m.REWARD_REFUSED, name=live.name, value=value, error=str(error)
+            ) from None
+        self._seq += 1
+        live.through = self._seq
+        live.rewards += 1
+        live.reward_sum += value
+        committed = self.log.reward(
+            {
+                "seq": self._seq,
+                "decision_id": decision_id,
+                "policy": decision.policy,
+                "value": value,
+                "done": done,
+                "agent": decision.agent,
+                "received_at": time.time(),
+            },
+            durable,
+        )
+        self._settled[decision_id] = (value, committed)
+        committed.add_done_callback(lambda _: self._settled.pop(decision_id, None))
+        if live.through - live.checkpointed >= self.settings.checkpoint_every:
+            self._checkpoint(live)
+        if durable:
+            await asyncio.shield(committed)
+        return RewardReceipt(decision_id, counted=True, late=age > live.reward_window / 2)
+
+    async def _repeated(
+        self, decision_id: str, value: float, durable: bool
+    ) -> RewardReceipt | None:
+        """A receipt for a reward counted before (waiting, if asked, for its commit), or
+        None when the decision has none yet."""
+        settled = self._settled.get(decision_id)
+        if settled is None:
+            return None
+        first, committed = settled
+        receipt = _duplicate(decision_id, first, value)
+        if durable:
+            await asyncio.shield(committed)
+        return receipt
+
+    # --- checkpoints ----------------------------------------------------------------------
+
+    def _checkpoint(self, live: LivePolicy) -> None:
+        if live.through == live.checkpointed:
+            return
+        state = encode(live.learner.state())
+        self.log.checkpoint(live.name, live.version, state, live.through)
+        live.checkpointed = live.through
+
+    def checkpoint_all(self) -> None:
+        for live in self.live.values():
+            self._checkpoint(live)
+
+    # --- versions -------------------------------------------------------------------------
+
+    async def install(
+        self,
+        name: str,
+        kind: str,
+        options: dict[str, Any],
+        learner: Learner,
+        reason: str,
+        evaluation: dict[str, Any] | None = None,
+    ) -> int:
+        """Make `learner` the live version of `name`, keeping the one it replaces."""
+        async with self._lock:
+            live = self.get(name)
+            self._checkpoint(live)
+            await self.log.flush()
+            version = await self.ctx.transaction(
+                store.add_version,
+                name,
+                kind,
+                options,
+                learner.state(),
+                self._seq,
+                reason,
+                evaluation,
+            )
+            self._swap(live, kind, options, version, learner)
+            return version
+
+    async def rollback(self, name: str, version: int) -> int:
+        """Make a kept version live again, as it was kept."""
+        async with self._lock:
+            live = self.get(name)
+            self._checkpoint(live)
+            await self.log.flush()
+            row = await self.ctx.transaction(store.set_live, name, version)
+            if row is None:
+                raise LearningError(m.UNKNOWN_VERSION, name=name, version=version)
+            learner = make_learner(row.kind, len(live.actions), row.options)
+            if row.state is not None:
+                learner.load(row.state)
+            self._swap(live, row.kind, row.options, version, learner)
+            return version
+
+    def _swap(
+        self, live: LivePolicy, kind: str, options: dict[str, Any], version: int, learner: Learner
+    ) -> None:
+        live.kind, live.options, live.version, live.learner = kind, options, version, learner
+        live.through = live.checkpointed = self._seq
+
+    async def versions(self, name: str) -> list[store.VersionRow]:
+        self.get(name)
+        return await self.ctx.transaction(store.policy_versions, name)
+
+    @property
+    def open_decisions(self) -> int:
+        return len(self._open)
+
+
+def _duplicate(decision_id: str, first: float, value: float) -> RewardReceipt:
+    if first != value:
+        raise RewardConflict(m.CONFLICT, decision_id=decision_id, first=first, value=value)
+    return RewardReceipt(decision_id, counted=False)
+
+
+def _check_name(name: str) -> None:
+    if not name or len(name) > NAME_LIMIT or "/" in name or name.strip() != name:
+        raise LearningError(m.BAD_NAME, limit=NAME_LIMIT)

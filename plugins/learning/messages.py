@@ -1,0 +1,26 @@
+"""Every text the plugin shows a person, marked for the catalogs and filled in where used."""
+
+from mindframe.sdk.i18n import N_
+
+UNKNOWN_POLICY = N_("there is no policy named {name}")
+POLICY_EXISTS = N_("a policy named {name} exists already")
+BAD_NAME = N_("a name is 1 to {limit} characters, without '/' or surrounding spaces")
+BAD_ACTIONS = N_("actions must be a non-empty list of distinct names")
+BAD_WINDOW = N_("reward_window must be a positive number of seconds")
+UNKNOWN_ACTION = N_("policy {name} has no action {action}")
+NO_ACTIONS = N_("actions, when given, must name at least one action")
+UNKNOWN_KIND = N_("unknown kind {kind}; one of {kinds}")
+BAD_OPTIONS = N_("bad options for {kind}: {error}")
+BAD_CONTEXT = N_("the context does not fit policy {name}: {error}")
+BAD_REWARD = N_("a reward must be a finite number")
+REWARD_REFUSED = N_("policy {name} cannot take the reward {value}: {error}")
+UNKNOWN_DECISION = N_("there is no decision {decision_id}")
+EXPIRED = N_("decision {decision_id} is {age} s old; policy {name} counts rewards for {window} s")
+CONFLICT = N_("decision {decision_id} was rewarded {first} already; {value} is not counted")
+UNKNOWN_VERSION = N_("policy {name} has no version {version}")
+BAD_BODY = N_("the body must be a JSON object with {fields}")
+NOT_ENOUGH_LOGS = N_("policy {name} has {count} rewarded decisions; evaluation needs {needed}")
+UNKNOWN_EXPERIMENT = N_("there is no experiment named {name}")
+EXPERIMENT_EXISTS = N_("an experiment named {name} exists already")
+BAD_EXPERIMENT = N_("an experiment needs two or more arms, each a policy with a positive weight")
+EPISODIC_EVALUATION = N_("off-policy evaluation here is for one-step policies, not {kind}")
