@@ -47,12 +47,13 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serving(runtime: Runtime, **config: Any) -> AsyncIterator[str]:
-    """Serve an already started runtime over HTTP on a free loopback port for as long as the
-    block runs; yields its base URL (`http://127.0.0.1:PORT`)."""
+async def serving(runtime: Runtime, port: int | None = None, **config: Any) -> AsyncIterator[str]:
+    """Serve an already started runtime over HTTP on loopback (`port`, or a free one) for as
+    long as the block runs; yields its base URL (`http://127.0.0.1:PORT`). `config` goes to
+    `uvicorn.Config`."""
     import uvicorn
 
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             runtime.asgi,
