@@ -176,13 +176,10 @@ for _when in ("UPDATE", "DELETE"):
             f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
         ).execute_if(dialect="sqlite"),
     )
-event.listen(
-    journal,
-    "after_create",
-    DDL(
-        "CREATE FUNCTION billing_journal_refuse() RETURNS trigger AS $$ BEGIN "
-        f"RAISE EXCEPTION '{APPEND_ONLY}'; END $$ LANGUAGE plpgsql; "
-        "CREATE TRIGGER billing_journal_append_only BEFORE UPDATE OR DELETE ON billing_journal "
-        "FOR EACH ROW EXECUTE FUNCTION billing_journal_refuse()"
-    ).execute_if(dialect="postgresql"),
-)
+for _statement in (
+    "CREATE FUNCTION billing_journal_refuse() RETURNS trigger AS $$ BEGIN "
+    f"RAISE EXCEPTION '{APPEND_ONLY}'; END $$ LANGUAGE plpgsql",
+    "CREATE TRIGGER billing_journal_append_only BEFORE UPDATE OR DELETE ON billing_journal "
+    "FOR EACH ROW EXECUTE FUNCTION billing_journal_refuse()",
+):
+    event.listen(journal, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
