@@ -468,6 +468,33 @@ class FakeStripe:
         self.emit("customer.subscription.updated", subscription)
         return subscription
 
+    def collect(self, invoice_id: str) -> dict[str, Any]:
+        """A later attempt on an open invoice succeeds (Stripe's own retry)."""
+        invoice = self.objects[invoice_id]
+        self._pay(invoice)
+        return invoice
+
+    def refund_in_dashboard(self, intent_id: str, amount: int) -> dict[str, Any]:
+        """Someone refunds at Stripe, not through us."""
+        intent = self.objects[intent_id]
+        charge = self.objects[intent["latest_charge"]]
+        refund = {
+            "id": self.new_id("re"),
+            "object": "refund",
+            "amount": amount,
+            "currency": charge["currency"],
+            "payment_intent": intent_id,
+            "charge": charge["id"],
+            "status": "succeeded",
+            "metadata": {},
+            "created": int(time.time()),
+        }
+        self.objects[refund["id"]] = refund
+        charge["amount_refunded"] += amount
+        charge["refunds"]["data"].insert(0, refund)
+        self.emit("charge.refunded", charge)
+        return refund
+
     def cancel(self, subscription_id: str) -> dict[str, Any]:
         subscription = self.objects[subscription_id]
         subscription["status"] = "canceled"
