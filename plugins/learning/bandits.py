@@ -4,32 +4,26 @@ rewards, Gaussian for any). Each keeps per-action counts and sums, nothing more.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from .choice import (
-    allowed_mask,
-    ensemble_probabilities,
-    epsilon_probabilities,
-    from_probabilities,
-    greedy_probabilities,
-)
+from .choice import allowed_mask, ensemble_probabilities
 from .learner import Context, Learner
 
 
 class CountingLearner(Learner):
-    """Counts and reward sums per action; the state of every context-free bandit here."""
+    """Counts and reward sums per action; the state of every context-free bandit here. Kept
+    as plain floats: with a handful of actions, Python is faster than numpy's per-call cost."""
 
     def __init__(self, n_actions: int, options: Mapping[str, Any]) -> None:
         super().__init__(n_actions, options)
-        self.counts = np.zeros(n_actions)
-        self.sums = np.zeros(n_actions)
-        self._full = allowed_mask(n_actions, None)
-
-    def mask(self, allowed: list[int] | None) -> np.ndarray:
-        return self._full if allowed is None else allowed_mask(self.n_actions, allowed)
+        self.counts = [0.0] * n_actions
+        self.sums = [0.0] * n_actions
+        self.initial = float(options.get("initial", 0.0))
+        self._random = random.Random(options.get("seed"))
 
     def learn(
         self, decision_id: str, context: Context, action: int, reward: float, done: bool
@@ -38,27 +32,43 @@ class CountingLearner(Learner):
         self.sums[action] += reward
         self.updates += 1
 
-    def means(self) -> np.ndarray:
-        initial = float(self.options.get("initial", 0.0))
-        return np.where(self.counts > 0, self.sums / np.maximum(self.counts, 1.0), initial)
+    def means(self) -> list[float]:
+        return [s / n if n else self.initial for s, n in zip(self.sums, self.counts, strict=True)]
 
-    def action_probabilities(self, mask: np.ndarray) -> np.ndarray:
+    def action_probabilities(self, allowed: Sequence[int]) -> list[float]:
+        """The probability of each action (zero outside `allowed`)."""
         raise NotImplementedError
 
     def choose(self, context: Context, allowed: list[int] | None) -> tuple[int, float]:
-        return from_probabilities(self.action_probabilities(self.mask(allowed)), self.rng)
+        candidates = range(self.n_actions) if allowed is None else allowed
+        probabilities = self.action_probabilities(candidates)
+        point = self._random.random()
+        chosen = candidates[-1]
+        for action in candidates:
+            point -= probabilities[action]
+            if point < 0.0 and probabilities[action] > 0.0:
+                chosen = action
+                break
+        while probabilities[chosen] == 0.0:  # rounding left the point past the last one
+            chosen = candidates[candidates.index(chosen) - 1]
+        return chosen, probabilities[chosen]
 
     def probabilities(self, contexts: Sequence[Context]) -> np.ndarray:
-        row = self.action_probabilities(self._full)
+        row = np.array(self.action_probabilities(range(self.n_actions)))
         return np.tile(row, (len(contexts), 1))
 
     def state(self) -> dict[str, Any]:
-        return {"counts": self.counts.tolist(), "sums": self.sums.tolist(), "updates": self.updates}
+        return {"counts": list(self.counts), "sums": list(self.sums), "updates": self.updates}
 
     def load(self, state: Mapping[str, Any]) -> None:
-        self.counts = np.array(state["counts"], dtype=float)
-        self.sums = np.array(state["sums"], dtype=float)
+        self.counts = [float(c) for c in state["counts"]]
+        self.sums = [float(s) for s in state["sums"]]
         self.updates = int(state.get("updates", 0))
+
+
+def best_of(scores: Sequence[float], allowed: Sequence[int]) -> list[int]:
+    top = max(scores[a] for a in allowed)
+    return [a for a in allowed if scores[a] == top]
 
 
 class EpsilonGreedy(CountingLearner):
@@ -72,8 +82,15 @@ class EpsilonGreedy(CountingLearner):
         decay = float(self.options.get("decay", 1.0))
         return max(float(self.options.get("min_epsilon", 0.0)), epsilon * decay**self.updates)
 
-    def action_probabilities(self, mask: np.ndarray) -> np.ndarray:
-        return epsilon_probabilities(self.means(), mask, self.epsilon())
+    def action_probabilities(self, allowed: Sequence[int]) -> list[float]:
+        epsilon = self.epsilon()
+        best = best_of(self.means(), allowed)
+        probabilities = [0.0] * self.n_actions
+        for action in allowed:
+            probabilities[action] = epsilon / len(allowed)
+        for action in best:
+            probabilities[action] += (1.0 - epsilon) / len(best)
+        return probabilities
 
 
 class UCB1(CountingLearner):
@@ -82,14 +99,20 @@ class UCB1(CountingLearner):
 
     kind = "ucb1"
 
-    def action_probabilities(self, mask: np.ndarray) -> np.ndarray:
-        unseen = mask & (self.counts == 0)
-        if unseen.any():
-            return unseen / unseen.sum()
-        alpha = float(self.options.get("alpha", 1.0))
-        total = self.counts[mask].sum()
-        bonus = alpha * np.sqrt(2.0 * math.log(total) / self.counts)
-        return greedy_probabilities(self.means() + bonus, mask)
+    def action_probabilities(self, allowed: Sequence[int]) -> list[float]:
+        counts = self.counts
+        best = [a for a in allowed if counts[a] == 0.0]
+        if not best:
+            alpha = float(self.options.get("alpha", 1.0))
+            spread = 2.0 * math.log(sum(counts[a] for a in allowed))
+            scores = [0.0] * self.n_actions
+            for a in allowed:
+                scores[a] = self.sums[a] / counts[a] + alpha * math.sqrt(spread / counts[a])
+            best = best_of(scores, allowed)
+        probabilities = [0.0] * self.n_actions
+        for action in best:
+            probabilities[action] = 1.0 / len(best)
+        return probabilities
 
 
 class EnsembleThompson(CountingLearner):
@@ -100,19 +123,21 @@ class EnsembleThompson(CountingLearner):
     def __init__(self, n_actions: int, options: Mapping[str, Any]) -> None:
         super().__init__(n_actions, options)
         self.samples = int(options.get("samples", 128))
-        self._cached: np.ndarray | None = None
+        self._cached: list[float] | None = None
         self._cached_at = -1
 
     def posterior_draws(self, draws: int) -> np.ndarray:
         raise NotImplementedError
 
-    def action_probabilities(self, mask: np.ndarray) -> np.ndarray:
-        if mask is self._full:
-            if self._cached is None or self._cached_at != self.updates:
-                self._cached = ensemble_probabilities(self.posterior_draws(self.samples), mask)
-                self._cached_at = self.updates
+    def action_probabilities(self, allowed: Sequence[int]) -> list[float]:
+        everything = len(allowed) == self.n_actions
+        if everything and self._cached is not None and self._cached_at == self.updates:
             return self._cached
-        return ensemble_probabilities(self.posterior_draws(self.samples), mask)
+        mask = allowed_mask(self.n_actions, list(allowed))
+        shares = ensemble_probabilities(self.posterior_draws(self.samples), mask).tolist()
+        if everything:
+            self._cached, self._cached_at = shares, self.updates
+        return shares
 
     def load(self, state: Mapping[str, Any]) -> None:
         super().load(state)
@@ -133,8 +158,9 @@ class ThompsonBeta(EnsembleThompson):
         super().learn(decision_id, context, action, reward, done)
 
     def posterior_draws(self, draws: int) -> np.ndarray:
-        a = float(self.options.get("prior_alpha", 1.0)) + self.sums
-        b = float(self.options.get("prior_beta", 1.0)) + self.counts - self.sums
+        sums, counts = np.array(self.sums), np.array(self.counts)
+        a = float(self.options.get("prior_alpha", 1.0)) + sums
+        b = float(self.options.get("prior_beta", 1.0)) + counts - sums
         return self.rng.beta(a[:, None], b[:, None], size=(self.n_actions, draws))
 
 
@@ -148,7 +174,7 @@ class ThompsonGaussian(EnsembleThompson):
         prior_mean = float(self.options.get("prior_mean", 0.0))
         prior_precision = 1.0 / float(self.options.get("prior_sd", 1.0)) ** 2
         noise_precision = 1.0 / float(self.options.get("noise_sd", 1.0)) ** 2
-        precision = prior_precision + self.counts * noise_precision
-        mean = (prior_mean * prior_precision + self.sums * noise_precision) / precision
+        precision = prior_precision + np.array(self.counts) * noise_precision
+        mean = (prior_mean * prior_precision + np.array(self.sums) * noise_precision) / precision
         noise = self.rng.standard_normal((self.n_actions, draws))
         return mean[:, None] + noise / np.sqrt(precision)[:, None]

@@ -45,15 +45,15 @@ versions = Table(
 decisions = Table(
     "learning_decisions",
     metadata,
-    Column("id", String(40), primary_key=True),
-    Column("seq", Integer, nullable=False, unique=True),
-    Column("policy", String(200), nullable=False, index=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("policy", String(200), nullable=False),
     Column("version", Integer, nullable=False),
     Column("action", Integer, nullable=False),  # index into the policy's actions
     Column("propensity", Float, nullable=False),
     Column("context", LargeBinary, nullable=True),  # JSON
     Column("agent", String(200), nullable=True),
-    Column("subject", String(200), nullable=True, index=True),
+    Column("subject", String(200), nullable=True),
     Column("experiment", String(200), nullable=True),
     Column("arm", String(200), nullable=True),
     Column("made_at", Float, nullable=False),
@@ -64,7 +64,7 @@ rewards = Table(
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("decision_id", String(40), nullable=False, unique=True),
-    Column("policy", String(200), nullable=False, index=True),
+    Column("policy", String(200), nullable=False),
     Column("value", Float, nullable=False),
     Column("done", Boolean, nullable=False),
     Column("agent", String(200), nullable=True),
