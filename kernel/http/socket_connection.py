@@ -100,6 +100,11 @@ class Connection:
     async def send_bytes(self, data: bytes) -> None:
         self._put({"type": "websocket.send", "bytes": data})
 
+    def send_text_nowait(self, text: str) -> None:
+        """`send_text` for code that must not await: a fan-out loop that a reload must not
+        cut in half (sending never waits for the client anyway)."""
+        self._put({"type": "websocket.send", "text": text})
+
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close after the frames already queued; later sends are dropped."""
         self.close_soon(code, reason)
