@@ -31,10 +31,20 @@ async def drifted(billing):
 
 def expected_differences(billing, payment_intent, reference):
     return [
-        {"provider": "stripe", "object_id": payment_intent, "field": "captured", "ours": 0,
-         "theirs": 10000},
-        {"provider": "vipps", "object_id": reference, "field": "state", "ours": "CREATED",
-         "theirs": "AUTHORIZED"},
+        {
+            "provider": "stripe",
+            "object_id": payment_intent,
+            "field": "captured",
+            "ours": 0,
+            "theirs": 10000,
+        },
+        {
+            "provider": "vipps",
+            "object_id": reference,
+            "field": "state",
+            "ours": "CREATED",
+            "theirs": "AUTHORIZED",
+        },
     ]
 
 
@@ -47,9 +57,7 @@ async def test_differences_are_reported_until_the_ledger_catches_up(billing):
     billing.vipps.webhooks.resume()
     await billing.stripe.settled()
     await billing.vipps.settled()
-    assert (await billing.operator.get("/api/billing/reconciliation")).json() == {
-        "differences": []
-    }
+    assert (await billing.operator.get("/api/billing/reconciliation")).json() == {"differences": []}
 
 
 async def test_mindframe_billing_reconcile_lists_them_and_exits_1(billing, tmp_path):
@@ -72,8 +80,14 @@ async def test_mindframe_billing_reconcile_lists_them_and_exits_1(billing, tmp_p
         "MINDFRAME_AUTH__ARGON2_PARALLELISM": "1",
     }
     process = await asyncio.create_subprocess_exec(
-        str(MINDFRAME), "billing", "reconcile", "--json", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        str(MINDFRAME),
+        "billing",
+        "reconcile",
+        "--json",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     async with asyncio.timeout(60):
         out, err = await process.communicate()
@@ -83,7 +97,10 @@ async def test_mindframe_billing_reconcile_lists_them_and_exits_1(billing, tmp_p
 
 async def test_mindframe_help_lists_billing_without_importing_it(tmp_path):
     process = await asyncio.create_subprocess_exec(
-        str(MINDFRAME), "--help", cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+        str(MINDFRAME),
+        "--help",
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
     )
     async with asyncio.timeout(60):
         out, _ = await process.communicate()

@@ -14,8 +14,13 @@ async def life_at_stripe(billing):
     product = await billing.operator.post("/api/billing/products", json={"name": "M"})
     plan = await billing.operator.post(
         "/api/billing/plans",
-        json={"product_id": product.json()["id"], "name": "Team", "unit_amount": 8000,
-              "currency": "NOK", "pricing": "per_seat"},
+        json={
+            "product_id": product.json()["id"],
+            "name": "Team",
+            "unit_amount": 8000,
+            "currency": "NOK",
+            "pricing": "per_seat",
+        },
     )
     await billing.operator.post(
         f"/api/billing/customers/{customer['id']}/subscriptions",
@@ -54,8 +59,13 @@ async def snapshot(billing):
         for i in await table_rows(billing, "invoices")
     )
     numbers = sorted(i["number"] for i in await table_rows(billing, "invoices"))
-    return {"journal": journal, "subscriptions": subscriptions, "payments": payments,
-            "invoices": invoices, "numbers": numbers}
+    return {
+        "journal": journal,
+        "subscriptions": subscriptions,
+        "payments": payments,
+        "invoices": invoices,
+        "numbers": numbers,
+    }
 
 
 async def deliver(billing, events):
@@ -70,10 +80,9 @@ def _request(event):
 
 
 async def copy_customer(source, target, customer_id):
-    from sqlalchemy import insert
-
     from mindframe_plugins.billing.models import customers
     from mindframe_plugins.billing.service import BillingService
+    from sqlalchemy import insert
 
     [row] = [c for c in await table_rows(source, "customers") if c["id"] == customer_id]
     service = target.kernel.runtime.container.resolve(BillingService)
