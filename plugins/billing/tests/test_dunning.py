@@ -97,7 +97,7 @@ async def test_when_the_policy_gives_up_the_invoice_is_uncollectible_and_the_sub
 ):
     plugin_factory.make("impatient", IMPATIENT_POLICY, requires=["billing"])
     async with running_billing(boot_kernel, plugins=("impatient",)) as billing:
-        customer, subscription = await active_subscription(billing, locale="de")
+        _customer, subscription = await active_subscription(billing, locale="de")
         billing.stripe.renew(subscription, succeed=False)
         await billing.stripe.settled()
         await run_job(dunning_job(billing))

@@ -39,7 +39,7 @@ async def test_a_number_that_is_not_a_card_passes(billing):
 
 async def test_secrets_are_neither_returned_nor_logged(billing, caplog):
     caplog.set_level(logging.DEBUG)
-    payment_id, event = await held_stripe_payment(billing)
+    payment_id, _event = await held_stripe_payment(billing)
     billing.stripe.webhooks.resume()
     await billing.stripe.settled()
     health = await billing.kernel.client.get("/health")
