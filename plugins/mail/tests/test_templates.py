@@ -56,7 +56,7 @@ async def test_a_plugin_adds_templates_from_its_folder_and_unloading_removes_the
     mail_kernel, plugin_factory, sink: Sink
 ):
     plugin_factory.make(
-        "billing",
+        "invoicing",
         TEMPLATE_PLUGIN,
         requires=["mail"],
         files={
@@ -64,8 +64,8 @@ async def test_a_plugin_adds_templates_from_its_folder_and_unloading_removes_the
             "mail_templates/invoice/body.txt": "Pay {{ amount }}",
         },
     )
-    async with mail_kernel(plugins=("billing",)) as kernel:
-        assert kernel.state("billing") == "active", kernel.error("billing")
+    async with mail_kernel(plugins=("invoicing",)) as kernel:
+        assert kernel.state("invoicing") == "active", kernel.error("invoicing")
         response = await kernel.client.post(
             "/api/mail/messages",
             json={
@@ -76,7 +76,7 @@ async def test_a_plugin_adds_templates_from_its_folder_and_unloading_removes_the
         )
         assert response.status_code == 202
         await sink.wait_for(1)
-        await kernel.runtime.disable("billing")
+        await kernel.runtime.disable("invoicing")
         gone = await kernel.client.post(
             "/api/mail/messages",
             json={
