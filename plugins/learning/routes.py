@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from mindframe.sdk import PluginContext
 from mindframe.sdk.http import TypedJSONRequest
@@ -81,7 +81,7 @@ def build(ctx: PluginContext, engine: Engine) -> list[Any]:
         ]
 
     @get("/policies/{name:str}", summary="A policy: kind, version, counts and reward curves")
-    async def show_policy(name: FromPath[str], points: int = 20) -> dict[str, Any]:
+    async def show_policy(name: FromPath[str], points: FromQuery[int] = 20) -> dict[str, Any]:
         return asdict(await refusing(lambda: engine.info(name, max(1, min(points, 500)))))
 
     @post(

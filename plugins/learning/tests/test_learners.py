@@ -48,7 +48,7 @@ def test_lin_thompson_propensities_average_to_the_choice_frequencies():
     context = {"colour": "red"}
     seen, stated = np.zeros(3), np.zeros(3)
     for _ in range(5_000):
-        action, propensity = learner.choose(context, None)
+        action, _propensity = learner.choose(context, None)
         seen[action] += 1
         stated += learner.probabilities([context])[0]
     assert np.abs(seen / 5_000 - stated / 5_000).max() < 0.03

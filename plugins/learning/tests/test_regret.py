@@ -81,7 +81,7 @@ def test_epsilon_greedy_regret_is_no_worse_than_vowpal_wabbits_cb_explore_adf():
         regret = 0.0
         actions = [f"| arm={a}" for a in range(len(MEANS))]
         for _ in range(HORIZON):
-            probabilities = np.array(workspace.predict(["shared | x"] + actions))
+            probabilities = np.array(workspace.predict(["shared | x", *actions]))
             action = int(rng.choice(len(MEANS), p=probabilities / probabilities.sum()))
             cost = -float(rng.random() < MEANS[action])
             labelled = ["shared | x"] + [
