@@ -24,7 +24,6 @@ SIGN_IN = N_("sign in as an agent, or send a visitor token in the X-Visitor-Toke
 FILE_TOO_LARGE = N_("an attachment may be at most {limit} bytes")
 NO_FILE = N_("send the file as the multipart field 'file'")
 NO_SUCH_ATTACHMENT = N_("there is no such attachment")
-BAD_STATUS = N_("status must be online or away")
 
 
 def refusal(ctx: PluginContext, status: int, message: str, **values: Any) -> ChatError:

@@ -84,11 +84,19 @@ class ChatServer(ChatService):
     # --- conversations ---------------------------------------------------------------------
 
     async def start(self, visitor: Participant, locale: str | None = None) -> Conversation:
-        """Open a web conversation for a visitor."""
-        conversation, _ = await self.ctx.transaction(
-            lambda s: store.open_conversation(s, visitor.id, "web", locale=locale)
-        )
-        await self._announce_created(conversation)
+        """The visitor's open web conversation, opened when they have none."""
+
+        def open_or_find(session: Session) -> tuple[Conversation, bool]:
+            mine = store.list_conversations(
+                session, status="open", channel="web", visitor_id=visitor.id, limit=1
+            )
+            if mine:
+                return mine[0], False
+            return store.open_conversation(session, visitor.id, "web", locale=locale)
+
+        conversation, created = await self.ctx.transaction(open_or_find)
+        if created:
+            await self._announce_created(conversation)
         return conversation
 
     async def open_conversation(

@@ -11,7 +11,7 @@ import msgspec
 
 from mindframe.sdk import PluginContext
 from mindframe.sdk.chat import ChatError
-from mindframe.sdk.sockets import Connection
+from mindframe.sdk.sockets import UNAUTHORIZED, Connection
 
 from . import errors, frames
 from .rooms import Rooms, cursors
@@ -106,9 +106,15 @@ class ChatSocket:
         if participant_of(connection) is not None:
             await self._welcome(connection, participant_of(connection))  # type: ignore[arg-type]
             return
-        visitor = await self.server.visitor(frame.visitor_token) if frame.visitor_token else None
+        token = frame.visitor_token
+        if token is None:  # a new visitor: the widget keeps the token for its next visit
+            _, token = await self.server.create_visitor(locale=connection.locale)
+            connection.state["new_token"] = token
+        visitor = await self.server.visitor(token)
         if visitor is None:
-            raise errors.refusal(self.ctx, 401, errors.UNKNOWN_VISITOR)
+            reason = self.ctx.gettext(errors.UNKNOWN_VISITOR)
+            await connection.close(UNAUTHORIZED, reason)
+            return
         await self._welcome(connection, visitor)
 
     async def _welcome(self, connection: Connection, who: Participant) -> None:
@@ -128,6 +134,7 @@ class ChatSocket:
                 "locale": connection.locale,
                 "agents_online": any(p.status == "online" for p in present),
                 "conversations": [frames.conversation_view(c) for c in mine],
+                "visitor_token": connection.state.pop("new_token", None),
             }
         )
 

@@ -25,9 +25,7 @@ STRINGS = {
     "someone": N_("Someone"),
     "attach": N_("Attach a file"),
     "open": N_("Open the chat"),
-    "close": N_("Close"),
     "you": N_("You"),
-    "read": N_("Read"),
     "too_large": N_("That file is too large"),
 }
 
