@@ -114,6 +114,11 @@ class PluginContext:
         """`message` in the request's locale (see `translator`)."""
         return self.translator.gettext(message)
 
+    def report_error(self, error: BaseException, **where: Any) -> None:
+        """Hand an error the plugin caught (and answered for) to every active plugin's
+        `capture_exception`, with `plugin` and `where` as its context; never raises."""
+        self._report_error(error, {"plugin": self.name, **where})
+
     def on_unload(self, release: Release, label: str = "callback") -> Entry:
         """Run `release` (plain or async) when the plugin is unloaded, newest first."""
         return self.ledger.record("callback", label, release)

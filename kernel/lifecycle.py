@@ -16,6 +16,7 @@ import anyio
 from . import hooks, loader
 from .context import PluginContext
 from .discovery import Candidate
+from .python_requires import check_python_requires
 from .records import PluginRecord, PluginState
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class Lifecycle:
         proxy whose hooks drive the plugin in a child process."""
         manifest = candidate.manifest
         assert manifest is not None
+        check_python_requires(manifest)
         if candidate.entry_point is not None:
             return loader.import_installed(candidate.entry_point.module)
         assert candidate.folder is not None

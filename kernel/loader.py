@@ -24,6 +24,7 @@ from typing import Any
 from .discovery import discover_folder, find_plugin_folders
 from .manifest import ManifestError
 from .migrations import MIGRATIONS_FOLDER, Revisions
+from .python_requires import MissingPackages
 from .settings import SettingsError
 
 ROOT_PACKAGE = "mindframe_plugins"
@@ -182,7 +183,7 @@ def describe_error(error: BaseException, folder: Path | None = None) -> str:
         return f"{kind}: {error.msg} ({error.filename}, line {error.lineno})"
     frames = traceback.extract_tb(error.__traceback__)
     inside = [f for f in frames if folder is not None and _is_within(f.filename, folder)]
-    if not inside and isinstance(error, ManifestError | SettingsError):
+    if not inside and isinstance(error, ManifestError | SettingsError | MissingPackages):
         frames = []  # their message already names the file, key or environment variable
     frame = (inside or frames or [None])[-1]
     where = f" ({frame.filename}, line {frame.lineno})" if frame else ""

@@ -51,6 +51,11 @@ class Manifest(BaseModel):
     permissions: Permissions = Field(default_factory=Permissions)
     isolation: Literal["inprocess", "process"] = "inprocess"
     startup_timeout: float = Field(default=10.0, gt=0, le=600)
+    python_requires: list[str] = Field(
+        default_factory=list,
+        description="Python packages the plugin needs (PEP 508, e.g. 'scikit-learn>=1.4'); "
+        "when one is missing the plugin fails alone, saying how to install it",
+    )
     settings: dict[str, Any] = Field(default_factory=dict)
     commands: dict[str, str] = Field(
         default_factory=dict,
@@ -86,6 +91,18 @@ class Manifest(BaseModel):
             except InvalidRequirement as error:
                 raise ValueError(
                     f"a requirement such as 'auth>=0.2', got {item!r} ({error})"
+                ) from None
+        return value
+
+    @field_validator("python_requires")
+    @classmethod
+    def _python_requirements_parse(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                Requirement(item)
+            except InvalidRequirement as error:
+                raise ValueError(
+                    f"a Python requirement such as 'numpy>=1.26' (PEP 508), got {item!r} ({error})"
                 ) from None
         return value
 
