@@ -1,0 +1,35 @@
+"""Fixtures of the support tests: the plugin booted with chat, auth and i18n."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+FAST = {"assignment_interval": 0.1, "sla_interval": 0.1, "reassign_after": 0.0}
+"""Jobs that run often, so a test waits milliseconds for what production waits seconds."""
+
+
+@pytest.fixture
+def support_kernel(
+    boot_kernel: Callable[..., AbstractAsyncContextManager[Any]],
+) -> Callable[..., AbstractAsyncContextManager[Any]]:
+    """`async with support_kernel(assignment="least_loaded") as kernel:` support with chat,
+    auth and i18n (and `plugins=`), its jobs fast unless the settings say otherwise."""
+
+    @asynccontextmanager
+    async def start(
+        *, plugins: tuple[str, ...] = (), settings: dict[str, Any] | None = None, **support: Any
+    ) -> AsyncIterator[Any]:
+        sections = {"support": {**FAST, **support}, **(settings or {})}
+        async with boot_kernel(["support", "i18n", *plugins], settings=sections) as kernel:
+            assert kernel.state("support") == "active", kernel.error("support")
+            yield kernel
+
+    return start

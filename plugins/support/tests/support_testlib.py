@@ -1,0 +1,115 @@
+"""Helpers of the support tests: booting support with chat, visitors talking over the chat
+plugin's HTTP routes, agents signed in through the auth plugin and present through a real
+WebSocket on a loopback port, and waiting on conditions with a bound."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
+import httpx
+import websockets
+
+T = TypeVar("T")
+AGENT = ["support.agent", "chat.agent"]
+MANAGER = ["support.manage", "support.agent", "chat.agent"]
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 5.0) -> T:
+    """The first truthy answer of `check`, asked again until `timeout` seconds pass."""
+    with anyio.fail_after(timeout):
+        while True:
+            answer = await check()
+            if answer:
+                return answer
+            await anyio.sleep(0.02)
+
+
+@dataclass
+class Visitor:
+    token: str
+    visitor_id: str
+    client: httpx.AsyncClient
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-Visitor-Token": self.token}
+
+    async def start(self, text: str) -> str:
+        """Open a conversation and write its first message; the conversation's id."""
+        opened = await self.client.post("/api/chat/conversations", headers=self.headers)
+        assert opened.status_code == 201, opened.text
+        conversation_id = opened.json()["id"]
+        await self.say(conversation_id, text)
+        return conversation_id
+
+    async def say(self, conversation_id: str, text: str) -> dict[str, Any]:
+        sent = await self.client.post(
+            f"/api/chat/conversations/{conversation_id}/messages",
+            json={"text": text},
+            headers=self.headers,
+        )
+        assert sent.status_code == 201, sent.text
+        return sent.json()
+
+    async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+        found = await self.client.get(
+            f"/api/chat/conversations/{conversation_id}/messages", headers=self.headers
+        )
+        return found.json()
+
+
+async def visitor(kernel: Any, name: str | None = None, locale: str | None = None) -> Visitor:
+    made = await kernel.client.post("/api/chat/visitors", json={"name": name, "locale": locale})
+    assert made.status_code == 201, made.text
+    return Visitor(made.json()["token"], made.json()["visitor_id"], kernel.client)
+
+
+async def ticket_of(kernel: Any, agent: httpx.AsyncClient, conversation_id: str) -> dict[str, Any]:
+    """The ticket of the conversation, once the support plugin has opened it."""
+
+    async def find() -> dict[str, Any] | None:
+        tickets = (await agent.get("/api/support/tickets", params={"limit": 500})).json()
+        return next((t for t in tickets if t["conversation_id"] == conversation_id), None)
+
+    return await eventually(find)
+
+
+async def user_id(client: httpx.AsyncClient) -> str:
+    """The signed-in user's id."""
+    return (await client.get("/api/auth/me")).json()["id"]
+
+
+@dataclass
+class AgentSocket:
+    """An agent's chat socket: present (online) while it is open."""
+
+    socket: Any
+    frames: list[dict[str, Any]]
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.socket.send(json.dumps(frame))
+
+    async def next(self, wanted: Callable[[dict[str, Any]], bool], timeout: float = 5.0) -> dict:
+        """The first frame (seen or coming) that `wanted` accepts; consumed."""
+        with anyio.fail_after(timeout):
+            while True:
+                for index, frame in enumerate(self.frames):
+                    if wanted(frame):
+                        return self.frames.pop(index)
+                self.frames.append(json.loads(await self.socket.recv()))
+
+
+@asynccontextmanager
+async def agent_socket(base_url: str, agent: httpx.AsyncClient) -> AsyncIterator[AgentSocket]:
+    """The agent's chat socket on the served runtime, signed in with their session cookie."""
+    cookies = "; ".join(f"{name}={value}" for name, value in agent.cookies.items())
+    url = base_url.replace("http://", "ws://") + "/api/chat/ws"
+    async with websockets.connect(url, additional_headers={"Cookie": cookies}) as socket:
+        connected = AgentSocket(socket, [])
+        await connected.next(lambda f: f.get("type") == "welcome")
+        yield connected
