@@ -40,6 +40,7 @@ class Rooms:
         self.visitors: dict[str, Connection] = {}
         self.catching_up: dict[tuple[str, str], list[tuple[int, str]]] = {}
         """(connection, conversation) → live messages held back while it catches up."""
+        self._running: set[tuple[str, str]] = set()
 
     # --- membership ----------------------------------------------------------------------
 
@@ -105,6 +106,9 @@ class Rooms:
         """Send what the connection missed after its cursor, from the table, then what was
         held back meanwhile; again if that still leaves a gap."""
         key = (connection.id, conversation_id)
+        if key in self._running:
+            return  # the catch-up under way sends it all
+        self._running.add(key)
         self.catching_up.setdefault(key, [])
         try:
             while not connection.closed and conversation_id in cursors(connection):
@@ -121,6 +125,7 @@ class Rooms:
                 if not gap and not self.catching_up[key]:
                     return
         finally:
+            self._running.discard(key)
             self.catching_up.pop(key, None)
 
     async def _replay(self, connection: Connection, conversation_id: str) -> None:
