@@ -1,0 +1,100 @@
+"""The access audit of health-data agents: append-only rows, each hashed (HMAC, keyed with
+the plugin's secret) with the previous row's hash, so an edited or deleted row breaks the
+chain where it was, and, with the secret kept outside the database (`secret_key`), nobody
+with only the database can write a chain that verifies."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from mindframe.sdk.agents import AuditEntry
+
+from .models import audit
+
+GENESIS = "0" * 64
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` in UTC (SQLite gives stored datetimes back without a zone)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def row_hash(key: bytes, prev_hash: str, seq: int, row: dict[str, Any]) -> str:
+    fields = [
+        seq,
+        utc(row["at"]).isoformat(),
+        row["who"],
+        row["agent"],
+        row["run_id"],
+        row["subject"],
+        row["purpose"],
+        row["action"],
+    ]
+    canonical = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return hmac.digest(key, f"{prev_hash}|{canonical}".encode(), "sha256").hex()
+
+
+def append(session: Session, key: bytes, entries: Iterable[AuditEntry]) -> None:
+    """Append `entries` after the newest row, in this transaction."""
+    last = session.execute(
+        select(audit.c.seq, audit.c.hash).order_by(audit.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0], last[1]) if last is not None else (0, GENESIS)
+    rows = []
+    for entry in entries:
+        seq += 1
+        row = {
+            "at": utc(entry.at),
+            "who": entry.who,
+            "agent": entry.agent,
+            "run_id": entry.run_id,
+            "subject": entry.subject,
+            "purpose": entry.purpose,
+            "action": entry.action,
+        }
+        digest = row_hash(key, prev, seq, row)
+        rows.append({**row, "seq": seq, "prev_hash": prev, "hash": digest})
+        prev = digest
+    if rows:
+        session.execute(insert(audit), rows)
+
+
+@dataclass
+class Verification:
+    """What `verify` found: how many rows it read and each break in the chain."""
+
+    rows: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(session: Session, key: bytes) -> Verification:
+    """Walk the chain from the first row: every row must follow the previous one (its
+    sequence number, its `prev_hash`) and hash to what it says."""
+    report = Verification()
+    expected_seq, prev = 1, GENESIS
+    for row in session.execute(select(audit).order_by(audit.c.seq)).mappings():
+        report.rows += 1
+        seq = row["seq"]
+        if seq != expected_seq:
+            gone = f"{expected_seq}" if seq - 1 == expected_seq else f"{expected_seq} to {seq - 1}"
+            report.problems.append(f"row {gone} is missing (deleted?)")
+        if row["prev_hash"] != prev:
+            report.problems.append(f"row {seq} does not follow the row before it")
+        if row_hash(key, row["prev_hash"], seq, dict(row)) != row["hash"]:
+            report.problems.append(f"row {seq} was changed after it was written")
+        expected_seq, prev = seq + 1, row["hash"]
+    return report

@@ -1,0 +1,86 @@
+"""Group commit: writes handed over while a transaction runs wait for the next one and share
+it, so a burst of runs costs a few transactions, and each caller returns once its write is
+committed (durable: a SIGKILL after the answer loses nothing)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from sqlalchemy.orm import Session
+
+from mindframe.sdk import PluginContext
+
+Apply = Callable[[Session, list[Any]], None]
+
+
+class StoreStopped(RuntimeError):
+    """The agents plugin is stopped (or reloading); nothing can be written now."""
+
+
+class GroupCommit:
+    """One writer task applying every pending write in one transaction at a time."""
+
+    def __init__(self, ctx: PluginContext, apply: Apply) -> None:
+        self._ctx = ctx
+        self._apply = apply
+        self._pending: list[tuple[Any, asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self.running = False
+        self.transactions = 0
+        self.writes = 0
+        self.last_error: str | None = None
+
+    @property
+    def depth(self) -> int:
+        return len(self._pending)
+
+    async def write(self, item: Any) -> None:
+        """Hand `item` to the next transaction and return once that is committed."""
+        if not self.running:
+            raise StoreStopped("the agents plugin's store is not running (stopped or reloading)")
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        self._wake.set()
+        await future
+
+    def start(self) -> None:
+        """Run the writer in the background until the plugin unloads; writes are taken from
+        now on."""
+        self.running = True
+        self._ctx.spawn(self.run, name="agents store writer")
+
+    async def run(self) -> None:
+        """The writer: until cancelled (the plugin unloading), then what is left, once."""
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                with anyio.CancelScope(shield=True):  # a transaction begun is finished
+                    await self._flush()
+        finally:
+            self.running = False
+            with anyio.CancelScope(shield=True):
+                await self._flush()
+
+    async def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            await self._ctx.transaction(self._apply, [item for item, _ in batch])
+        except Exception as error:
+            # its text may quote the rows (health data): name the kind of error only
+            self.last_error = f"writing runs failed: {type(error).__name__}"
+            self._ctx.report_error(RuntimeError(self.last_error), task="agents store writer")
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        self.transactions += 1
+        self.writes += len(batch)
+        for _, future in batch:
+            if not future.done():
+                future.set_result(None)
