@@ -5,10 +5,10 @@ aborts every insert into its table until the test drops it."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from bus_testlib import Ping, Stored, eventually, ready
-from conftest import Errors
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mindframe.kernel.bus import Bus, Envelope
@@ -20,6 +20,7 @@ REFUSE = (
     "BEGIN SELECT RAISE(ABORT, 'dead-letter store unavailable'); END"
 )
 ACCEPT = "DROP TRIGGER refuse_dead_letters"
+Errors = list[tuple[BaseException, dict[str, Any]]]  # what the `errors` fixture collects
 
 
 async def _sql(engine: AsyncEngine, statement: str) -> None:
