@@ -4,8 +4,9 @@ provider hears 200, and applied in that same transaction.
 Storing and applying share one transaction, so a crash leaves either both or neither (the
 provider then redelivers, and the delivery is new to us). The event id is the row's unique
 key, so a redelivery of a committed event is answered 200 and changes nothing. If applying
-raises (a bug, a shape we did not expect), it is undone to a savepoint, the raw webhook is
-kept with the error, still answered 200, and the `apply` job retries it.
+raises (a bug, a shape we did not expect), that transaction is rolled back and the raw
+webhook is stored in a second one with the error, still answered 200, and the `apply` job
+retries it. (One transaction on the happy path, no savepoint: that is the hot path.)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from mindframe.sdk import Event, PluginContext
@@ -69,6 +71,18 @@ def _apply(
     return vipps_events.apply(session, event)
 
 
+def _row(provider: str, event_id: str, event_type: str, body: bytes) -> dict[str, Any]:
+    return {
+        "provider": provider,
+        "event_id": event_id,
+        "event_type": event_type,
+        "payload": body.decode(),
+        "received_at": ledger.now(),
+        "applied_at": None,
+        "error": None,
+    }
+
+
 def _store_and_apply(
     session: Session,
     provider: Provider,
@@ -78,39 +92,24 @@ def _store_and_apply(
     event: dict[str, Any],
     settings: BillingSettings,
 ) -> tuple[Outcome, list[Event]]:
-    stored = ledger.insert_once(
-        session,
-        webhooks,
-        {
-            "provider": provider,
-            "event_id": event_id,
-            "event_type": event_type,
-            "payload": body.decode(),
-            "received_at": ledger.now(),
-        },
-    )
-    if not stored:
+    """Store the webhook as applied and apply it, all or nothing (raises when applying
+    fails: the caller then stores it unapplied, in a transaction of its own)."""
+    row = {**_row(provider, event_id, event_type, body), "applied_at": ledger.now()}
+    connection: Any = session.connection()  # Core: less CPU per statement than the ORM's
+    if not ledger.insert_once(connection, webhooks, row):
         return "duplicate", []
-    return _try_apply(session, provider, event_id, event, settings)
+    return "applied", _apply(provider, connection, event, settings)
 
 
-def _try_apply(
-    session: Session,
-    provider: Provider,
-    event_id: str,
-    event: dict[str, Any],
-    settings: BillingSettings,
-) -> tuple[Outcome, list[Event]]:
-    row = (webhooks.c.provider == provider) & (webhooks.c.event_id == event_id)
-    try:
-        with session.begin_nested():
-            found = _apply(provider, session, event, settings)
-    except Exception as error:
-        text = f"{type(error).__name__}: {error}"[:2000]
-        session.execute(update(webhooks).where(row).values(error=text))
-        return "stored", []
-    session.execute(update(webhooks).where(row).values(applied_at=ledger.now(), error=None))
-    return "applied", found
+def _store_unapplied(
+    session: Session, provider: Provider, event_id: str, event_type: str, body: bytes, error: str
+) -> Outcome:
+    row = {**_row(provider, event_id, event_type, body), "error": error}
+    return "stored" if ledger.insert_once(session, webhooks, row) else "duplicate"
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
 
 
 class Inbox:
@@ -129,12 +128,19 @@ class Inbox:
     ) -> Outcome:
         """Commit and apply one verified webhook; publishes what it changed after commit."""
         event_id, event_type, event = parse(body)
-        outcome, found = await self._ctx.transaction(
-            _store_and_apply, provider, event_id, event_type, body, event, self.settings
-        )
-        if outcome == "stored":
+        try:
+            outcome, found = await self._ctx.transaction(
+                _store_and_apply, provider, event_id, event_type, body, event, self.settings
+            )
+        except DatabaseError:
+            raise  # the database itself failed: no 2xx, so the provider sends it again
+        except Exception as error:  # applying failed: keep it, answer 2xx, retry in the job
+            outcome, found = "stored", []
+            await self._ctx.transaction(
+                _store_unapplied, provider, event_id, event_type, body, _describe(error)
+            )
             self.last_error = f"{provider} event {event_id} could not be applied yet"
-            self._ctx.log.warning("billing: %s; the apply job retries it", self.last_error)
+            self._ctx.log.warning("billing: %s (%s)", self.last_error, _describe(error))
         await self.publish(found)
         return outcome
 
@@ -148,12 +154,18 @@ class Inbox:
         applied = 0
         for provider, event_id, payload in pending:
             event = json.loads(payload)
-            outcome, found = await self._ctx.transaction(
-                _retry, provider, event_id, event, self.settings
-            )
+            try:
+                outcome, found = await self._ctx.transaction(
+                    _retry, provider, event_id, event, self.settings
+                )
+            except Exception as error:
+                await self._ctx.transaction(_record_error, provider, event_id, _describe(error))
+                continue
             if outcome == "applied":
                 applied += 1
                 await self.publish(found)
+        if applied and not await self.depth():
+            self.last_error = None
         return applied
 
     async def depth(self) -> int:
@@ -170,23 +182,32 @@ def _pending(session: Session) -> list[tuple[str, str, str]]:
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
+def _unapplied(provider: str, event_id: str) -> Any:
+    return (
+        (webhooks.c.provider == provider)
+        & (webhooks.c.event_id == event_id)
+        & webhooks.c.applied_at.is_(None)
+    )
+
+
 def _retry(
     session: Session, provider: Provider, event_id: str, event: dict[str, Any], settings: Any
 ) -> tuple[Outcome, list[Event]]:
-    # take the row's write lock first: on SQLite a transaction that reads before it writes
-    # may be refused the write when another commits in between
+    # mark it applied first: that takes the write lock (on SQLite a transaction that reads
+    # before it writes may be refused the write when another commits in between), and a
+    # concurrent retry then finds nothing to do
     claimed = session.execute(
         update(webhooks)
-        .where(
-            webhooks.c.provider == provider,
-            webhooks.c.event_id == event_id,
-            webhooks.c.applied_at.is_(None),
-        )
-        .values(error=webhooks.c.error)
+        .where(_unapplied(provider, event_id))
+        .values(applied_at=ledger.now(), error=None)
     ).rowcount
     if not claimed:
         return "duplicate", []
-    return _try_apply(session, provider, event_id, event, settings)
+    return "applied", _apply(provider, session, event, settings)
+
+
+def _record_error(session: Session, provider: str, event_id: str, error: str) -> None:
+    session.execute(update(webhooks).where(_unapplied(provider, event_id)).values(error=error))
 
 
 def _count_pending(session: Session) -> int:

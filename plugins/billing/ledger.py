@@ -24,13 +24,22 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+_INSERT_ONCE: dict[tuple[str, str], Any] = {}
+
+
 def insert_once(session: Session, table: Table, values: dict[str, Any]) -> bool:
     """Insert `values` unless a row with the same unique key exists; whether it inserted.
-    One statement (`ON CONFLICT DO NOTHING`), so concurrent duplicates never raise."""
-    dialect = session.get_bind().dialect.name
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = session.execute(builder(table).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    One statement (`ON CONFLICT DO NOTHING`), so concurrent duplicates never raise. The
+    statement is built once per table and dialect, its values bound at execution: building
+    it anew each time cost more CPU than SQLite spends running it."""
+    dialect = (
+        session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+    )
+    statement = _INSERT_ONCE.get((dialect, table.name))
+    if statement is None:
+        builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = _INSERT_ONCE[(dialect, table.name)] = builder(table).on_conflict_do_nothing()
+    return bool(session.execute(statement, values).rowcount)
 
 
 def book(
