@@ -21,14 +21,21 @@ def support_kernel(
     boot_kernel: Callable[..., AbstractAsyncContextManager[Any]],
 ) -> Callable[..., AbstractAsyncContextManager[Any]]:
     """`async with support_kernel(assignment="least_loaded") as kernel:` support with chat,
-    auth and i18n (and `plugins=`), its jobs fast unless the settings say otherwise."""
+    auth and i18n (and `plugins=`), its jobs fast unless the settings say otherwise;
+    `database_url_for_test=` puts it on another database (PostgreSQL)."""
 
     @asynccontextmanager
     async def start(
-        *, plugins: tuple[str, ...] = (), settings: dict[str, Any] | None = None, **support: Any
+        *,
+        plugins: tuple[str, ...] = (),
+        settings: dict[str, Any] | None = None,
+        database_url_for_test: str | None = None,
+        **support: Any,
     ) -> AsyncIterator[Any]:
         sections = {"support": {**FAST, **support}, **(settings or {})}
-        async with boot_kernel(["support", "i18n", *plugins], settings=sections) as kernel:
+        options = {"database_url": database_url_for_test} if database_url_for_test else {}
+        plugins = ("support", "i18n", *plugins)
+        async with boot_kernel(list(plugins), settings=sections, **options) as kernel:
             assert kernel.state("support") == "active", kernel.error("support")
             yield kernel
 

@@ -113,3 +113,20 @@ async def agent_socket(base_url: str, agent: httpx.AsyncClient) -> AsyncIterator
         connected = AgentSocket(socket, [])
         await connected.next(lambda f: f.get("type") == "welcome")
         yield connected
+
+
+def over_http(base_url: str, signed_in: httpx.AsyncClient) -> httpx.AsyncClient:
+    """A client of the served runtime (real HTTP on loopback) as `signed_in`'s user: their
+    session cookie and CSRF header."""
+    cookies = "; ".join(f"{name}={value}" for name, value in signed_in.cookies.items())
+    headers = {"Cookie": cookies, "X-CSRF-Token": signed_in.headers["X-CSRF-Token"]}
+    return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10)
+
+
+async def open_tickets(kernel: Any, agent: httpx.AsyncClient, count: int) -> list[dict[str, Any]]:
+    """`count` visitors each open a conversation; their tickets, in that order."""
+    found = []
+    for number in range(count):
+        conversation_id = await (await visitor(kernel, f"Visitor {number}")).start("Help")
+        found.append(await ticket_of(kernel, agent, conversation_id))
+    return found
