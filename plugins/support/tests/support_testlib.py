@@ -130,3 +130,24 @@ async def open_tickets(kernel: Any, agent: httpx.AsyncClient, count: int) -> lis
         conversation_id = await (await visitor(kernel, f"Visitor {number}")).start("Help")
         found.append(await ticket_of(kernel, agent, conversation_id))
     return found
+
+
+async def job_rounds(kernel: Any, name: str, rounds: int) -> None:
+    """Wait until the support job `name` ("assignment" or "sla") has finished `rounds` more
+    runs, waking it so that takes milliseconds."""
+    from mindframe_plugins.support.service import SupportService
+
+    service = kernel.runtime.container.resolve(SupportService)
+    job = service.assignment_job if name == "assignment" else service.sla_job
+    target = job.runs + rounds
+
+    async def done() -> bool:
+        job.wake()
+        return job.runs >= target
+
+    await eventually(done)
+
+
+def events(kernel: Any, topic: str) -> list[Any]:
+    """Every event on `topic` the kernel's bus probe heard so far."""
+    return [event for envelope, event in kernel.bus_probe.seen if envelope.topic == topic]

@@ -9,12 +9,12 @@ from itertools import pairwise
 
 import anyio
 import pytest
-from mindframe_plugins.support.service import SupportService
 from support_testlib import (
     AGENT,
     MANAGER,
     agent_socket,
     eventually,
+    job_rounds,
     open_tickets,
     over_http,
     ticket_of,
@@ -34,20 +34,6 @@ async def holders_of(client, tickets, every: bool = True) -> list[str | None] | 
         (await client.get(f"/api/support/tickets/{t['id']}")).json()["assignee_id"] for t in tickets
     ]
     return holders if all(holders) or not every else None
-
-
-async def job_rounds(kernel, name: str, rounds: int) -> None:
-    """Wait until the support job `name` has run `rounds` more times."""
-    service = kernel.runtime.container.resolve(SupportService)
-    job = service.assignment_job if name == "assignment" else service.sla_job
-    target = job.runs + rounds
-    job.wake()
-
-    async def done() -> bool:
-        job.wake()
-        return job.runs >= target
-
-    await eventually(done)
 
 
 async def race(clients, path: str) -> list[int]:
