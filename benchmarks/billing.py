@@ -7,9 +7,12 @@ webhook receiver can do: check the HMAC and insert the body.
 
 Subject: a kernel booted with the billing plugin (SQLite in a temp folder, in-process bus),
 `POST /api/billing/webhooks/stripe` through the kernel's ASGI app (httpx's ASGITransport,
-no sockets), each webhook a new `payment_intent.succeeded` for a known customer (so each
-one stores the event, creates the payment, books the journal row and publishes
-`billing.payment.succeeded`). Anchor: a bare Litestar app, same transport, one route that
+no sockets), each webhook a new `payment_intent.succeeded`, in two cases: for a
+PaymentIntent we made (its payment row exists, made before the clock runs: the webhook
+stores the event, moves the payment to succeeded, books the journal row, publishes
+`billing.payment.succeeded`), and for one made at Stripe for a known customer (a renewal:
+the webhook also creates the payment row). The goal is judged on the first, the common
+case; both are printed. Anchor: a bare Litestar app, same transport, one route that
 checks the same Stripe-Signature with `hmac` and inserts (event id, body) into a SQLite
 table on the same pragmas (WAL, synchronous=NORMAL) through one worker-thread hop, as the
 kernel's `ctx.transaction` does. Webhooks are sent one after another, as a provider's
@@ -53,8 +56,11 @@ TOLERANCE = 300
 _ids = itertools.count()
 
 
-def signed(customer_id: str) -> tuple[bytes, dict[str, str]]:
+def signed(customer_id: str, payment_id: str | None = None) -> tuple[bytes, dict[str, str]]:
     n = next(_ids)
+    metadata = {"mindframe_customer_id": customer_id}
+    if payment_id is not None:
+        metadata["mindframe_payment_id"] = payment_id
     event = {
         "id": f"evt_bench_{n}",
         "object": "event",
@@ -69,7 +75,7 @@ def signed(customer_id: str) -> tuple[bytes, dict[str, str]]:
                 "currency": "nok",
                 "customer": None,
                 "status": "succeeded",
-                "metadata": {"mindframe_customer_id": customer_id},
+                "metadata": metadata,
             }
         },
     }
@@ -106,8 +112,37 @@ def bare_app(database: Path) -> Litestar:
     return Litestar([hook])
 
 
-async def send(client: httpx.AsyncClient, path: str, count: int, customer_id: str) -> float:
-    requests = [signed(customer_id) for _ in range(count)]
+def _add_payments(session: Any, rows: list[dict[str, Any]]) -> None:
+    from mindframe_plugins.billing.models import payments
+    from sqlalchemy import insert
+
+    session.execute(insert(payments), rows)
+
+
+async def made_by_us(service: Any, customer_id: str, count: int) -> list[str]:
+    """`count` payments as `BillingService.payment_intent` leaves them, awaiting Stripe."""
+    from mindframe_plugins.billing import ledger
+
+    now = ledger.now()
+    rows = [
+        {"id": ledger.new_id(), "customer_id": customer_id, "invoice_id": None,
+         "provider": "stripe", "provider_ref": None, "amount": 12500, "currency": "NOK",
+         "state": "created", "authorized": 0, "redirect_url": None, "created_at": now,
+         "updated_at": now}
+        for _ in range(count)
+    ]  # fmt: skip
+    await service.transaction(_add_payments, rows)
+    return [row["id"] for row in rows]
+
+
+async def send(
+    client: httpx.AsyncClient,
+    path: str,
+    count: int,
+    customer_id: str,
+    payments: list[str] | None = None,
+) -> float:
+    requests = [signed(customer_id, (payments or [None] * count)[n]) for n in range(count)]
     start = time.perf_counter()
     for body, headers in requests:
         response = await client.post(path, content=body, headers=headers)
@@ -136,25 +171,34 @@ async def main(rounds: int, webhooks: int) -> None:
             path = "/api/billing/webhooks/stripe"
             await send(plugin, path, 30, customer["id"])  # warm up both sides
             await send(bare, "/hook", 30, customer["id"])
-            subject, anchor = [], []
+            ours, renewals, anchor = [], [], []
             for index in range(rounds):
-                order = [(plugin, path, subject), (bare, "/hook", anchor)]
-                for client, route, results in order if index % 2 == 0 else order[::-1]:
-                    results.append(await send(client, route, webhooks, customer["id"]))
+                made = await made_by_us(service, customer["id"], webhooks)
+                order = [
+                    (lambda made=made: send(plugin, path, webhooks, customer["id"], made), ours),
+                    (lambda: send(plugin, path, webhooks, customer["id"]), renewals),
+                    (lambda: send(bare, "/hook", webhooks, customer["id"]), anchor),
+                ]
+                for measure, results in order if index % 2 == 0 else order[::-1]:
+                    results.append(await measure())
             await bare.aclose()
     print(f"machine: {machine_info()}")
-    print(f"{'case':<58}{'webhooks/s':>12}")
-    print(
-        f"{'billing plugin: verify, store, apply once, commit, publish':<58}"
-        f"{statistics.median(subject):>12,.0f}"
+    print(f"{'case':<64}{'webhooks/s':>12}")
+    cases = (
+        ("billing plugin, a PaymentIntent we made (verify, store, apply once)", ours),
+        ("billing plugin, one made at Stripe (also creates the payment)", renewals),
+        ("bare handler: HMAC check + one insert", anchor),
     )
-    print(f"{'bare handler: HMAC check + one insert':<58}{statistics.median(anchor):>12,.0f}")
-    ratios = [s / a for s, a in zip(subject, anchor, strict=True)]
-    ratio = statistics.median(ratios)
-    print(
-        f"ratio: {ratio:.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}); "
-        f"goal >= {GOAL}: {'met' if ratio >= GOAL else 'NOT met'}"
-    )
+    for name, results in cases:
+        print(f"{name:<64}{statistics.median(results):>12,.0f}")
+    for name, subject in (("made by us", ours), ("made at Stripe", renewals)):
+        ratios = [s / a for s, a in zip(subject, anchor, strict=True)]
+        ratio = statistics.median(ratios)
+        verdict = f"; goal >= {GOAL}: {'met' if ratio >= GOAL else 'NOT met'}"
+        print(
+            f"ratio {name}: {ratio:.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
+            + (verdict if subject is ours else "")
+        )
 
 
 if __name__ == "__main__":

@@ -394,8 +394,9 @@ def build(ctx: PluginContext) -> list[Any]:
         return ClientException(ctx.gettext(WEBHOOK_REFUSED).format(reason=reason))
 
     @post("/webhooks/stripe", status_code=200, summary="Stripe's webhook endpoint")
-    async def stripe_webhook(request: Request, inbox: NamedDependency[Inbox]) -> dict[str, str]:
+    async def stripe_webhook(request: Request) -> dict[str, str]:
         body = await request.body()
+        inbox = ctx.resolve(Inbox)
         settings = ctx.settings
         try:
             verify_stripe(
@@ -410,8 +411,9 @@ def build(ctx: PluginContext) -> list[Any]:
         return {"received": outcome}
 
     @post("/webhooks/vipps", status_code=200, summary="Vipps MobilePay's webhook endpoint")
-    async def vipps_webhook(request: Request, inbox: NamedDependency[Inbox]) -> dict[str, str]:
+    async def vipps_webhook(request: Request) -> dict[str, str]:
         body = await request.body()
+        inbox = ctx.resolve(Inbox)
         settings = ctx.settings
         query = request.scope.get("query_string", b"").decode()
         path = request.url.path + (f"?{query}" if query else "")
