@@ -83,6 +83,11 @@ class OverbookingPlan(msgspec.Struct, kw_only=True):
     summary: str
 
 
+def sessions(data: OverbookingRequest) -> str:
+    """The audit's subject: the sessions whose patients' no-show risks are read."""
+    return ",".join(session.session_id for session in data.sessions)
+
+
 def plan(data: OverbookingRequest, session: Session, run: Run) -> SessionPlan:
     """The cheapest plan for one session."""
     risks = session.no_show_probabilities
@@ -144,4 +149,6 @@ AGENT = Agent(
     input=OverbookingRequest,
     output=OverbookingPlan,
     run=run,
+    health_data=True,  # each probability is a patient's, derived from their record
+    subject=sessions,
 )
