@@ -50,10 +50,14 @@ class NewProduct(Strict):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
+MinorUnits = Annotated[int, msgspec.Meta(gt=0, le=10**11)]
+"""An amount in øre or cents: positive, at most a billion in the major unit."""
+
+
 class NewPlan(Strict):
-    product_id: str
+    product_id: Annotated[str, msgspec.Meta(max_length=64)]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    unit_amount: Annotated[int, msgspec.Meta(gt=0)]
+    unit_amount: MinorUnits
     currency: Literal["NOK", "SEK", "DKK", "EUR", "USD", "GBP"]
     pricing: Literal["flat", "per_seat"] = "flat"
     interval: Literal["month", "year"] = "month"
@@ -63,35 +67,35 @@ class NewPlan(Strict):
 class NewCustomer(Strict):
     country: Annotated[str, msgspec.Meta(min_length=2, max_length=2)]
     currency: Literal["NOK", "SEK", "DKK", "EUR", "USD", "GBP"]
-    email: str | None = None
-    name: str | None = None
+    email: Annotated[str, msgspec.Meta(max_length=320)] | None = None
+    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     locale: Literal["nb", "sv", "da", "fi", "de", "en_US", "en_GB"] = "en_US"
-    vat_number: str | None = None
+    vat_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     is_business: bool = False
-    user_id: str | None = None
+    user_id: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
 class Subscribe(Strict):
-    plan_id: str
+    plan_id: Annotated[str, msgspec.Meta(max_length=64)]
     seats: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1
 
 
 class Charge(Strict):
-    amount: Annotated[int, msgspec.Meta(gt=0)]
+    amount: MinorUnits
     currency: Literal["NOK", "SEK", "DKK", "EUR", "USD", "GBP"]
     description: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "Payment"
     phone: Annotated[str, msgspec.Meta(pattern=r"^\d{8,15}$")] | None = None
-    invoice_id: str | None = None
+    invoice_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
 class Amount(Strict):
-    amount: Annotated[int, msgspec.Meta(gt=0)] | None = None
+    amount: MinorUnits | None = None
 
 
 class InvoiceLine(Strict):
     description: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-    unit_amount: Annotated[int, msgspec.Meta(ge=0)]
-    quantity: Annotated[int, msgspec.Meta(ge=1)] = 1
+    unit_amount: Annotated[int, msgspec.Meta(ge=0, le=10**11)]
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=10**6)] = 1
 
 
 class DraftInvoice(Strict):
