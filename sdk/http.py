@@ -11,6 +11,9 @@ token, and nothing is built that the handler did not ask for::
     async def login(data: JSONBody[Credentials]) -> ...: ...
 
 Bodies of other types are decoded as before; any body nested too deep to read is a 400.
+
+Route parameters that are database ids or page sizes take the bounded types `RowId`,
+`Limit` and `Offset`, so a number no database can bind is a 400, not a 500.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from litestar.serialization import decode_json
 from litestar.types import Empty
 
 from mindframe.kernel.http.json_body import TOO_DEEP, JSONRequest
+from mindframe.kernel.http.params import MAX_ROW_ID, Limit, Offset, RowId
+
+__all__ = ["MAX_ROW_ID", "Limit", "Offset", "RowId", "TypedJSONRequest"]
 
 
 class TypedJSONRequest(JSONRequest):

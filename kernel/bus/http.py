@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException, ServiceUnavailableException
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Stream
 
+from ..http.params import MAX_ROW_ID, Limit, Offset
 from .bus import Bus
 from .dead_letters import DeadLetter
 from .errors import BusNotStarted, DeadLetterNotFound
@@ -19,13 +20,7 @@ from .events import Envelope, Event
 from .topics import validate_pattern
 
 _TAIL_BUFFER = 1000
-# Bounds declared in the signatures: a number the database cannot bind is a 400, not a 500,
-# and the OpenAPI schema states the range. 2**53 - 1 is far below BIGINT's limit and stays
-# exact in every JSON client (the schema writes bounds as floats).
-_MAX_ROW = 2**53 - 1
-LetterId = Annotated[int, Parameter(ge=1, le=_MAX_ROW, description="a dead letter's id")]
-Limit = Annotated[int, Parameter(ge=1, le=1000, description="at most this many rows")]
-Offset = Annotated[int, Parameter(ge=0, le=_MAX_ROW, description="rows to skip")]
+LetterId = Annotated[int, Parameter(ge=1, le=MAX_ROW_ID, description="a dead letter's id")]
 
 
 class TailLine(msgspec.Struct):
