@@ -109,7 +109,8 @@ async def ticket_page(
     chat = support_service.chat
     try:
         messages = await chat.messages(row["conversation_id"], limit=500)
-        suggestions = await support_replies.suggestions(row, identity.username)
+        name = await support_service.agent_name(identity.user_id, identity.username)
+        suggestions = await support_replies.suggestions(row, name)
     except (ChatError, LookupError):
         messages, suggestions = [], []
     return html(

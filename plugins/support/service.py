@@ -87,6 +87,17 @@ class SupportService:
 
     # --- who holds it --------------------------------------------------------------------
 
+    async def agent_name(self, agent_id: str, username: str | None) -> str | None:
+        """What customers read as the agent's name (`{agent_name}`): the name set for them
+        (`PUT /api/support/agents/{id}`), else their username."""
+
+        def read(session: Any) -> str | None:
+            query = agents.select().where(agents.c.agent_id == agent_id)
+            row = session.execute(query).mappings().first()
+            return row["name"] if row else None
+
+        return await self.ctx.transaction(read) or username
+
     async def limit_of(self, agent_id: str) -> int:
         def read(session: Any) -> int | None:
             query = agents.select().where(agents.c.agent_id == agent_id)

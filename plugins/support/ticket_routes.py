@@ -252,7 +252,8 @@ async def ticket_suggestions(
     locale: Annotated[str | None, QueryParameter(max_length=35)] = None,
 ) -> list[SuggestionView]:
     row = await found(support_service, ticket_id)
-    found_ = await support_replies.suggestions(row, identity.username, locale)
+    name = await support_service.agent_name(identity.user_id, identity.username)
+    found_ = await support_replies.suggestions(row, name, locale)
     return [SuggestionView(**asdict(s)) for s in found_]
 
 
@@ -275,7 +276,7 @@ async def reply_to_ticket(
         message = await support_replies.reply(
             row,
             identity.user_id,
-            identity.username,
+            await support_service.agent_name(identity.user_id, identity.username),
             text=data.text,
             canned_id=data.canned_id,
             locale=data.locale,
