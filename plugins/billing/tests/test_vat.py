@@ -54,7 +54,7 @@ async def test_a_business_with_an_invalid_vat_number_pays_its_countrys_vat(billi
     assert (response.json()["vat_amount"], response.json()["reverse_charge"]) == (1900, False)
 
 
-async def test_a_business_in_the_sellers_own_country_pays_domestic_vat(billing):
+async def test_a_swedish_business_buying_from_a_norwegian_seller_is_reverse_charged(billing):
     business = await billing.customer(
         country="SE", currency="SEK", is_business=True, vat_number="SE556703748501"
     )
@@ -63,3 +63,14 @@ async def test_a_business_in_the_sellers_own_country_pays_domestic_vat(billing):
         json={"lines": [{"description": "Plan", "unit_amount": 10000}]},
     )
     assert response.json()["reverse_charge"] is True  # the seller is Norwegian by default
+
+
+def test_a_business_in_the_sellers_own_country_pays_domestic_vat():
+    from decimal import Decimal
+
+    from mindframe_plugins.billing.vat import treatment
+
+    domestic = treatment("SE", "SE", True, "SE556703748501")
+    assert (domestic.rate, domestic.reverse_charge) == (Decimal(25), False)
+    assert domestic.on(10001) == 2500  # 2500.25 rounds half up to 2500
+    assert treatment("NO", "FI", False, None).on(10000) == 2550
