@@ -15,7 +15,7 @@ By = Literal["agent", "team"]
 
 
 def _rounded(value: Any) -> float | None:
-    return None if value is None else round(float(value), 1)
+    return None if value is None else round(float(value), 3)
 
 
 def figures(session: Session, by: By, since: float, until: float) -> list[dict[str, Any]]:
