@@ -14,6 +14,7 @@ from litestar import HttpMethod, Request, Response, route
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 
+from mindframe.sdk.http import RowId
 from mindframe.sdk.i18n import N_
 
 from .dsn import public_key_of
@@ -97,7 +98,7 @@ def intake_routes(intake: Intake, max_body: int, gettext: Callable[[str], str]) 
         request_max_body_size=max_body,
         summary="Take an envelope from a Sentry SDK; committed before it answers",
     )
-    async def take_envelope(request: Request, project_id: FromPath[int]) -> Response[Any]:
+    async def take_envelope(request: Request, project_id: FromPath[RowId]) -> Response[Any]:
         return await receive(request, project_id, legacy_event=False)
 
     @route(
@@ -107,7 +108,7 @@ def intake_routes(intake: Intake, max_body: int, gettext: Callable[[str], str]) 
         request_max_body_size=max_body,
         summary="Take one event from an older Sentry SDK (the legacy store endpoint)",
     )
-    async def take_event(request: Request, project_id: FromPath[int]) -> Response[Any]:
+    async def take_event(request: Request, project_id: FromPath[RowId]) -> Response[Any]:
         return await receive(request, project_id, legacy_event=True)
 
     return [take_envelope, take_event]

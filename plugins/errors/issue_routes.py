@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from mindframe.sdk.http import MAX_ROW_ID, RowId
 from mindframe.sdk.i18n import N_
 
 from . import issue_states, reading
@@ -26,7 +27,7 @@ NOTHING_MERGED = N_("none of {issues} is another issue of the same project as is
 
 State = Literal["unresolved", "resolved", "ignored"]
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Offset = Annotated[int, QueryParameter(ge=0)]
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_ROW_ID)]
 Days = Annotated[int, QueryParameter(ge=1, le=90)]
 
 
@@ -49,7 +50,7 @@ async def found_issue(tracker: ErrorTracker, issue_id: int) -> dict[str, Any]:
 @get("/issues", guards=[READ], summary="Issues, each with its event count; filter and sort")
 async def list_issues(
     error_tracker: NamedDependency[ErrorTracker],
-    project: Annotated[int | None, QueryParameter()] = None,
+    project: Annotated[int | None, QueryParameter(ge=1, le=MAX_ROW_ID)] = None,
     state_filter: Annotated[State | None, QueryParameter(name="state")] = None,
     release: Annotated[str | None, QueryParameter()] = None,
     environment: Annotated[str | None, QueryParameter()] = None,
@@ -79,7 +80,7 @@ async def list_issues(
 @get("/issues/top", guards=[READ], summary="The issues with the most events lately")
 async def top_issues(
     error_tracker: NamedDependency[ErrorTracker],
-    project: Annotated[int | None, QueryParameter()] = None,
+    project: Annotated[int | None, QueryParameter(ge=1, le=MAX_ROW_ID)] = None,
     days: Days = 7,
     limit: Limit = 10,
 ) -> list[dict[str, Any]]:
@@ -91,7 +92,7 @@ async def top_issues(
 
 @get("/issues/{issue_id:int}", guards=[READ], summary="An issue, with releases and environments")
 async def show_issue(
-    issue_id: FromPath[int], error_tracker: NamedDependency[ErrorTracker]
+    issue_id: FromPath[RowId], error_tracker: NamedDependency[ErrorTracker]
 ) -> dict[str, Any]:
     return await found_issue(error_tracker, issue_id)
 
@@ -102,7 +103,7 @@ async def show_issue(
     summary="An issue's events, newest first, in full (stack, breadcrumbs, tags, user, request)",
 )
 async def list_events(
-    issue_id: FromPath[int],
+    issue_id: FromPath[RowId],
     error_tracker: NamedDependency[ErrorTracker],
     limit: Limit = 50,
     offset: Offset = 0,
@@ -127,7 +128,7 @@ async def show_event(
 
 @get("/issues/{issue_id:int}/trend", guards=[READ], summary="An issue's events per hour")
 async def issue_trend(
-    issue_id: FromPath[int], error_tracker: NamedDependency[ErrorTracker], days: Days = 7
+    issue_id: FromPath[RowId], error_tracker: NamedDependency[ErrorTracker], days: Days = 7
 ) -> list[dict[str, Any]]:
     await found_issue(error_tracker, issue_id)
 
@@ -139,7 +140,7 @@ async def issue_trend(
 
 @get("/projects/{project_id:int}/trend", guards=[READ], summary="A project's events per hour")
 async def project_trend(
-    project_id: FromPath[int], error_tracker: NamedDependency[ErrorTracker], days: Days = 7
+    project_id: FromPath[RowId], error_tracker: NamedDependency[ErrorTracker], days: Days = 7
 ) -> list[dict[str, Any]]:
     def read(session: Any) -> list[dict[str, Any]]:
         return reading.trend(session, project_id=project_id, days=days)
@@ -162,7 +163,7 @@ async def change_state(
     summary="Resolve (in ?in_release=, else its last release); a later release reopens it",
 )
 async def resolve_issue(
-    issue_id: FromPath[int],
+    issue_id: FromPath[RowId],
     error_tracker: NamedDependency[ErrorTracker],
     in_release: Annotated[str | None, QueryParameter()] = None,
 ) -> dict[str, Any]:
@@ -171,14 +172,14 @@ async def resolve_issue(
 
 @post("/issues/{issue_id:int}/ignore", status_code=200, guards=[MANAGE], summary="Ignore")
 async def ignore_issue(
-    issue_id: FromPath[int], error_tracker: NamedDependency[ErrorTracker]
+    issue_id: FromPath[RowId], error_tracker: NamedDependency[ErrorTracker]
 ) -> dict[str, Any]:
     return await change_state(error_tracker, issue_id, "ignored")
 
 
 @post("/issues/{issue_id:int}/unresolve", status_code=200, guards=[MANAGE], summary="Reopen")
 async def unresolve_issue(
-    issue_id: FromPath[int], error_tracker: NamedDependency[ErrorTracker]
+    issue_id: FromPath[RowId], error_tracker: NamedDependency[ErrorTracker]
 ) -> dict[str, Any]:
     return await change_state(error_tracker, issue_id, "unresolved")
 
@@ -190,7 +191,7 @@ async def unresolve_issue(
     summary="Merge other issues into this one; their later events come here too",
 )
 async def merge_issues(
-    issue_id: FromPath[int], data: JSONBody[Merge], error_tracker: NamedDependency[ErrorTracker]
+    issue_id: FromPath[RowId], data: JSONBody[Merge], error_tracker: NamedDependency[ErrorTracker]
 ) -> dict[str, Any]:
     await found_issue(error_tracker, issue_id)
     merged = await error_tracker.ctx.transaction(issue_states.merge, issue_id, data.issues)

@@ -16,6 +16,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import File
 
+from mindframe.sdk.http import MAX_ROW_ID, RowId
 from mindframe.sdk.i18n import N_
 
 from . import reading, stack_view
@@ -60,7 +61,7 @@ def trend_data(points: list[dict[str, Any]], label: str) -> dict[str, Any]:
 async def issues_page(
     request: Request,
     error_tracker: NamedDependency[ErrorTracker],
-    project: Annotated[int | None, QueryParameter()] = None,
+    project: Annotated[int | None, QueryParameter(ge=1, le=MAX_ROW_ID)] = None,
     state_filter: Annotated[State | Literal[""], QueryParameter(name="state")] = "unresolved",
     text: Annotated[str | None, QueryParameter(name="query", max_length=200)] = None,
     offset: Annotated[int, QueryParameter(ge=0)] = 0,
@@ -103,7 +104,7 @@ async def issues_page(
 
 @get("/issues/{issue_id:int}", guards=[READ], summary="An issue", include_in_schema=False)
 async def issue_page(
-    issue_id: FromPath[int],
+    issue_id: FromPath[RowId],
     request: Request,
     error_tracker: NamedDependency[ErrorTracker],
     alerts: NamedDependency[Alerts],

@@ -15,6 +15,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
 from litestar.params import Body, FromPath, JSONBody
 
+from mindframe.sdk.http import RowId
 from mindframe.sdk.i18n import N_
 
 from .access import MANAGE, READ
@@ -113,14 +114,14 @@ async def list_projects(
 
 @get("/projects/{project_id:int}", guards=[READ], summary="A project, with its DSN and keys")
 async def show_project(
-    project_id: FromPath[int], request: Request, error_tracker: NamedDependency[ErrorTracker]
+    project_id: FromPath[RowId], request: Request, error_tracker: NamedDependency[ErrorTracker]
 ) -> dict[str, Any]:
     return await describe(error_tracker, await existing(error_tracker, project_id), request)
 
 
 @patch("/projects/{project_id:int}", guards=[MANAGE], summary="Change a project's limits")
 async def change_project(
-    project_id: FromPath[int],
+    project_id: FromPath[RowId],
     data: JSONBody[ProjectLimits],
     request: Request,
     error_tracker: NamedDependency[ErrorTracker],
@@ -138,7 +139,7 @@ async def change_project(
     summary="Add a key (rotation: add one, move the SDKs to its DSN, revoke the old one)",
 )
 async def add_key(
-    project_id: FromPath[int], request: Request, error_tracker: NamedDependency[ErrorTracker]
+    project_id: FromPath[RowId], request: Request, error_tracker: NamedDependency[ErrorTracker]
 ) -> dict[str, Any]:
     project = await existing(error_tracker, project_id)
     key = await error_tracker.projects.add_key(project_id)
@@ -151,7 +152,7 @@ async def add_key(
     summary="Revoke a key: envelopes sent with it are refused from now on",
 )
 async def revoke_key(
-    project_id: FromPath[int],
+    project_id: FromPath[RowId],
     public_key: FromPath[str],
     error_tracker: NamedDependency[ErrorTracker],
 ) -> None:
@@ -167,7 +168,7 @@ async def revoke_key(
     summary="Upload a release file (a source map) for symbolication",
 )
 async def upload_file(
-    project_id: FromPath[int],
+    project_id: FromPath[RowId],
     release: FromPath[str],
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
     error_tracker: NamedDependency[ErrorTracker],
@@ -190,7 +191,9 @@ async def upload_file(
     summary="The files uploaded for a release",
 )
 async def list_files(
-    project_id: FromPath[int], release: FromPath[str], error_tracker: NamedDependency[ErrorTracker]
+    project_id: FromPath[RowId],
+    release: FromPath[str],
+    error_tracker: NamedDependency[ErrorTracker],
 ) -> list[dict[str, Any]]:
     await existing(error_tracker, project_id)
     return await error_tracker.artifacts.list(project_id, release)
