@@ -20,8 +20,9 @@ learned or not. `UniformPolicy` is the default that needs no engine: it picks un
 random and ignores rewards, so a plugin works alone and improves when the engine runs.
 
 The same calls are offered over HTTP under `/api/learning/` and on the bus: a request on
-`learning.decide` (`DecideRequest`) answers with the decision, and a `learning.reward` event
-(`RewardDelivered`) delivers a reward; each decision is announced as `learning.decision`.
+`learning.decide` (`DecideRequest`) answers with the decision, and a `learning.reward.deliver`
+event (`RewardDelivered`) delivers a reward. Each decision is announced as `learning.decision`
+(`DecisionMade`) and each reward counted as `learning.reward` (`RewardCounted`).
 """
 
 from __future__ import annotations
@@ -274,7 +275,7 @@ class RewardDelivered(Event):
     """Deliver a reward over the bus; kept in the bus's durable log, so a reward published
     is not lost, and counted once however often it is delivered."""
 
-    topic: ClassVar[str] = "learning.reward"
+    topic: ClassVar[str] = "learning.reward.deliver"
     durable: ClassVar[bool] = True
 
     decision_id: str
@@ -296,6 +297,22 @@ class DecisionMade(Event):
     agent: str | None = None
 
 
+class RewardCounted(Event):
+    """Announced when a reward is counted (once per decision: not for a redelivery), right
+    after the learner took it; not written to the bus's log: the engine's reward log is the
+    record. `late` as in `RewardReceipt`."""
+
+    topic: ClassVar[str] = "learning.reward"
+
+    decision_id: str
+    policy: str
+    version: int
+    action: str
+    reward: float
+    agent: str | None = None
+    late: bool = False
+
+
 __all__ = [
     "KINDS",
     "BoundPolicy",
@@ -312,6 +329,7 @@ __all__ = [
     "PolicyExists",
     "PolicyInfo",
     "RewardConflict",
+    "RewardCounted",
     "RewardDelivered",
     "RewardReceipt",
     "UniformPolicy",

@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from mindframe.sdk import PluginContext, Subject, hookimpl
+from mindframe.sdk.auth import declare_permissions
 from mindframe.sdk.learning import LearningEngine
 
 from . import bus, models, personal_data, routes
+from .access import PERMISSIONS
 from .engine import Engine
 from .settings import LearningSettings
 
@@ -31,6 +33,7 @@ def settings_model() -> type[LearningSettings]:
 @hookimpl
 def register_services(ctx: PluginContext) -> None:
     ctx.provide(LearningEngine, Engine(ctx, ctx.settings))
+    declare_permissions(ctx, PERMISSIONS)
 
 
 @hookimpl

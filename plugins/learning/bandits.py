@@ -1,5 +1,11 @@
 """Context-free bandits: epsilon-greedy, UCB1, and Thompson sampling (Beta-Bernoulli for 0/1
-rewards, Gaussian for any). Each keeps per-action counts and sums, nothing more."""
+rewards, Gaussian for any). Each keeps per-action counts and sums, nothing more.
+
+A decision over all actions is the hot path (thousands a second): each learner picks in
+plain Python floats there, since with a handful of actions numpy's per-call cost is more
+than the arithmetic. A choice among a subset of the actions goes through the general
+`action_probabilities`, which states the whole distribution.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from .choice import allowed_mask, ensemble_probabilities
 from .learner import Context, Learner
 
 
 class CountingLearner(Learner):
-    """Counts and reward sums per action; the state of every context-free bandit here. Kept
-    as plain floats: with a handful of actions, Python is faster than numpy's per-call cost."""
+    """Counts and reward sums per action; the state of every context-free bandit here."""
 
     def __init__(self, n_actions: int, options: Mapping[str, Any]) -> None:
         super().__init__(n_actions, options)
@@ -24,6 +28,7 @@ class CountingLearner(Learner):
         self.sums = [0.0] * n_actions
         self.initial = float(options.get("initial", 0.0))
         self._random = random.Random(options.get("seed"))
+        self._everything = list(range(n_actions))
 
     def learn(
         self, decision_id: str, context: Context, action: int, reward: float, done: bool
@@ -40,7 +45,7 @@ class CountingLearner(Learner):
         raise NotImplementedError
 
     def choose(self, context: Context, allowed: list[int] | None) -> tuple[int, float]:
-        candidates = range(self.n_actions) if allowed is None else allowed
+        candidates = self._everything if allowed is None else allowed
         probabilities = self.action_probabilities(candidates)
         point = self._random.random()
         chosen = candidates[-1]
@@ -54,7 +59,7 @@ class CountingLearner(Learner):
         return chosen, probabilities[chosen]
 
     def probabilities(self, contexts: Sequence[Context]) -> np.ndarray:
-        row = np.array(self.action_probabilities(range(self.n_actions)))
+        row = np.array(self.action_probabilities(self._everything))
         return np.tile(row, (len(contexts), 1))
 
     def state(self) -> dict[str, Any]:
@@ -77,10 +82,16 @@ class EpsilonGreedy(CountingLearner):
 
     kind = "epsilon_greedy"
 
+    def __init__(self, n_actions: int, options: Mapping[str, Any]) -> None:
+        super().__init__(n_actions, options)
+        self._epsilon = float(options.get("epsilon", 0.1))
+        self._decay = float(options.get("decay", 1.0))
+        self._floor = float(options.get("min_epsilon", 0.0))
+
     def epsilon(self) -> float:
-        epsilon = float(self.options.get("epsilon", 0.1))
-        decay = float(self.options.get("decay", 1.0))
-        return max(float(self.options.get("min_epsilon", 0.0)), epsilon * decay**self.updates)
+        if self._decay == 1.0:
+            return max(self._floor, self._epsilon)
+        return max(self._floor, self._epsilon * self._decay**self.updates)
 
     def action_probabilities(self, allowed: Sequence[int]) -> list[float]:
         epsilon = self.epsilon()
@@ -92,6 +103,18 @@ class EpsilonGreedy(CountingLearner):
             probabilities[action] += (1.0 - epsilon) / len(best)
         return probabilities
 
+    def choose(self, context: Context, allowed: list[int] | None) -> tuple[int, float]:
+        if allowed is not None:
+            return super().choose(context, allowed)
+        epsilon, n = self.epsilon(), self.n_actions
+        best = best_of(self.means(), self._everything)
+        if self._random.random() < epsilon:
+            action = self._random.randrange(n)
+        else:
+            action = best[self._random.randrange(len(best))] if len(best) > 1 else best[0]
+        exploit = (1.0 - epsilon) / len(best) if action in best else 0.0
+        return action, epsilon / n + exploit
+
 
 class UCB1(CountingLearner):
     """Each action once, then the best upper confidence bound `mean + alpha * sqrt(2 ln t /
@@ -99,56 +122,139 @@ class UCB1(CountingLearner):
 
     kind = "ucb1"
 
+    def __init__(self, n_actions: int, options: Mapping[str, Any]) -> None:
+        super().__init__(n_actions, options)
+        self._alpha = float(options.get("alpha", 1.0))
+
+    def _best(self, allowed: Sequence[int]) -> list[int]:
+        counts, sums, alpha = self.counts, self.sums, self._alpha
+        untried = [a for a in allowed if counts[a] == 0.0]
+        if untried:
+            return untried
+        spread = 2.0 * math.log(sum([counts[a] for a in allowed]))
+        top, best = -math.inf, []
+        for a in allowed:
+            n = counts[a]
+            score = sums[a] / n + alpha * math.sqrt(spread / n)
+            if score > top:
+                top, best = score, [a]
+            elif score == top:
+                best.append(a)
+        return best
+
     def action_probabilities(self, allowed: Sequence[int]) -> list[float]:
-        counts = self.counts
-        best = [a for a in allowed if counts[a] == 0.0]
-        if not best:
-            alpha = float(self.options.get("alpha", 1.0))
-            spread = 2.0 * math.log(sum(counts[a] for a in allowed))
-            scores = [0.0] * self.n_actions
-            for a in allowed:
-                scores[a] = self.sums[a] / counts[a] + alpha * math.sqrt(spread / counts[a])
-            best = best_of(scores, allowed)
         probabilities = [0.0] * self.n_actions
+        best = self._best(allowed)
         for action in best:
             probabilities[action] = 1.0 / len(best)
         return probabilities
 
+    def choose(self, context: Context, allowed: list[int] | None) -> tuple[int, float]:
+        best = self._best(self._everything if allowed is None else allowed)
+        if len(best) == 1:
+            return best[0], 1.0
+        return best[self._random.randrange(len(best))], 1.0 / len(best)
+
 
 class EnsembleThompson(CountingLearner):
-    """Thompson sampling whose propensity is exact: `samples` draws from the posterior are
-    made at once, the action is the winner of one draw picked at random, so it had exactly
-    the share of draws it won. The draws are reused until the posterior changes."""
+    """Thompson sampling whose propensity is exact: the posterior is kept as `samples` draws
+    of every action's mean (samples x actions), and a decision is the winner of one draw
+    picked at random, so its action had exactly the share of draws it won.
+
+    The draws follow the posterior by conjugate updates instead of being drawn anew: each
+    of them is a sample path that stays an exact draw of the current posterior as rewards
+    come in (see the subclasses), at the cost of one small random vector per rewarded action.
+    Rewards only note what they add; the next decision applies it to the actions that got
+    rewards (one vectorised numpy call each) and recounts the winners. Until the posterior
+    changes again, a decision costs one random integer."""
 
     def __init__(self, n_actions: int, options: Mapping[str, Any]) -> None:
         super().__init__(n_actions, options)
         self.samples = int(options.get("samples", 128))
-        self._cached: list[float] | None = None
-        self._cached_at = -1
+        if self.samples < 1:
+            raise ValueError(f"samples must be at least 1, got {self.samples}")
+        self._values: np.ndarray | None = None
+        """samples x actions: the sampled mean rewards, None until the first decision."""
+        self._pending: dict[int, list[float]] = {}
+        self._winners: np.ndarray = np.zeros(self.samples, dtype=np.intp)
+        self._shares: list[float] = []
 
-    def posterior_draws(self, draws: int) -> np.ndarray:
+    def start_draws(self) -> np.ndarray:
+        """samples x actions draws from the posterior of the counts and sums now."""
         raise NotImplementedError
 
+    def advance(self, values: np.ndarray, action: int, added: list[float]) -> None:
+        """Bring `action`'s column of `values` to its posterior after the rewards that
+        added `added` (their count and sum) to it."""
+        raise NotImplementedError
+
+    def learn(
+        self, decision_id: str, context: Context, action: int, reward: float, done: bool
+    ) -> None:
+        super().learn(decision_id, context, action, reward, done)
+        if self._values is not None:
+            added = self._pending.get(action)
+            if added is None:
+                self._pending[action] = [1.0, reward]
+            else:
+                added[0] += 1.0
+                added[1] += reward
+
+    def _refresh(self) -> None:
+        values = self._values
+        if values is None:
+            values = self._values = self.start_draws()
+            self._pending.clear()
+        elif self._pending:
+            for action, added in self._pending.items():
+                self.advance(values, action, added)
+            self._pending.clear()
+        else:
+            return
+        self._winners = values.argmax(axis=1)
+        counted = np.bincount(self._winners, minlength=self.n_actions)
+        self._shares = (counted / self.samples).tolist()
+
     def action_probabilities(self, allowed: Sequence[int]) -> list[float]:
-        everything = len(allowed) == self.n_actions
-        if everything and self._cached is not None and self._cached_at == self.updates:
-            return self._cached
-        mask = allowed_mask(self.n_actions, list(allowed))
-        shares = ensemble_probabilities(self.posterior_draws(self.samples), mask).tolist()
-        if everything:
-            self._cached, self._cached_at = shares, self.updates
-        return shares
+        self._refresh()
+        if len(allowed) == self.n_actions:
+            return list(self._shares)
+        values = self._values
+        assert values is not None
+        masked = np.full_like(values, -np.inf)
+        masked[:, list(allowed)] = values[:, list(allowed)]
+        winners = masked.argmax(axis=1)
+        return (np.bincount(winners, minlength=self.n_actions) / self.samples).tolist()
+
+    def choose(self, context: Context, allowed: list[int] | None) -> tuple[int, float]:
+        if allowed is not None and len(allowed) < self.n_actions:
+            return super().choose(context, allowed)
+        self._refresh()
+        action = int(self._winners[self._random.randrange(self.samples)])
+        return action, self._shares[action]
 
     def load(self, state: Mapping[str, Any]) -> None:
         super().load(state)
-        self._cached = None
+        self._values = None
+        self._pending.clear()
 
 
 class ThompsonBeta(EnsembleThompson):
     """Beta-Bernoulli Thompson sampling for rewards in [0, 1] (a reward r counts r successes
-    and 1 - r failures), prior Beta(`prior_alpha`, `prior_beta`), 1 and 1 by default."""
+    and 1 - r failures), prior Beta(`prior_alpha`, `prior_beta`), 1 and 1 by default.
+
+    A Beta(a, b) draw is X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b), and a Gamma(a) draw
+    plus an independent Gamma(c) draw is a Gamma(a + c) draw: so each draw keeps its X and
+    Y, and rewards adding s successes and f failures add Gamma(s) and Gamma(f) draws to
+    them. Every draw stays an exact Beta draw of the current posterior."""
 
     kind = "thompson_beta"
+
+    def __init__(self, n_actions: int, options: Mapping[str, Any]) -> None:
+        super().__init__(n_actions, options)
+        self._prior_alpha = float(options.get("prior_alpha", 1.0))
+        self._prior_beta = float(options.get("prior_beta", 1.0))
+        self._successes = self._failures = np.zeros((self.samples, n_actions))
 
     def learn(
         self, decision_id: str, context: Context, action: int, reward: float, done: bool
@@ -157,24 +263,64 @@ class ThompsonBeta(EnsembleThompson):
             raise ValueError(f"thompson_beta takes rewards in [0, 1], got {reward}")
         super().learn(decision_id, context, action, reward, done)
 
-    def posterior_draws(self, draws: int) -> np.ndarray:
+    def start_draws(self) -> np.ndarray:
         sums, counts = np.array(self.sums), np.array(self.counts)
-        a = float(self.options.get("prior_alpha", 1.0)) + sums
-        b = float(self.options.get("prior_beta", 1.0)) + counts - sums
-        return self.rng.beta(a[:, None], b[:, None], size=(self.n_actions, draws))
+        shape = (self.samples, self.n_actions)
+        self._successes = self.rng.standard_gamma(self._prior_alpha + sums, size=shape)
+        self._failures = self.rng.standard_gamma(self._prior_beta + counts - sums, size=shape)
+        return self._successes / (self._successes + self._failures)
+
+    def _gamma(self, shape: float) -> np.ndarray | float:
+        if shape <= 0.0:
+            return 0.0
+        if shape == 1.0:
+            return self.rng.standard_exponential(self.samples)
+        return self.rng.standard_gamma(shape, self.samples)
+
+    def advance(self, values: np.ndarray, action: int, added: list[float]) -> None:
+        count, total = added
+        successes = self._successes[:, action]
+        failures = self._failures[:, action]
+        successes += self._gamma(total)
+        failures += self._gamma(count - total)
+        values[:, action] = successes / (successes + failures)
 
 
 class ThompsonGaussian(EnsembleThompson):
     """Gaussian Thompson sampling: each action's mean reward has the prior N(`prior_mean`,
-    `prior_sd`^2) and rewards noise of sd `noise_sd`; the posterior is normal again."""
+    `prior_sd`^2) and rewards noise of sd `noise_sd`; the posterior is normal again.
+
+    Each draw is kept as a perturbed sum: a prior draw times the prior precision, plus
+    every reward, each with fresh noise of the reward noise's sd, times the noise precision;
+    divided by the posterior precision it is an exact draw of the posterior (the sample of
+    "randomised prior and perturbed observations"), and n rewards add their sum plus one
+    normal vector of sd sqrt(n) * `noise_sd`."""
 
     kind = "thompson_gaussian"
 
-    def posterior_draws(self, draws: int) -> np.ndarray:
-        prior_mean = float(self.options.get("prior_mean", 0.0))
-        prior_precision = 1.0 / float(self.options.get("prior_sd", 1.0)) ** 2
-        noise_precision = 1.0 / float(self.options.get("noise_sd", 1.0)) ** 2
-        precision = prior_precision + np.array(self.counts) * noise_precision
-        mean = (prior_mean * prior_precision + np.array(self.sums) * noise_precision) / precision
-        noise = self.rng.standard_normal((self.n_actions, draws))
-        return mean[:, None] + noise / np.sqrt(precision)[:, None]
+    def __init__(self, n_actions: int, options: Mapping[str, Any]) -> None:
+        super().__init__(n_actions, options)
+        self._prior_mean = float(options.get("prior_mean", 0.0))
+        self._prior_precision = 1.0 / float(options.get("prior_sd", 1.0)) ** 2
+        self._noise_sd = float(options.get("noise_sd", 1.0))
+        self._noise_precision = 1.0 / self._noise_sd**2
+        self._weighted = np.zeros((self.samples, n_actions))
+
+    def _precision(self, counts: np.ndarray | float) -> np.ndarray | float:
+        return self._prior_precision + counts * self._noise_precision
+
+    def start_draws(self) -> np.ndarray:
+        counts, sums = np.array(self.counts), np.array(self.sums)
+        precision = self._precision(counts)
+        mean = (self._prior_mean * self._prior_precision + sums * self._noise_precision) / precision
+        noise = self.rng.standard_normal((self.samples, self.n_actions))
+        draws = mean + noise / np.sqrt(precision)
+        self._weighted = draws * precision
+        return draws
+
+    def advance(self, values: np.ndarray, action: int, added: list[float]) -> None:
+        count, total = added
+        noise = self.rng.standard_normal(self.samples) * (self._noise_sd * count**0.5)
+        weighted = self._weighted[:, action]
+        weighted += (total + noise) * self._noise_precision
+        values[:, action] = weighted / self._precision(self.counts[action])

@@ -9,6 +9,7 @@ in order; across a hot reload the old version hands its learners over as plain d
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from mindframe.sdk.learning import (
     PolicyExists,
     PolicyInfo,
     RewardConflict,
+    RewardCounted,
     RewardReceipt,
     UnknownDecision,
     UnknownPolicy,
@@ -84,10 +86,17 @@ class Engine(LearningEngine):
     def __init__(self, ctx: PluginContext, settings: LearningSettings) -> None:
         self.ctx = ctx
         self.settings = settings
-        self.log = LogWriter(ctx, settings.flush_interval, settings.flush_rows)
+        self.log = LogWriter(
+            ctx, settings.flush_interval, settings.flush_rows, on_commit=self._forget_settled
+        )
+        self._open_limit = settings.max_open_decisions
+        self._checkpoint_every = settings.checkpoint_every
+        self._announce_decisions = settings.announce_decisions
+        self._announce_rewards = settings.announce_rewards
         self.live: dict[str, LivePolicy] = {}
         self._open: dict[str, OpenDecision] = {}
-        self._settled: dict[str, tuple[float, asyncio.Future[None]]] = {}
+        self._settled: dict[str, float] = {}
+        """Rewards counted and not yet committed: a repeat is recognised here until then."""
         self._seq = 0
         self._lock = asyncio.Lock()  # creating, promoting, rolling back: one at a time
 
@@ -251,36 +260,39 @@ class Engine(LearningEngine):
                 raise LearningError(m.UNKNOWN_ACTION, name=policy, action=missing.args[0]) from None
             if not allowed:
                 raise LearningError(m.NO_ACTIONS)
+        learner = live.learner
         try:
-            action, propensity = live.learner.choose(context, allowed)
+            action, propensity = learner.choose(context, allowed)
         except (ValueError, TypeError) as error:
             raise LearningError(m.BAD_CONTEXT, name=policy, error=str(error)) from None
         decision_id = new_decision_id()
-        live.learner.observe(decision_id, context, action)
-        self._seq += 1
-        live.through = self._seq
+        learner.observe(decision_id, context, action)
+        seq = self._seq = self._seq + 1
+        live.through = seq
         live.decisions += 1
         now = time.time()
-        self._remember(decision_id, OpenDecision(policy, live.version, action, context, agent, now))
+        self._open[decision_id] = OpenDecision(policy, live.version, action, context, agent, now)
+        if len(self._open) > self._open_limit:  # the oldest: in the log, looked up there
+            del self._open[next(iter(self._open))]
         waiting = self.log.decision(
-            {
-                "id": decision_id,
-                "seq": self._seq,
-                "policy": policy,
-                "version": live.version,
-                "action": action,
-                "propensity": propensity,
-                "context": encode(context) if context is not None else None,
-                "agent": agent,
-                "subject": subject,
-                "experiment": experiment,
-                "arm": arm,
-                "made_at": now,
-            },
+            (
+                seq,
+                decision_id,
+                policy,
+                live.version,
+                action,
+                propensity,
+                None if context is None else encode(context),
+                agent,
+                subject,
+                experiment,
+                arm,
+                now,
+            ),
             durable,
         )
         name = live.actions[action]
-        if self.settings.announce_decisions:
+        if self._announce_decisions:
             await self.ctx.publish(
                 DecisionMade(
                     decision_id=decision_id,
@@ -292,12 +304,12 @@ class Engine(LearningEngine):
                 )
             )
         if waiting is not None:
-            await asyncio.shield(waiting)
+            await waiting
         return Decision(decision_id, name, propensity, policy, live.version)
 
     def _remember(self, decision_id: str, decision: OpenDecision) -> None:
         self._open[decision_id] = decision
-        if len(self._open) > self.settings.max_open_decisions:  # the oldest: in the log
+        if len(self._open) > self._open_limit:  # the oldest: in the log
             del self._open[next(iter(self._open))]
 
     # --- rewarding ------------------------------------------------------------------------
@@ -306,31 +318,18 @@ class Engine(LearningEngine):
         self, decision_id: str, value: float, *, done: bool = False, durable: bool = True
     ) -> RewardReceipt:
         value = float(value)
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise LearningError(m.BAD_REWARD)
-        receipt = await self._repeated(decision_id, value, durable)
-        if receipt is not None:
-            return receipt
+        if decision_id in self._settled:
+            return await self._repeated(decision_id, value, durable)
         decision = self._open.pop(decision_id, None)
         if decision is None:
-            logged = await self.ctx.transaction(store.find_decision, decision_id)
-            receipt = await self._repeated(decision_id, value, durable)  # came meanwhile
-            if receipt is not None:
-                return receipt
-            if logged is None:
-                raise UnknownDecision(m.UNKNOWN_DECISION, decision_id=decision_id)
-            if logged.reward is not None:
-                return _duplicate(decision_id, logged.reward, value)
-            decision = self._open.pop(decision_id, None) or OpenDecision(
-                logged.policy,
-                logged.version,
-                logged.action,
-                logged.context,
-                logged.agent,
-                logged.made_at,
-            )
+            decision = await self._look_up(decision_id, value, durable)
+            if isinstance(decision, RewardReceipt):
+                return decision
         live = self.get(decision.policy)
-        age = time.time() - decision.made_at
+        now = time.time()
+        age = now - decision.made_at
         if age > live.reward_window:
             raise ExpiredDecision(
                 m.EXPIRED,
@@ -346,43 +345,66 @@ class Engine(LearningEngine):
             raise LearningError(
                 m.REWARD_REFUSED, name=live.name, value=value, error=str(error)
             ) from None
-        self._seq += 1
-        live.through = self._seq
+        seq = self._seq = self._seq + 1
+        live.through = seq
         live.rewards += 1
         live.reward_sum += value
         committed = self.log.reward(
-            {
-                "seq": self._seq,
-                "decision_id": decision_id,
-                "policy": decision.policy,
-                "value": value,
-                "done": done,
-                "agent": decision.agent,
-                "received_at": time.time(),
-            },
-            durable,
+            (seq, decision_id, decision.policy, value, done, decision.agent, now), durable
         )
-        self._settled[decision_id] = (value, committed)
-        committed.add_done_callback(lambda _: self._settled.pop(decision_id, None))
-        if live.through - live.checkpointed >= self.settings.checkpoint_every:
+        self._settled[decision_id] = value
+        if seq - live.checkpointed >= self._checkpoint_every:
             self._checkpoint(live)
-        if durable:
-            await asyncio.shield(committed)
-        return RewardReceipt(decision_id, counted=True, late=age > live.reward_window / 2)
+        late = age > live.reward_window / 2
+        if self._announce_rewards:
+            await self.ctx.publish(
+                RewardCounted(
+                    decision_id=decision_id,
+                    policy=live.name,
+                    version=live.version,
+                    action=live.actions[decision.action],
+                    reward=value,
+                    agent=decision.agent,
+                    late=late,
+                )
+            )
+        if committed is not None:
+            await committed
+        return RewardReceipt(decision_id, True, late)
 
-    async def _repeated(
+    async def _look_up(
         self, decision_id: str, value: float, durable: bool
-    ) -> RewardReceipt | None:
-        """A receipt for a reward counted before (waiting, if asked, for its commit), or
-        None when the decision has none yet."""
-        settled = self._settled.get(decision_id)
-        if settled is None:
-            return None
-        first, committed = settled
-        receipt = _duplicate(decision_id, first, value)
+    ) -> OpenDecision | RewardReceipt:
+        """A decision no longer held in memory (older than the newest `max_open_decisions`,
+        or made before a restart), from the log; or the receipt of its earlier reward."""
+        logged = await self.ctx.transaction(store.find_decision, decision_id)
+        if decision_id in self._settled:  # rewarded while we looked
+            return await self._repeated(decision_id, value, durable)
+        if logged is None:
+            raise UnknownDecision(m.UNKNOWN_DECISION, decision_id=decision_id)
+        if logged.reward is not None:
+            return _duplicate(decision_id, logged.reward, value)
+        return self._open.pop(decision_id, None) or OpenDecision(
+            logged.policy,
+            logged.version,
+            logged.action,
+            logged.context,
+            logged.agent,
+            logged.made_at,
+        )
+
+    async def _repeated(self, decision_id: str, value: float, durable: bool) -> RewardReceipt:
+        """The receipt for a reward counted before, once that is committed (if asked)."""
+        receipt = _duplicate(decision_id, self._settled[decision_id], value)
         if durable:
-            await asyncio.shield(committed)
+            await self.log.flush()
         return receipt
+
+    def _forget_settled(self, committed: list[tuple[Any, ...]]) -> None:
+        """Rewards now in the log: a repeat is recognised there from now on."""
+        settled = self._settled
+        for row in committed:
+            settled.pop(row[1], None)
 
     # --- checkpoints ----------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 """HTTP under `/api/learning/`: policies, decisions and rewards, versions and candidates,
-and A/B experiments. A refused call is a problem detail in the caller's language."""
+and A/B experiments. A refused call is a problem detail in the caller's language.
+Every route needs a signed-in user (a session, or an API token whose scopes reach the
+permission) holding the permission `access.py` names for it."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from mindframe.sdk.learning import LearningError
 
 from . import candidates, experiments
 from . import messages as m
+from .access import MANAGE, READ, USE
 from .engine import Engine
 from .problems import problem
 
@@ -56,7 +59,7 @@ def build(ctx: PluginContext, engine: Engine) -> list[Any]:
             raise problem(ctx, LearningError(m.BAD_BODY, fields=", ".join(fields)))
         return [body[f] for f in fields], {k: v for k, v in body.items() if k not in fields}
 
-    @post("/policies", status_code=201, summary="Create a policy")
+    @post("/policies", status_code=201, guards=[MANAGE], summary="Create a policy")
     async def create_policy(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
         (name, kind, actions), options = split(data, "name", "kind", "actions")
         if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
@@ -66,7 +69,7 @@ def build(ctx: PluginContext, engine: Engine) -> list[Any]:
         )
         return asdict(info)
 
-    @get("/policies", summary="Every policy: kind, version and counts")
+    @get("/policies", guards=[READ], summary="Every policy: kind, version and counts")
     async def list_policies() -> list[dict[str, Any]]:
         return [
             {
@@ -80,13 +83,18 @@ def build(ctx: PluginContext, engine: Engine) -> list[Any]:
             for live in engine.live.values()
         ]
 
-    @get("/policies/{name:str}", summary="A policy: kind, version, counts and reward curves")
+    @get(
+        "/policies/{name:str}",
+        guards=[READ],
+        summary="A policy: kind, version, counts and reward curves",
+    )
     async def show_policy(name: FromPath[str], points: FromQuery[int] = 20) -> dict[str, Any]:
         return asdict(await refusing(lambda: engine.info(name, max(1, min(points, 500)))))
 
     @post(
         "/policies/{name:str}/decide",
         status_code=200,
+        guards=[USE],
         request_class=TypedJSONRequest,
         summary="Choose an action; logged durably before the answer",
     )
@@ -111,6 +119,7 @@ def build(ctx: PluginContext, engine: Engine) -> list[Any]:
     @post(
         "/decisions/{decision_id:str}/reward",
         status_code=200,
+        guards=[USE],
         request_class=TypedJSONRequest,
         summary="Reward a decision; counted once, committed before the answer",
     )
@@ -118,7 +127,7 @@ def build(ctx: PluginContext, engine: Engine) -> list[Any]:
         receipt = await refusing(lambda: engine.reward(decision_id, data.reward, done=data.done))
         return asdict(receipt)
 
-    @get("/policies/{name:str}/versions", summary="Every kept version of a policy")
+    @get("/policies/{name:str}/versions", guards=[READ], summary="Every kept version of a policy")
     async def list_versions(name: FromPath[str]) -> list[dict[str, Any]]:
         rows = await refusing(lambda: engine.versions(name))
         live = engine.get(name).version
@@ -135,7 +144,12 @@ def build(ctx: PluginContext, engine: Engine) -> list[Any]:
             for row in rows
         ]
 
-    @post("/policies/{name:str}/rollback", status_code=200, summary="Make a kept version live")
+    @post(
+        "/policies/{name:str}/rollback",
+        status_code=200,
+        guards=[MANAGE],
+        summary="Make a kept version live",
+    )
     async def rollback(name: FromPath[str], data: JSONBody[RollbackBody]) -> dict[str, Any]:
         version = await refusing(lambda: engine.rollback(name, data.version))
         return {"name": name, "version": version}
@@ -143,6 +157,7 @@ def build(ctx: PluginContext, engine: Engine) -> list[Any]:
     @post(
         "/policies/{name:str}/evaluate",
         status_code=200,
+        guards=[READ],
         summary="Off-policy estimates of a candidate on the logged decisions",
     )
     async def evaluate(name: FromPath[str], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
@@ -155,13 +170,19 @@ def build(ctx: PluginContext, engine: Engine) -> list[Any]:
     @post(
         "/policies/{name:str}/candidates",
         status_code=200,
+        guards=[MANAGE],
         summary="Promote a candidate if it beats the live version with confidence",
     )
     async def propose(name: FromPath[str], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
         (kind,), options = split(data, "kind")
         return await refusing(lambda: candidates.propose(engine, name, str(kind), options))
 
-    @post("/experiments", status_code=201, summary="Start an A/B split between policies")
+    @post(
+        "/experiments",
+        status_code=201,
+        guards=[MANAGE],
+        summary="Start an A/B split between policies",
+    )
     async def create_experiment(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
         experiment = await refusing(lambda: experiments.create(engine, data))
         return asdict(experiment)
@@ -169,6 +190,7 @@ def build(ctx: PluginContext, engine: Engine) -> list[Any]:
     @post(
         "/experiments/{name:str}/decide",
         status_code=200,
+        guards=[USE],
         request_class=TypedJSONRequest,
         summary="Decide for a unit with its arm's policy",
     )
@@ -185,7 +207,11 @@ def build(ctx: PluginContext, engine: Engine) -> list[Any]:
             "propensity": decision.propensity,
         }
 
-    @get("/experiments/{name:str}", summary="An experiment's arms, tests and verdict")
+    @get(
+        "/experiments/{name:str}",
+        guards=[READ],
+        summary="An experiment's arms, tests and verdict",
+    )
     async def show_experiment(name: FromPath[str]) -> dict[str, Any]:
         async def call() -> dict[str, Any]:
             return await experiments.results(engine, await experiments.load(engine, name))

@@ -27,8 +27,7 @@ async def until(condition, timeout: float = 5.0) -> None:
             await anyio.sleep(0.01)
 
 
-async def test_decide_and_reward_over_http_are_logged_and_counted_once(kernel, tmp_path):
-    client = kernel.client
+async def test_decide_and_reward_over_http_are_logged_and_counted_once(client, tmp_path):
     created = await client.post(
         "/api/learning/policies",
         json={"name": "replies", "kind": "epsilon_greedy", "actions": ["a", "b"], "epsilon": 0.5},
@@ -51,8 +50,7 @@ async def test_decide_and_reward_over_http_are_logged_and_counted_once(kernel, t
     assert info["curve"] == [{"rewards": 1, "mean": 1.0, "cumulative": 1.0}]
 
 
-async def test_refusals_are_problem_details_with_the_right_status(kernel):
-    client = kernel.client
+async def test_refusals_are_problem_details_with_the_right_status(client):
     await client.post(
         "/api/learning/policies",
         json={"name": "p", "kind": "ucb1", "actions": ["a", "b"], "reward_window": 1e-9},
@@ -74,12 +72,12 @@ async def test_refusals_are_problem_details_with_the_right_status(kernel):
     assert bad_action.status_code == 400
 
 
-async def test_a_second_reward_with_another_value_is_a_conflict_and_not_counted(kernel):
+async def test_a_second_reward_with_another_value_is_a_conflict_and_not_counted(kernel, client):
     engine = kernel.runtime.container.resolve(LearningEngine)
     await engine.create_policy("p", "ucb1", ["a", "b"])
     decision = await engine.decide("p")
-    await kernel.client.post(f"/api/learning/decisions/{decision.id}/reward", json={"reward": 1})
-    conflict = await kernel.client.post(
+    await client.post(f"/api/learning/decisions/{decision.id}/reward", json={"reward": 1})
+    conflict = await client.post(
         f"/api/learning/decisions/{decision.id}/reward", json={"reward": 0}
     )
     assert conflict.status_code == 409

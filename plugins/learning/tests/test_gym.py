@@ -85,6 +85,7 @@ def test_q_learning_on_taxi_reaches_95_percent_of_the_optimal_return_in_1500_epi
     assert mean_greedy_return(env, learner) >= 0.95 * optimum
 
 
+@pytest.mark.slow
 def test_q_learning_on_cliffwalking_finds_the_optimal_return_of_minus_13_in_300_episodes():
     env = gym.make("CliffWalking-v1")
     optimum = float(env.unwrapped.initial_state_distrib @ optimal_values(env))
