@@ -131,7 +131,7 @@ def greedy(request: RosterRequest) -> list[tuple[int, str, str]]:
 @pytest.mark.parametrize("seed", [2, 3])
 def test_the_roster_keeps_every_rule_covers_every_shift_and_costs_less_than_greedy(seed):
     request = ward(seed)
-    solution = solve(request, time_limit=4.0)
+    solution = solve(request, time_limit=20.0)  # a cap: it stops once optimal, ~1 s
     assert solution.status in ("optimal", "feasible")
     assert broken_rules(request, solution.assignments) == []
     assert solution.shortfalls == []
@@ -144,7 +144,7 @@ def test_the_roster_keeps_every_rule_covers_every_shift_and_costs_less_than_gree
 def test_a_short_handed_ward_gets_a_roster_with_its_gaps_shown():
     request = ward(3, days=7)
     request.nurses = request.nurses[:5]
-    solution = solve(request, time_limit=2.0)
+    solution = solve(request, time_limit=20.0)
     assert broken_rules(request, solution.assignments) == []
     missing = sum(gap[3] for gap in solution.shortfalls)
     assert missing > 0
@@ -155,4 +155,4 @@ def test_rules_that_cannot_all_hold_are_infeasible():
     request = ward(4, days=7)
     request.nurses[0].min_shifts = 7  # seven days in a row, but at most five allowed
     request.nurses[0].max_shifts = 7
-    assert solve(request, time_limit=2.0).status == "infeasible"
+    assert solve(request, time_limit=20.0).status == "infeasible"
