@@ -51,6 +51,12 @@ class EmailChannel:
         self._service = service
         self._ctx = service.ctx
 
+    @staticmethod
+    def files(channel: str, external_ref: str | None) -> bool:
+        """Whether this channel opens the ticket of a conversation itself: the e-mail
+        conversations it opened (their `external_ref` is the first Message-ID)."""
+        return channel == CHANNEL and external_ref is not None
+
     async def received(self, event: MailReceived) -> None:
         """File one received message in its ticket (opening one when it starts a thread)."""
         own_id = own_message_id(event)

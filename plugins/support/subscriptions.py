@@ -46,6 +46,8 @@ def subscribe(
     ctx: PluginContext, service: SupportService, assigner: AutoAssigner, mail: EmailChannel
 ) -> None:
     async def conversation_created(event: ConversationCreated) -> None:
+        if mail.files(event.channel, event.external_ref):
+            return  # its mail opens the ticket, with the customer and team it knows
         await service.open_ticket(
             event.conversation_id,
             event.channel,

@@ -11,6 +11,11 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[2] / "mail" / "tests"))  # its SMTP sink
+
+from mail_testlib import Sink, mail_settings, smtp_sink
+
+from mindframe.sdk.browser import free_port
 
 FAST = {"assignment_interval": 0.1, "sla_interval": 0.1, "reassign_after": 0.0}
 """Jobs that run often, so a test waits milliseconds for what production waits seconds."""
@@ -37,6 +42,31 @@ def support_kernel(
         plugins = ("support", "i18n", *plugins)
         async with boot_kernel(list(plugins), settings=sections, **options) as kernel:
             assert kernel.state("support") == "active", kernel.error("support")
+            yield kernel
+
+    return start
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[Sink]:
+    """A real SMTP server (aiosmtpd) that keeps what the mail plugin sends."""
+    async with smtp_sink() as running:
+        yield running
+
+
+@pytest.fixture
+def mail_kernel(
+    support_kernel: Callable[..., AbstractAsyncContextManager[Any]], sink: Sink
+) -> Callable[..., AbstractAsyncContextManager[Any]]:
+    """Support with the mail plugin: outgoing mail to `sink`, an inbound listener on
+    `kernel.inbound_port` taking mail for mindframe.test."""
+
+    @asynccontextmanager
+    async def start(**support: Any) -> AsyncIterator[Any]:
+        port = free_port()
+        mail = mail_settings(sink, inbound_port=port, inbound_domains=["mindframe.test"])
+        async with support_kernel(plugins=("mail",), settings={"mail": mail}, **support) as kernel:
+            kernel.inbound_port = port
             yield kernel
 
     return start
