@@ -141,6 +141,12 @@ class Authenticator(ABC):
         client = connection.client.host if connection.client else "unknown"
         log.warning("audit: %s from %s: %s", action, client, detail)
 
+    async def csrf_token(self, connection: ASGIConnection) -> str | None:
+        """The CSRF token of the request's session, for a page to send back with the unsafe
+        requests it makes (`X-CSRF-Token`); None without a session, or when this
+        authenticator checks none."""
+        return None
+
     async def authorize(self, connection: ASGIConnection, *permissions: str) -> Identity:
         """The request's identity if it holds every one of `permissions`; else 401/403."""
         identity = await current_identity(connection, self)
