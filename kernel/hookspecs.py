@@ -43,9 +43,12 @@ def startup(ctx: PluginContext) -> None:
     """Start the plugin; may be `async`. Called after every `register_*` hook of the plugin.
 
     Open connections and start background work here (`ctx.spawn(...)` so the task is
-    cancelled on unload). If it raises, or runs past the manifest's `startup_timeout`
-    (10 s by default), the plugin is marked failed with the traceback, everything it had
-    acquired is released, and the plugins that require it are held back.
+    cancelled on unload), and declare WebSocket endpoints (`ctx.socket("/ws", handler)`,
+    see `mindframe.sdk.sockets`): the kernel holds those sockets, so a reload hands them to
+    the new version's handler instead of closing them. If it raises, or runs past the
+    manifest's `startup_timeout` (10 s by default), the plugin is marked failed with the
+    traceback, everything it had acquired is released, and the plugins that require it are
+    held back.
     """
 
 

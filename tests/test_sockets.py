@@ -204,3 +204,17 @@ async def test_a_handler_that_raises_answers_an_error_frame_and_harms_no_socket(
         assert (await receive(ws))["frames"] == 1
         await other.send("fine too")
         assert (await receive(other))["frames"] == 1
+
+
+def test_the_default_install_serves_websockets():
+    """uvicorn refuses every WebSocket upgrade unless a WebSocket library is installed, so
+    the default install (what `scripts/serve` installs: the project's dependencies) names one."""
+    import tomllib
+    from pathlib import Path
+
+    from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+    pyproject = Path(__file__).parents[1] / "pyproject.toml"
+    dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    assert any(d.startswith(("websockets", "wsproto")) for d in dependencies)
+    assert AutoWebSocketsProtocol is not None

@@ -60,8 +60,9 @@ messages = Table(
     Column("client_id", String(64), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("conversation_id", "seq", name="chat_messages_seq"),
+    # conversation and client id first: a resend is looked up by those two
     UniqueConstraint(
-        "conversation_id", "author_kind", "author_id", "client_id", name="chat_messages_client"
+        "conversation_id", "client_id", "author_kind", "author_id", name="chat_messages_client"
     ),
 )
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, case, select, update
 from sqlalchemy.orm import Session
 
 from mindframe.sdk.chat import Attachment, Author, ChatMessage, Conversation
@@ -280,16 +280,22 @@ def store_messages(session: Session, drafts: Sequence[Draft]) -> list[Stored]:
     stamp = now()
     next_seq: dict[str, int] = {}
     channel: dict[str, str] = {}
-    for conversation_id, count in Counter(drafts[i].conversation_id for i in fresh).items():
-        row = session.execute(
+    counts = Counter(drafts[i].conversation_id for i in fresh)
+    if counts:
+        # one statement numbers every conversation of the batch: on SQLite each statement
+        # run from the worker thread waits for the GIL again, so statements are what costs
+        numbered = session.execute(
             update(conversations)
-            .where(conversations.c.id == conversation_id, conversations.c.status == "open")
-            .values(last_seq=conversations.c.last_seq + count, last_message_at=stamp)
-            .returning(conversations.c.last_seq, conversations.c.channel)
-        ).first()
-        if row is not None:
-            next_seq[conversation_id] = row[0] - count + 1
-            channel[conversation_id] = row[1]
+            .where(conversations.c.id.in_(list(counts)), conversations.c.status == "open")
+            .values(
+                last_seq=conversations.c.last_seq + case(counts, value=conversations.c.id),
+                last_message_at=stamp,
+            )
+            .returning(conversations.c.id, conversations.c.last_seq, conversations.c.channel)
+        )
+        for conversation_id, last_seq, kind in numbered:
+            next_seq[conversation_id] = last_seq - counts[conversation_id] + 1
+            channel[conversation_id] = kind
     rows = []
     for i in fresh:
         draft = drafts[i]
