@@ -11,7 +11,7 @@ from . import ScaffoldError, new_agent, new_plugin
 
 @click.group()
 def new() -> None:
-    """Write a new plugin (or, once the agent toolkit exists, an agent) to start from."""
+    """Write a new plugin or agent to start from."""
 
 
 @new.command("plugin")
@@ -45,12 +45,18 @@ def plugin(name: str, parent: Path) -> None:
     "--dir",
     "parent",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("plugins"),
-    show_default=True,
+    default=None,
+    help="Folder to create the agent folder in [default: plugins/agents/INDUSTRY].",
 )
-def agent(industry: str, name: str, parent: Path) -> None:
-    """Not available yet: needs the agent toolkit in mindframe.sdk (exits 1 saying so)."""
+def agent(industry: str, name: str, parent: Path | None) -> None:
+    """Write an agent plugin: manifest, wiring, agent.py (typed input and output, run),
+    catalogs, tests."""
+    parent = parent if parent is not None else Path("plugins") / "agents" / industry
     try:
-        new_agent(industry, name, parent)
+        folder = new_agent(industry, name, parent)
     except ScaffoldError as error:
         raise click.ClickException(str(error)) from None
+    click.echo(f"wrote {folder}")
+    click.echo(f"  test it:  mindframe test {folder}")
+    click.echo(f"  check it: mindframe check {folder}")
+    click.echo(f"  run it:   mindframe run --plugins-dir {parent}   (then POST /api/{name}/run)")

@@ -81,10 +81,63 @@ def test_new_plugin_refuses_an_existing_folder_and_a_bad_name(generated):
     assert "reserved" in reserved.output and reserved.exit_code == 1
 
 
-def test_new_agent_says_the_toolkit_is_missing_and_writes_nothing(tmp_path):
-    result = CliRunner().invoke(
-        main, ["new", "agent", "healthcare", "triage", "--dir", str(tmp_path)]
+@pytest.fixture
+def agent(tmp_path: Path) -> Path:
+    command = ["new", "agent", "retail", "word-count", "--dir", str(tmp_path)]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 0, result.output
+    return tmp_path / "word-count"
+
+
+@pytest.mark.slow  # a real `mindframe test` subprocess: about 4 s
+def test_generated_agent_tests_pass_under_mindframe_test(agent):
+    mindframe = str(Path(sys.executable).parent / "mindframe")
+    run = subprocess.run(
+        [mindframe, "test", str(agent), "-q", "-p", "no:cacheprovider"],
+        cwd=agent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert result.exit_code == 1
-    assert "the agent toolkit is not in mindframe.sdk yet" in result.output
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "4 passed" in run.stdout
+
+
+def test_generated_agent_passes_mindframe_check(agent):
+    assert check_plugin(agent) == []
+    assert sorted(p.name for p in agent.iterdir()) == [
+        "__init__.py",
+        "agent.py",
+        "locales",
+        "plugin.toml",
+        "tests",
+    ]
+
+
+@pytest.mark.anyio
+async def test_a_fresh_agent_runs_and_is_listed_in_its_industry(agent, boot_kernel):
+    async with boot_kernel(["word-count"], plugins_dirs=[agent.parent]) as kernel:
+        response = await kernel.client.post("/api/word-count/run", json={"text": "a b"})
+        assert response.json()["output"] == {"words": 2, "summary": "2 words"}
+        listed = (await kernel.client.get("/api/agents")).json()
+        assert [(a["name"], a["industry"]) for a in listed] == [("word-count", "retail")]
+
+
+def test_new_agent_goes_under_plugins_agents_industry_by_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["new", "agent", "healthcare", "triage"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "plugins" / "agents" / "healthcare" / "triage" / "agent.py").is_file()
+
+
+def test_new_agent_refuses_bad_and_taken_names(tmp_path):
+    for industry, name, says in [
+        ("Health Care", "triage", "is not an industry name"),
+        ("healthcare", "Triage!", "is not an agent name"),
+        ("healthcare", "runs", "is taken by /api/agents/runs"),
+        ("healthcare", "kernel", "reserved"),
+    ]:
+        command = ["new", "agent", industry, name, "--dir", str(tmp_path)]
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 1 and says in result.output, (name, result.output)
     assert list(tmp_path.iterdir()) == []
