@@ -47,6 +47,15 @@ def lookup_in(session: Session, project_id: int) -> Lookup:
     return lookup
 
 
+def releases_with_artifacts(session: Session, project_id: int) -> frozenset[str]:
+    """The releases of the project with any uploaded file: only their events can have a
+    frame to map, so the digest symbolicates no others."""
+    rows = session.execute(
+        select(artifacts.c.release).where(artifacts.c.project_id == project_id).distinct()
+    ).scalars()
+    return frozenset(rows)
+
+
 def _store(session: Session, project_id: int, release: str, name: str, content: bytes) -> int:
     session.execute(
         delete(artifacts).where(

@@ -1,10 +1,11 @@
 """The digest: inbox envelopes become stored events, grouped into issues, off the request path.
 
-It runs as the plugin's singleton job `digest` (woken after every accepted envelope) and
-works in batches of `digest_batch` envelopes, two transactions each:
+It runs as the plugin's singleton job `digest` (woken once `digest_batch` envelopes wait,
+or `digest_wait` seconds after one arrived: `ErrorTracker.wake_digest`) and works in
+batches of `digest_batch` envelopes, two transactions each:
 
-1. read the batch and prepare it (decode, symbolicate, normalise, hash), reading only, so
-   the intake's commits go on meanwhile;
+1. read the batch and prepare it (decode, symbolicate events of releases with uploaded
+   files, normalise, hash), reading only, so the intake's commits go on meanwhile;
 2. write it: delete the batch from the inbox, store the events, create or update their
    issues, counts, hourly buckets, users, releases and environments — all in one commit,
    so a crash anywhere leaves the batch in the inbox to be digested again.
@@ -40,7 +41,7 @@ from sqlalchemy.orm import Session
 from mindframe.sdk import Event, PluginContext
 
 from . import envelope, symbolication
-from .artifacts import lookup_in
+from .artifacts import lookup_in, releases_with_artifacts
 from .bodies import decode_body
 from .events import IssueCreated, IssueRegressed
 from .generation import current_generation
@@ -75,6 +76,15 @@ class Prepared:
     counts: Counter[tuple[int, int, str]] = field(default_factory=Counter)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """A project's uploaded release files, for one batch: the look-up `symbolicate` takes, and
+    the releases that have any (an event of another release has no frame to map)."""
+
+    lookup: symbolication.Lookup
+    releases: frozenset[str]
 
 
 @dataclass(slots=True)
@@ -185,16 +195,19 @@ class Digest:
         if row_ids is not None:
             query = query.where(inbox.c.id.in_(row_ids))
         rows = session.execute(query).all()
-        lookups: dict[int, symbolication.Lookup] = {}
+        sources: dict[int, Sources] = {}
         for row_id, project_id, received_at, body, encoding in rows:
             prepared.row_ids.append(row_id)
             try:
-                lookup = lookups.get(project_id) or lookups.setdefault(
-                    project_id, lookup_in(session, project_id)
-                )
+                source = sources.get(project_id)
+                if source is None:
+                    source = sources[project_id] = Sources(
+                        lookup_in(session, project_id),
+                        releases_with_artifacts(session, project_id),
+                    )
                 if encoding:
                     body = decode_body(body, encoding, UNPACK_LIMIT)
-                self._prepare_envelope(prepared, project_id, received_at, body, lookup)
+                self._prepare_envelope(prepared, project_id, received_at, body, source)
             except Exception as error:
                 log.exception("errors: envelope %d cannot be digested; set aside", row_id)
                 prepared.failed[row_id] = f"{type(error).__name__}: {error}"[:2000]
@@ -206,15 +219,20 @@ class Digest:
         project_id: int,
         received_at: float,
         body: bytes,
-        lookup: symbolication.Lookup,
+        source: Sources,
     ) -> None:
         parsed = envelope.parse(body, check_payloads=False)
         hour = int(received_at // 3600)
         found: list[Normalized] = []
         for item in parsed.items:
             if item.type == "event":
-                event = self._symbolicate(_decode_event(item.payload), project_id, lookup)
-                found.append(normalize(event, project_id, received_at))
+                event = _decode_event(item.payload)
+                mapped = event
+                release = event.get("release")
+                if isinstance(release, str) and release in source.releases:
+                    mapped = self._symbolicate(event, project_id, source.lookup)
+                sent = item.payload if mapped is event else None
+                found.append(normalize(mapped, project_id, received_at, sent))
             elif item.type in COUNTED_TYPES:
                 prepared.counts[(project_id, hour, item.type)] += 1
                 if item.type == "attachment" and len(item.payload) <= self._max_attachment:

@@ -24,7 +24,7 @@ MAX_ROWS_PER_COMMIT = 2000
 
 
 class Inbox:
-    def __init__(self, ctx: PluginContext, on_commit: Callable[[], None]) -> None:
+    def __init__(self, ctx: PluginContext, on_commit: Callable[[int], None]) -> None:
         self._ctx = ctx
         self._on_commit = on_commit
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
@@ -79,7 +79,7 @@ class Inbox:
         for _, future in batch:
             if not future.done():
                 future.set_result(None)
-        self._on_commit()
+        self._on_commit(len(batch))
 
     async def depth(self) -> tuple[int, float | None, int]:
         """Envelopes waiting, the age in seconds of the oldest, and those set aside."""

@@ -104,7 +104,7 @@ events = Table(
     Column("user_name", String(200), nullable=True, index=True),
     Column("user_key", String(400), nullable=True),  # what counts as one affected user
     Column("title", Text, nullable=False),
-    Column("data", LargeBinary, nullable=False),  # the whole event, JSON
+    Column("data", LargeBinary, nullable=False),  # the whole event: normalize.stored_json
     UniqueConstraint("project_id", "event_id", name="errors_events_project_event"),
     Index("errors_events_project_received", "project_id", "received_at"),
 )

@@ -4,11 +4,13 @@ itself, kept whole for the API and the pages."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import lz4.frame
 import msgspec
 
 from .grouping import frames_of, group_hash, grouping_frames
@@ -17,6 +19,8 @@ LEVELS = frozenset({"fatal", "error", "warning", "info", "debug"})
 TEXT_LIMIT = 200
 UNLABELED = "<unlabeled event>"
 _encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(dict[str, Any]).decode
+_EVENT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(slots=True)
@@ -39,13 +43,19 @@ class Normalized:
     data: bytes
 
 
-def normalize(event: dict[str, Any], project_id: int, received_at: float) -> Normalized:
+def normalize(
+    event: dict[str, Any], project_id: int, received_at: float, sent: bytes | None = None
+) -> Normalized:
+    """`event` as stored; `sent` is its JSON as the SDK sent it, stored as it is (not encoded
+    again) unless the event id had to be rewritten."""
     exceptions = exceptions_of(event)
     message = message_of(event)
     main = exceptions[-1] if exceptions else None  # the SDKs list the chain oldest first
     user = event.get("user") if isinstance(event.get("user"), dict) else {}
     event_id = _event_id(event.get("event_id"))
-    event["event_id"] = event_id
+    if event.get("event_id") != event_id:
+        event["event_id"] = event_id
+        sent = None
     level = str(event.get("level") or "error").lower()
     return Normalized(
         project_id=project_id,
@@ -63,8 +73,19 @@ def normalize(event: dict[str, Any], project_id: int, received_at: float) -> Nor
         title=title_of(main, message),
         culprit=_text(event.get("culprit")) or culprit_of(main) or _text(event.get("transaction")),
         exception_type=_text(main.get("type")) if main else None,
-        data=_encode(event),
+        data=stored_json(_encode(event) if sent is None else sent),
     )
+
+
+def stored_json(data: bytes) -> bytes:
+    """An event's JSON as the `data` column keeps it: LZ4-compressed (a quarter of the bytes
+    to write, for a few microseconds)."""
+    return lz4.frame.compress(data)
+
+
+def stored_event(data: bytes) -> dict[str, Any]:
+    """The event kept in a `data` column (compressed, or plain JSON as stored before)."""
+    return _decode(data if data[:1] == b"{" else lz4.frame.decompress(data))
 
 
 def exceptions_of(event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -131,7 +152,7 @@ def user_key(user: dict[str, Any]) -> str | None:
 def _event_id(value: Any) -> str:
     if isinstance(value, str):
         text = value.replace("-", "").lower()
-        if len(text) == 32 and all(c in "0123456789abcdef" for c in text):
+        if _EVENT_ID.fullmatch(text):
             return text
     return uuid.uuid4().hex
 

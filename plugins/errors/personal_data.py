@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
@@ -15,6 +14,7 @@ from mindframe.sdk import PluginContext, Subject
 
 from .digest import recount_users
 from .models import events, issue_users
+from .reading import event_row
 
 
 def _about(subject: Subject) -> Any:
@@ -47,10 +47,7 @@ def _export(session: Session, subject: Subject) -> list[dict[str, Any]]:
         .where(_about(subject))
         .order_by(events.c.id)
     ).mappings()
-    return [
-        {**{k: v for k, v in row.items() if k != "data"}, "event": msgspec.json.decode(row["data"])}
-        for row in rows
-    ]
+    return [event_row(row) for row in rows]
 
 
 def _erase(session: Session, subject: Subject) -> None:

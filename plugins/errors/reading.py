@@ -10,11 +10,11 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-import msgspec
 from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from .models import events, issue_facets, issue_hours, issues
+from .normalize import stored_event
 
 Sort = Literal["last_seen", "count", "users", "first_seen"]
 SORTS = {
@@ -88,7 +88,7 @@ def event_row(row: Any) -> dict[str, Any]:
     """An event as the API shows it: its columns and the whole event as sent (frames with
     context lines and locals, breadcrumbs, tags, user, request, contexts)."""
     found = {k: v for k, v in row.items() if k != "data"}
-    found["event"] = msgspec.json.decode(row["data"])
+    found["event"] = stored_event(row["data"])
     return found
 
 

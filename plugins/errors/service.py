@@ -4,6 +4,8 @@ handler parameter named `error_tracker`)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from mindframe.sdk import Job, PluginContext
 
 from .artifacts import Artifacts
@@ -28,10 +30,31 @@ class ErrorTracker:
         self.digest_job: Job | None = None
         self.builtin: Project | None = None
         """The project the runtime's own errors go to, once started."""
+        self._undigested = 0  # envelopes committed since the digest was last woken
+        self._wake_timer: asyncio.TimerHandle | None = None
 
-    def wake_digest(self) -> None:
+    def wake_digest(self, committed: int = 1) -> None:
+        """After `committed` envelopes reached the inbox: wake the digest at once when a full
+        batch waits, else within `digest_wait` seconds, so a burst is digested in full batches
+        (each batch has a fixed cost: a dozen statements and a commit) and a lone envelope
+        soon."""
+        self._undigested += committed
+        if self._undigested >= self.settings.digest_batch or self.settings.digest_wait <= 0:
+            self._wake_now()
+        elif self._wake_timer is None:
+            loop = asyncio.get_running_loop()
+            self._wake_timer = loop.call_later(self.settings.digest_wait, self._wake_now)
+
+    def _wake_now(self) -> None:
+        self._cancel_wake()
+        self._undigested = 0
         if self.digest_job is not None:
             self.digest_job.wake()
+
+    def _cancel_wake(self) -> None:
+        if self._wake_timer is not None:
+            self._wake_timer.cancel()
+            self._wake_timer = None
 
     async def start(self) -> None:
         """The inbox writer, the digest job and the built-in project."""
@@ -39,4 +62,5 @@ class ErrorTracker:
         self.digest_job = self.ctx.singleton(
             "digest", self.digest.run, every=self.settings.digest_interval
         )
+        self.ctx.on_unload(self._cancel_wake, "digest wake timer")
         self.builtin = await self.projects.ensure(self.settings.builtin_project)

@@ -15,6 +15,11 @@ class ErrorsSettings(AlertSettings):  # the alert_* and spike_* keys: alert_sett
     rate_limit: int = Field(ge=0, description="events a minute per project; 0: no limit")
     digest_interval: float = Field(gt=0, description="seconds between digests when idle")
     digest_batch: int = Field(ge=1, description="envelopes digested per transaction")
+    digest_wait: float = Field(
+        ge=0,
+        description="seconds the digest waits for a full batch once an envelope is accepted "
+        "(it starts at once when digest_batch are waiting)",
+    )
     retention_days: float = Field(gt=0, description="events older than this are deleted")
     max_events: int = Field(ge=1, description="events kept per project, newest first")
     retention_interval: float = Field(gt=0, description="seconds between retention runs")

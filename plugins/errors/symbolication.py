@@ -1,9 +1,10 @@
 """Where minified browser stack frames are mapped back to their sources.
 
-The digest calls `symbolicate` on every event before grouping it, so frames group by the
-original function and file, not by the minified ones. `lookup(release, name)` returns the
-content of an uploaded artifact (`POST /api/errors/projects/{id}/releases/{release}/files`,
-stored in `errors_artifacts`) or None; `name` is as uploaded, `~/static/app.js.map` style.
+The digest calls `symbolicate` on every event of a release with uploaded files before
+grouping it, so frames group by the original function and file, not by the minified ones.
+`lookup(release, name)` returns the content of an uploaded artifact
+(`POST /api/errors/projects/{id}/releases/{release}/files`, stored in `errors_artifacts`)
+or None; `name` is as uploaded, `~/static/app.js.map` style.
 It is synchronous because the digest runs it inside its database transaction, on a worker
 thread: call it freely, answers are cached for the batch.
 

@@ -126,3 +126,37 @@ async def _outcome(hooks: Any, hook: str, subject: Subject) -> Any:
             assert outcome.error is None, outcome.error
             return outcome.result
     raise AssertionError(f"errors did not answer {hook}")
+
+
+async def test_events_are_kept_compressed_and_those_kept_as_plain_json_before_still_read(
+    live_errors,
+):
+    from mindframe_plugins.errors.models import events
+    from sqlalchemy import select, update
+
+    crumbs = {"values": [{"category": "cart", "message": f"line {n} added"} for n in range(50)]}
+    async with live_errors() as live:
+        project = await live.project("app")
+        for n in range(2):
+            sent = event(f"crash {n}", user={"id": "u1"}, breadcrumbs=crumbs)
+            await post(live, project, envelope(({"type": "event"}, json.dumps(sent).encode())))
+        issues = await live.issues_counting(2, project=project["id"])
+        shown = [e for i in issues for e in await live.events(i["id"])]
+
+        def kept(session: Any) -> list[bytes]:
+            return list(session.execute(select(events.c.data)).scalars())
+
+        def as_before(session: Any) -> None:  # the first event as an earlier version kept it
+            first = shown[0]
+            plain = json.dumps(first["event"]).encode()
+            session.execute(update(events).where(events.c.id == first["id"]).values(data=plain))
+
+        data = await live.tracker.ctx.transaction(kept)
+        await live.tracker.ctx.transaction(as_before)
+        again = [e for i in issues for e in await live.events(i["id"])]
+        hooks = live.kernel.runtime.container.resolve(PluginHooks)
+        exported = await _outcome(hooks, "export_personal_data", Subject("u1"))
+    assert not any(row.startswith(b"{") for row in data)  # LZ4 frames, not JSON
+    assert sum(map(len, data)) * 3 < sum(len(json.dumps(e["event"])) for e in shown)
+    assert again == shown
+    assert sorted(e["event"]["message"] for e in exported["events"]) == ["crash 0", "crash 1"]
