@@ -6,65 +6,18 @@ address lands in its queue; mail to a closed ticket's thread opens a new one."""
 
 from __future__ import annotations
 
-import smtplib
-from email.message import EmailMessage
-
-import anyio
 import pytest
-from support_testlib import AGENT, MANAGER, eventually
+from support_testlib import (
+    AGENT,
+    MANAGER,
+    conversation_texts,
+    email_tickets,
+    eventually,
+    one_more_ticket,
+    send_mail,
+)
 
 pytestmark = pytest.mark.anyio
-
-
-async def send_mail(
-    port: int,
-    *,
-    message_id: str,
-    text: str,
-    subject: str = "Order 42 has not arrived",
-    to: str = "support@mindframe.test",
-    in_reply_to: str | None = None,
-    references: list[str] = (),
-) -> None:
-    """Send like a customer's mail program: smtplib to the inbound listener."""
-    mail = EmailMessage()
-    mail["From"] = "Kari Nordmann <kari@customer.test>"
-    mail["To"] = to
-    mail["Subject"] = subject
-    mail["Message-ID"] = message_id
-    if in_reply_to:
-        mail["In-Reply-To"] = in_reply_to
-    if references:
-        mail["References"] = " ".join(references)
-    mail.set_content(text)
-
-    def deliver() -> None:
-        with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
-            client.send_message(mail)
-
-    await anyio.to_thread.run_sync(deliver)
-
-
-async def email_tickets(agent) -> list[dict]:
-    return (await agent.get("/api/support/tickets", params={"channel": "email"})).json()
-
-
-async def one_more_ticket(agent, before: int) -> dict:
-    """The e-mail ticket after the first `before`, once its mail is in its conversation
-    (filed completely, as an agent would first read it)."""
-
-    async def arrived() -> dict | None:
-        found = sorted(await email_tickets(agent), key=lambda t: t["id"])
-        if len(found) <= before or not await conversation_texts(agent, found[-1]):
-            return None
-        return found[-1]
-
-    return await eventually(arrived)
-
-
-async def conversation_texts(agent, ticket: dict) -> list[str]:
-    found = await agent.get(f"/api/chat/conversations/{ticket['conversation_id']}/messages")
-    return [message["text"].strip() for message in found.json()]
 
 
 async def test_mail_opens_a_ticket_and_the_agents_reply_goes_back_threaded(mail_kernel, sink):

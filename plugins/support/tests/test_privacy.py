@@ -5,8 +5,7 @@ figures kept."""
 from __future__ import annotations
 
 import pytest
-from support_testlib import AGENT, eventually, ticket_of, visitor
-from test_email import one_more_ticket, send_mail
+from support_testlib import AGENT, eventually, one_more_ticket, send_mail, ticket_of, visitor
 
 from mindframe.sdk import PluginHooks, Subject
 
