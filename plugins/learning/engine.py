@@ -449,12 +449,13 @@ class Engine(LearningEngine):
             return version
 
     async def rollback(self, name: str, version: int) -> int:
-        """Make a kept version live again, as it was kept."""
+        """Make a kept version live again, as it was kept: its state goes on from now, so
+        a restart replays only the log after the rollback into it, as memory has it."""
         async with self._lock:
             live = self.get(name)
             self._checkpoint(live)
             await self.log.flush()
-            row = await self.ctx.transaction(store.set_live, name, version)
+            row = await self.ctx.transaction(store.set_live, name, version, self._seq)
             if row is None:
                 raise LearningError(m.UNKNOWN_VERSION, name=name, version=version)
             learner = make_learner(row.kind, len(live.actions), row.options)

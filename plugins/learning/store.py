@@ -147,12 +147,13 @@ def add_version(
     return version
 
 
-def set_live(session: Session, policy: str, version: int) -> VersionRow | None:
-    row = session.execute(
-        select(versions).where(versions.c.policy == policy, versions.c.version == version)
-    ).one_or_none()
+def set_live(session: Session, policy: str, version: int, through: int) -> VersionRow | None:
+    """Make a kept version live; its state stands for the log up to `through` from now on."""
+    found = versions.c.policy == policy, versions.c.version == version
+    row = session.execute(select(versions).where(*found)).one_or_none()
     if row is None:
         return None
+    session.execute(update(versions).where(*found).values(through=through))
     session.execute(update(policies).where(policies.c.name == policy).values(live_version=version))
     return _version(row)
 
