@@ -18,7 +18,7 @@ latency p50/p99 and the median of the per-round ratios. Then `--reloads` (20) re
 through the management API while the same load runs: sockets the server closed, messages
 missing or repeated at any socket, and p99 latency of messages sent during a reload.
 
-    .venv/bin/python benchmarks/chat.py [--quick] [--clients 2000] [--seconds 10] [--rounds 3]
+    .venv/bin/python benchmarks/chat.py [--quick] [--clients 2000] [--seconds 10] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--per-room", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--reloads", type=int, default=20)
     args = parser.parse_args()
     if args.quick:

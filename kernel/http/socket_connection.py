@@ -11,13 +11,14 @@ reconnects and catches up) instead of stalling whoever is sending to many socket
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
-import anyio
 import msgspec
 
 RECONNECT_NOW = 1012
@@ -60,7 +61,9 @@ class Connection:
         self._send = send
         self._outbox: deque[dict[str, Any]] = deque()
         self._outbox_limit = outbox_limit
-        self._wake = anyio.Event()
+        self._waiter: asyncio.Future[None] | None = None
+        """Set while the writer waits for frames; a plain future, as the bus's queues use:
+        a fan-out to thousands of sockets wakes thousands of writers."""
         self._gone = False
 
     def __repr__(self) -> str:
@@ -69,8 +72,6 @@ class Connection:
     @property
     def query(self) -> dict[str, str]:
         """The query string's parameters (the last value of each)."""
-        from urllib.parse import parse_qsl
-
         return dict(parse_qsl(self.scope.get("query_string", b"").decode("latin-1")))
 
     @property
@@ -117,14 +118,14 @@ class Connection:
             self.close_soon(TRY_AGAIN_LATER, "the client read too slowly; reconnect")
             return
         self._outbox.append(message)
-        self._wake.set()
+        self._wake()
 
     def close_soon(self, code: int = 1000, reason: str = "") -> None:
         """`close` for code that cannot await (the kernel retiring an endpoint)."""
         if self.closed:
             return
         self.close_code, self.close_reason = code, reason[:120]
-        self._wake.set()
+        self._wake()
 
     # --- the kernel's side -----------------------------------------------------------------
 
@@ -132,7 +133,12 @@ class Connection:
         """The client disconnected: nothing more can be sent."""
         self._gone = True
         self._outbox.clear()
-        self._wake.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def write(self) -> None:
         """Drain the outbox into the socket in order until closed or gone; run by the
@@ -150,5 +156,8 @@ class Connection:
             except OSError:  # the client went away mid-send (uvicorn's ClientDisconnected)
                 self.gone()
                 return
-            self._wake = anyio.Event()
-            await self._wake.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None

@@ -10,6 +10,7 @@ disabled or failed) are its sockets closed, with `RECONNECT_NOW`.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ class Endpoint:
             return True
         try:
             result = function(connection, *args)
-            if hasattr(result, "__await__"):
+            if inspect.isawaitable(result):
                 await result
         except Exception as error:
             log.exception("plugin %s: socket %s: %s raised", self.plugin, self.path, method)
