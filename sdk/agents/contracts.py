@@ -124,9 +124,9 @@ class RunStore(ABC):
         cannot be confirmed without the key."""
 
     @abstractmethod
-    async def save(self, change: RunChange) -> None:
-        """Apply `change`; it is committed when this returns (writes that arrive together
-        share one transaction)."""
+    async def save(self, change: RunChange, *, wait: bool = True) -> None:
+        """Apply `change` in the next transaction (writes that arrive together share one);
+        with `wait`, return once it is committed, else at once (written behind)."""
 
     @abstractmethod
     async def load(self, run_id: str) -> StoredRun | None:

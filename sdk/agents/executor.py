@@ -10,10 +10,11 @@ ends, so `resume_interrupted` can take it up again after a restart.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import os
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -40,6 +41,13 @@ _encode = msgspec.json.encode
 LIVE: dict[str, LiveRun] = {}
 """Runs executing in this process, by id, across reloads of their agents: a new version
 resumes only the interrupted runs no older version is still finishing."""
+
+
+def new_run_id() -> str:
+    """32 hex digits: the time in milliseconds, then 80 random bits. Unguessable (the id is
+    all it takes to read an ordinary agent's run), and in time order, so each new run's row
+    lands at the end of the history's key instead of anywhere in it."""
+    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
 
 
 class RunFailed(Exception):
@@ -95,7 +103,7 @@ class Executor(AgentHandle):
         raw = _encode(data)
         store = self.store
         record = RunRecord(
-            id=uuid.uuid4().hex,
+            id=new_run_id(),
             agent=self.name,
             status="running",
             input_digest=store.digest(raw),
@@ -122,29 +130,31 @@ class Executor(AgentHandle):
 
     async def _drive(self, run: LiveRun, data: Any) -> RunView:
         """Execute (or replay) `run` to its end or pause and store the outcome. Cancelled
-        from outside (the plugin unloading), the run stays `running` for the next version."""
+        from outside (the plugin unloading), the run stays `running` for the next version;
+        cancelled through `cancel`, it is recorded as cancelled."""
         LIVE[run.id] = run
+        run.task = asyncio.current_task()
         record = run.record
         started = time.perf_counter()
         output: Any = None
         status_code = 200
         try:
-            with anyio.CancelScope() as scope:
-                run.scope = scope
-                try:
-                    output = await self.agent.run(data, run)
-                    record.status = "completed"
-                except Paused as pause:
-                    record.status = "needs_approval"
-                    record.proposal = pause.proposal
-                    record.summary = pause.summary
-                except AgentError as error:
-                    record.status, record.error, status_code = "failed", error.message, error.status
-                except Exception as error:
-                    record.status, record.error, status_code = "failed", INTERNAL_ERROR, 500
-                    self._report(run, error)
-            if scope.cancelled_caught:
+            try:
+                output = await self.agent.run(data, run)
+                record.status = "completed"
+            except Paused as pause:
+                record.status = "needs_approval"
+                record.proposal = pause.proposal
+                record.summary = pause.summary
+            except AgentError as error:
+                record.status, record.error, status_code = "failed", error.message, error.status
+            except asyncio.CancelledError:
+                if not run.cancel_requested or run.task is None or run.task.uncancel() > 0:
+                    raise
                 record.status, status_code = "cancelled", 409
+            except Exception as error:
+                record.status, record.error, status_code = "failed", INTERNAL_ERROR, 500
+                self._report(run, error)
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             if record.status != "needs_approval":
                 record.finished_at = now()
@@ -153,13 +163,19 @@ class Executor(AgentHandle):
             await self._settle(run)
         finally:
             LIVE.pop(run.id, None)
-            run.done.set()
+            run.task = None
+            if run.done is not None:
+                run.done.set()
         view = self._view(record, output)
         if record.status in ("failed", "cancelled"):
             raise RunFailed(view, status_code)
         return view
 
     async def _settle(self, run: LiveRun) -> None:
+        """Store the run's outcome. A run that never checkpointed is written behind the
+        answer (the writer commits it with the next transaction); one that did, or one
+        holding health data (its access audit entry must be durable before the data is
+        returned), waits for the commit."""
         record = run.record
         change = RunChange(
             record=record,
@@ -168,8 +184,7 @@ class Executor(AgentHandle):
             audit=None if run.created else run.audit_entry(),
             drop_input=record.status in SETTLED,
         )
-        with anyio.CancelScope(shield=True):  # the outcome is written even while unloading
-            await self.store.save(change)
+        await self.store.save(change, wait=run.created or self.agent.health_data)
         event = self.topics.status(run_id=record.id, status=record.status, error=record.error)
         await self.ctx.publish(event)
 
@@ -289,9 +304,10 @@ class Executor(AgentHandle):
 
     async def cancel(self, run_id: str) -> RunView:
         live = LIVE.get(run_id)
-        if live is not None and live.agent == self.name and live.scope is not None:
+        if live is not None and live.agent == self.name and live.task is not None:
+            live.done = asyncio.Event()
             live.cancel_requested = True
-            live.scope.cancel()
+            live.task.cancel()
             with anyio.fail_after(CANCEL_WAIT):
                 await live.done.wait()
             return self._view(live.record)

@@ -8,6 +8,7 @@ in `checkpoints` and returns their results without running them again.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import logging
@@ -111,8 +112,10 @@ class LiveRun(Run):
         self.fraction: float | None = None
         self.message: str | None = None
         self.cancel_requested = False
-        self.scope: anyio.CancelScope | None = None
-        self.done = anyio.Event()
+        self.task: asyncio.Task[Any] | None = None
+        """The task executing the run, while it does: `Executor.cancel` cancels it."""
+        self.done: asyncio.Event | None = None
+        """Made by `Executor.cancel` to wait for the run to end."""
         self._seq = 0
         self._uses: dict[str, int] = {}
         self._l10n: Localizer | None = None

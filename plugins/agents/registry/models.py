@@ -36,9 +36,10 @@ runs = Table(
     Column("summary", LargeBinary),
     Column("error", LargeBinary),
     Index("agents_runs_agent_started", "agent", "started_at"),
-    Index("agents_runs_agent_status", "agent", "status"),
-    Index("agents_runs_requested_by", "requested_by"),
 )
+"""One index only: every run writes a row here, and each index costs each write. Runs to
+resume are found through `agents_inputs` (kept only while a run is unfinished); a person's
+runs (GDPR, rare) by a scan."""
 
 checkpoints = Table(
     "agents_checkpoints",

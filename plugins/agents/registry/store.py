@@ -36,7 +36,10 @@ class SqlRunStore(RunStore):
     def __init__(self, ctx: PluginContext) -> None:
         self._ctx = ctx
         self.sealer: Sealer | None = None
-        self.writer = GroupCommit(ctx, self._apply)
+        self.writer = GroupCommit(ctx, self._apply, self._written)
+        self._behind: dict[str, RunChange] = {}
+        """Changes written behind the answer and not yet committed, by run id: a client that
+        reads its run at once finds it here."""
 
     def open(self, sealer: Sealer) -> None:
         self.sealer = sealer
@@ -51,8 +54,15 @@ class SqlRunStore(RunStore):
 
     # --- writing ---------------------------------------------------------------------------
 
-    async def save(self, change: RunChange) -> None:
-        await self.writer.write(change)
+    async def save(self, change: RunChange, *, wait: bool = True) -> None:
+        if not wait:
+            self._behind[change.record.id] = change
+        await self.writer.write(change, wait=wait)
+
+    def _written(self, items: list[Any]) -> None:
+        for item in items:
+            if isinstance(item, RunChange) and self._behind.get(item.record.id) is item:
+                del self._behind[item.record.id]
 
     async def audit(self, entry: AuditEntry) -> None:
         await self.writer.write(entry)
@@ -83,7 +93,7 @@ class SqlRunStore(RunStore):
             if item.drop_input:
                 gone.append(record.id)
         if new_runs:
-            session.execute(insert(runs), new_runs)
+            insert_runs(session, new_runs)
         if kept:
             session.execute(insert(inputs), kept)
         if points:
@@ -100,6 +110,9 @@ class SqlRunStore(RunStore):
     # --- reading ---------------------------------------------------------------------------
 
     async def load(self, run_id: str) -> StoredRun | None:
+        behind = self._behind.get(run_id)
+        if behind is not None:
+            return StoredRun(record=behind.record, checkpoints={}, pending_input=None)
         async with self._ctx.session() as session:
             row = (
                 (await session.execute(select(runs).where(runs.c.id == run_id))).mappings().first()
@@ -121,11 +134,19 @@ class SqlRunStore(RunStore):
             )
 
     async def interrupted(self, agent: str) -> list[str]:
-        query = select(runs.c.id).where(runs.c.agent == agent, runs.c.status == "running")
+        query = (
+            select(runs.c.id)
+            .join(inputs, inputs.c.run_id == runs.c.id)
+            .where(runs.c.agent == agent, runs.c.status == "running")
+            .order_by(runs.c.started_at)
+        )
         async with self._ctx.session() as session:
-            return list((await session.execute(query.order_by(runs.c.started_at))).scalars())
+            return list((await session.execute(query)).scalars())
 
     async def trace(self, run_id: str) -> list[TraceEntry]:
+        behind = self._behind.get(run_id)
+        if behind is not None:
+            return list(behind.trace)
         query = select(trace).where(trace.c.run_id == run_id).order_by(trace.c.seq)
         async with self._ctx.session() as session:
             rows = (await session.execute(query)).mappings().all()
@@ -153,6 +174,35 @@ class SqlRunStore(RunStore):
             rows = (await session.execute(query)).mappings().all()
         unseal = self._sealing().unseal
         return [_record(row, unseal) for row in rows]
+
+
+RUN_COLUMNS = tuple(column.name for column in runs.columns)
+SQLITE_INSERT_RUNS = (
+    f"INSERT INTO {runs.name} ({', '.join(RUN_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in RUN_COLUMNS)})"
+)
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+"""How SQLAlchemy's `DateTime` keeps a moment in SQLite (in UTC here), so rows written
+straight to the driver read back like any other."""
+
+
+def insert_runs(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert new run rows: on SQLite straight to the driver as tuples (every run writes one,
+    and SQLAlchemy's per-row parameter processing cost more than the insert), elsewhere
+    through SQLAlchemy."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(insert(runs), rows)
+        return
+    tuples = [tuple(_sqlite_value(row[column]) for column in RUN_COLUMNS) for row in rows]
+    session.connection().exec_driver_sql(SQLITE_INSERT_RUNS, tuples)
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc(value).strftime(SQLITE_DATETIME)
+    if isinstance(value, bool):
+        return int(value)
+    return value
 
 
 def _plain(payload: bytes) -> bytes:

@@ -1,6 +1,7 @@
 """Group commit: writes handed over while a transaction runs wait for the next one and share
-it, so a burst of runs costs a few transactions, and each caller returns once its write is
-committed (durable: a SIGKILL after the answer loses nothing)."""
+it, so a burst of runs costs a few transactions. A caller either returns once its write is
+committed (durable: a SIGKILL after the answer loses nothing) or at once, its write behind
+it (the history of a quick run: committed with the next transaction, flushed at stop)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from mindframe.sdk import PluginContext
 
 Apply = Callable[[Session, list[Any]], None]
+Done = Callable[[list[Any]], None]
 
 
 class StoreStopped(RuntimeError):
@@ -23,11 +25,13 @@ class StoreStopped(RuntimeError):
 class GroupCommit:
     """One writer task applying every pending write in one transaction at a time."""
 
-    def __init__(self, ctx: PluginContext, apply: Apply) -> None:
+    def __init__(self, ctx: PluginContext, apply: Apply, done: Done) -> None:
         self._ctx = ctx
         self._apply = apply
-        self._pending: list[tuple[Any, asyncio.Future[None]]] = []
+        self._done = done
+        self._pending: list[tuple[Any, asyncio.Future[None] | None]] = []
         self._wake = asyncio.Event()
+        self._flushing = 0
         self.running = False
         self.transactions = 0
         self.writes = 0
@@ -35,16 +39,18 @@ class GroupCommit:
 
     @property
     def depth(self) -> int:
-        return len(self._pending)
+        """Writes not committed yet: waiting, and in the transaction under way."""
+        return len(self._pending) + self._flushing
 
-    async def write(self, item: Any) -> None:
-        """Hand `item` to the next transaction and return once that is committed."""
+    async def write(self, item: Any, *, wait: bool = True) -> None:
+        """Hand `item` to the next transaction; with `wait`, return once that committed."""
         if not self.running:
             raise StoreStopped("the agents plugin's store is not running (stopped or reloading)")
-        future = asyncio.get_running_loop().create_future()
+        future = asyncio.get_running_loop().create_future() if wait else None
         self._pending.append((item, future))
         self._wake.set()
-        await future
+        if future is not None:
+            await future
 
     def start(self) -> None:
         """Run the writer in the background until the plugin unloads; writes are taken from
@@ -69,18 +75,23 @@ class GroupCommit:
         batch, self._pending = self._pending, []
         if not batch:
             return
+        self._flushing = len(batch)
+        items = [item for item, _ in batch]
         try:
-            await self._ctx.transaction(self._apply, [item for item, _ in batch])
+            await self._ctx.transaction(self._apply, items)
         except Exception as error:
             # its text may quote the rows (health data): name the kind of error only
             self.last_error = f"writing runs failed: {type(error).__name__}"
             self._ctx.report_error(RuntimeError(self.last_error), task="agents store writer")
             for _, future in batch:
-                if not future.done():
+                if future is not None and not future.done():
                     future.set_exception(error)
             return
+        finally:
+            self._flushing = 0
+            self._done(items)
         self.transactions += 1
         self.writes += len(batch)
         for _, future in batch:
-            if not future.done():
+            if future is not None and not future.done():
                 future.set_result(None)

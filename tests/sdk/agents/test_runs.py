@@ -208,10 +208,11 @@ AGENT = Agent(industry="test", title="Quick", description="Doubles", input=In, o
 
 
 async def test_runs_ending_together_share_a_transaction_and_all_are_kept(
-    boot_kernel, plugin_factory
+    boot_kernel, plugin_factory, tmp_path
 ):
     write_agent(plugin_factory, "quick", QUICK)
-    async with boot_kernel(["quick"]) as kernel:
+    data_dir = tmp_path / "data"
+    async with boot_kernel(["quick"], data_dir=data_dir) as kernel:
         answers: list[int] = []
 
         async def ask(n: int) -> None:
@@ -222,8 +223,23 @@ async def test_runs_ending_together_share_a_transaction_and_all_are_kept(
             for n in range(60):
                 group.start_soon(ask, n)
         assert sorted(answers) == [n * 2 for n in range(60)]
-        async with kernel.runtime.database.engine.connect() as connection:
-            stored = await connection.execute(text("SELECT count(*) FROM agents_runs"))
-            assert stored.scalar() == 60
         health = (await kernel.client.get("/health")).json()["plugins"]["agents"]
         assert health["transactions"] < 30  # 60 runs, committed in shared transactions
+    # written behind the answers, and flushed when the plugin stopped
+    async with boot_kernel(["quick"], data_dir=data_dir) as kernel:
+        engine = kernel.runtime.database.engine
+        async with engine.connect() as connection:
+            stored = await connection.execute(text("SELECT count(*) FROM agents_runs"))
+            assert stored.scalar() == 60
+
+
+async def test_a_run_written_behind_its_answer_can_be_read_at_once(boot_kernel, plugin_factory):
+    write_agent(plugin_factory, "quick", QUICK)
+    async with boot_kernel(["quick"]) as kernel:
+        for n in range(30):
+            run = (await kernel.client.post("/api/quick/run", json={"n": n})).json()
+            view = await kernel.client.get(f"/api/agents/runs/{run['run_id']}")
+            assert view.status_code == 200, view.text
+            assert (view.json()["status"], view.json()["output"]) == ("completed", {"n": 2 * n})
+            trace = await kernel.client.get(f"/api/agents/runs/{run['run_id']}/trace")
+            assert trace.json() == []
