@@ -330,8 +330,8 @@ def store_messages(session: Session, drafts: Sequence[Draft]) -> list[Stored]:
             )
             files = _files_of(session, [row["id"]])
         outcomes[i] = Stored(_message(row, files), True, channel[draft.conversation_id])
-    if rows:
-        session.execute(messages.insert(), rows)
+    if rows:  # one multi-row INSERT: executemany steps (and waits for the GIL) per row
+        session.execute(messages.insert().values(rows))
     for i, j in same_as.items():
         original = outcomes[j]
         assert original is not None

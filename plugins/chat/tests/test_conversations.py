@@ -234,3 +234,19 @@ async def test_a_wrong_visitor_token_closes_with_4401(chat):
         with anyio.fail_after(TIMEOUT), pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
         assert closed.value.rcvd.code == 4401
+
+
+async def test_an_agent_connects_with_an_api_token_and_a_wrong_one_is_refused(chat):
+    from websockets.exceptions import ConnectionClosed
+
+    client = await chat.kernel.as_user(["chat.agent", "auth.tokens.create"], username="bot")
+    made = await client.post("/api/auth/tokens", json={"name": "bot", "scopes": ["chat.*"]})
+    assert made.status_code == 201, made.text
+    async with chat.socket({"Authorization": f"Bearer {made.json()['secret']}"}) as ws:
+        me = (await client.get("/api/auth/me")).json()
+        assert (await chat.agent(ws)).you == {"kind": "agent", "id": me["id"], "name": "bot"}
+    async with chat.socket({"Authorization": "Bearer not-a-token"}) as ws:
+        with anyio.fail_after(TIMEOUT), pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd.code == 4401
+    assert "unknown or revoked" in closed.value.rcvd.reason
