@@ -45,6 +45,7 @@ from .settings import LearningSettings
 
 encode = msgspec.json.encode
 NAME_LIMIT = 200
+CLOSE_TIMEOUT = 10.0
 
 
 @dataclass
@@ -169,10 +170,18 @@ class Engine(LearningEngine):
             live.through = held["through"]
 
     async def close(self) -> None:
-        """Checkpoint every policy and commit everything logged."""
+        """Checkpoint every policy and commit everything logged; a database that keeps
+        refusing the commit does not hold the stop up longer than `CLOSE_TIMEOUT`."""
         for live in self.live.values():
             self._checkpoint(live)
-        await self.log.flush()
+        try:
+            await asyncio.wait_for(self.log.flush(), CLOSE_TIMEOUT)
+        except TimeoutError:
+            self.ctx.log.error(
+                "learning: stopping with %d log rows not committed (%s)",
+                self.log.depth,
+                self.log.last_error,
+            )
 
     # --- policies -------------------------------------------------------------------------
 

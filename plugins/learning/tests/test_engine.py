@@ -84,6 +84,24 @@ async def test_a_second_reward_with_another_value_is_a_conflict_and_not_counted(
     assert (await engine.info("p")).rewards == 1
 
 
+async def test_a_reward_delivered_again_before_and_after_its_commit_is_counted_once(
+    kernel, tmp_path
+):
+    engine = kernel.runtime.container.resolve(LearningEngine)
+    await engine.create_policy("p", "thompson_beta", ["a", "b"])
+    decision = await engine.decide("p")
+    first = await engine.reward(decision.id, 1.0, durable=False)
+    again = await engine.reward(decision.id, 1.0, durable=False)  # not committed yet
+    await engine.log.flush()
+    with anyio.fail_after(10):  # a second reward row would fail every commit from then on
+        late = await engine.reward(decision.id, 1.0)  # recognised from the log now
+    assert (first.counted, again.counted, late.counted) == (True, False, False)
+    learned = engine.live["p"].learner.state()
+    assert (sum(learned["counts"]), learned["updates"]) == (1.0, 1)
+    assert (await engine.info("p")).rewards == 1
+    assert rows(tmp_path / "data", "select decision_id from learning_rewards") == [(decision.id,)]
+
+
 async def test_the_bus_decides_on_request_and_counts_reward_events(kernel):
     engine = kernel.runtime.container.resolve(LearningEngine)
     await engine.create_policy("p", "ucb1", ["a", "b"])
@@ -132,7 +150,8 @@ async def test_a_restart_and_a_reload_lose_no_decision_reward_or_learned_state(
     boot_kernel, tmp_path
 ):
     data = tmp_path / "data"
-    async with boot_kernel(["learning"], data_dir=data) as first:
+    slow = {"learning": {"flush_interval": 60.0}}  # rows written behind wait for the stop
+    async with boot_kernel(["learning"], data_dir=data, settings=slow) as first:
         engine = first.runtime.container.resolve(LearningEngine)
         await engine.create_policy("p", "thompson_beta", ["a", "b", "c"], seed=1)
         open_ids = []
@@ -150,13 +169,15 @@ async def test_a_restart_and_a_reload_lose_no_decision_reward_or_learned_state(
         assert reloaded.live["p"].learner.state() == learned
         # a reward for a decision made before the reload still counts, once
         await reloaded.reward(open_ids.pop(), 1.0)
+        for _ in range(5):  # written behind: committed only because the stop flushes them
+            await reloaded.reward((await reloaded.decide("p")).id, 1.0, durable=False)
         learned = reloaded.live["p"].learner.state()
-    assert len(rows(data, "select * from learning_decisions")) == 300
-    assert len(rows(data, "select * from learning_rewards")) == 201
-    async with boot_kernel(["learning"], data_dir=data) as second:
+    assert len(rows(data, "select * from learning_decisions")) == 305
+    assert len(rows(data, "select * from learning_rewards")) == 206
+    async with boot_kernel(["learning"], data_dir=data, settings=slow) as second:
         engine = second.runtime.container.resolve(LearningEngine)
         assert engine.live["p"].learner.state() == learned
         late = await engine.reward(open_ids.pop(), 0.0)  # late, but within the window
         assert late.counted
         info = await engine.info("p")
-        assert (info.decisions, info.rewards) == (300, 202)
+        assert (info.decisions, info.rewards) == (305, 207)
