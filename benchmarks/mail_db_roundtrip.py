@@ -19,7 +19,9 @@ so its pragmas and pool apply):
   ended its transaction, so the pool's own ROLLBACK at checkin is a redundant hop);
 - `Database.transaction`: what `ctx.transaction(fn)` gives, the whole unit of work as plain
   SQLAlchemy on a `Session` in one worker-thread hop (SQLite's synchronous engine on the
-  same file): `select 1`, an UPDATE + commit, and N UPDATEs in one transaction (per update).
+  same file): `select 1`, an UPDATE + commit, and N UPDATEs in one transaction (per update);
+- `Database.transaction(core=True)`: the same units of work on a Core `Connection` instead
+  of an ORM `Session` (what `ctx.transaction(fn, core=True)` gives).
 
 Rounds alternate the cases; medians of per-round µs/call are printed.
 
@@ -120,6 +122,12 @@ async def main(calls: int, rounds: int) -> None:
         async def transaction_batch() -> None:
             await database.transaction(one_hop_update, BATCH)
 
+        async def core_commit() -> None:
+            await database.transaction(one_hop_update, core=True)
+
+        async def core_batch() -> None:
+            await database.transaction(one_hop_update, BATCH, core=True)
+
         cases: list[tuple[str, Callable[[], Awaitable[None]], int]] = [
             ("sqlite3 select 1 (no hop)", sqlite3_select, 1),
             ("asyncio.to_thread hop, no statement", thread_hop, 1),
@@ -133,6 +141,8 @@ async def main(calls: int, rounds: int) -> None:
             ("Database.transaction (one hop), select 1", transaction_select, 1),
             ("Database.transaction, update + commit", transaction_commit, 1),
             (f"Database.transaction, {BATCH} updates, 1 commit", transaction_batch, BATCH),
+            ("Database.transaction(core=True), update + commit", core_commit, 1),
+            (f"Database.transaction(core=True), {BATCH} updates, 1 commit", core_batch, BATCH),
         ]
         results: dict[str, list[float]] = {name: [] for name, _, _ in cases}
         for _, case, _ in cases:  # warm up
@@ -151,9 +161,9 @@ async def main(calls: int, rounds: int) -> None:
         plain.close()
         await database.close()
     print(f"machine: {machine_info()}")
-    print(f"{'case':<52}{'µs per statement':>18}")
+    print(f"{'case':<60}{'µs per statement':>18}")
     for name, values in results.items():
-        print(f"{name:<52}{statistics.median(values):>18,.0f}")
+        print(f"{name:<60}{statistics.median(values):>18,.0f}")
 
 
 if __name__ == "__main__":

@@ -69,6 +69,8 @@ class PluginContext:
         self._report_error = report_error
         self._sockets = sockets
         self._jobs: dict[str, Job] = {}
+        self._transactions = 0  # running now (`transaction`)
+        self._no_transactions: anyio.Event | None = None  # set when that count reaches 0
 
     # --- identity ----------------------------------------------------------------------
 
@@ -200,27 +202,38 @@ class PluginContext:
             self.ledger.forget(entry)
             await session.close()
 
-    async def transaction(self, fn: Callable[..., T], *args: Any) -> T:
+    async def transaction(self, fn: Callable[..., T], *args: Any, core: bool = False) -> T:
         """Run `fn(session, *args)`, synchronous SQLAlchemy on a `sqlalchemy.orm.Session`, in
         one transaction (committed when it returns, rolled back when it raises) and return
         its result. On SQLite this costs one thread hop for the whole unit of work instead
         of ~6 per statement through `session()`; see `Database.transaction`.
 
+        `core=True` hands `fn` a Core `sqlalchemy.engine.Connection` instead of a `Session`
+        (same transaction, same guarantees): cheaper for a hot path of Core statements.
+
         `fn` runs on a worker thread: plain code, no awaits, no event-loop objects. While it
         runs it is in the ledger; an unload waits for it to finish (it cannot be cut off
         mid-transaction), so nothing is left open."""
-        finished = anyio.Event()
-
-        async def wait() -> None:
-            await finished.wait()
-
         label = getattr(fn, "__qualname__", repr(fn))
-        entry = self.ledger.record("transaction", label, wait)
+        entry = self.ledger.record("transaction", label, self._transactions_finished)
+        self._transactions += 1
         try:
-            return await self._database.transaction(fn, *args)
+            return await self._database.transaction(fn, *args, core=core)
         finally:
-            finished.set()
+            self._transactions -= 1
             self.ledger.forget(entry)
+            if not self._transactions and self._no_transactions is not None:
+                self._no_transactions.set()
+                self._no_transactions = None
+
+    async def _transactions_finished(self) -> None:
+        """The release of a transaction in the ledger: wait until none of this plugin's is
+        running (an unload releases them all anyway). A count and an event made only when
+        someone waits: an event per transaction cost more than the rest of the bookkeeping."""
+        while self._transactions:
+            if self._no_transactions is None:
+                self._no_transactions = anyio.Event()
+            await self._no_transactions.wait()
 
     # --- background work -----------------------------------------------------------------
 

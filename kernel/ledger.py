@@ -18,8 +18,11 @@ log = logging.getLogger("mindframe.ledger")
 Release = Callable[[], Awaitable[None] | None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Entry:
+    """One acquisition. Entries compare by identity: the same thing acquired twice is two
+    entries, each released once (and finding one to forget costs no field comparisons)."""
+
     kind: str  # "service", "route", "subscription", "task", "table", "session", ...
     label: str
     release: Release
@@ -38,9 +41,14 @@ class Ledger:
         return entry
 
     def forget(self, entry: Entry) -> None:
-        """Drop an entry whose resource was already released by its owner."""
-        if entry in self._entries:
-            self._entries.remove(entry)
+        """Drop an entry whose resource was already released by its owner. Searched from
+        the newest: what is forgotten is mostly what was just recorded (a transaction, a
+        session), so this stays cheap however much the plugin holds."""
+        entries = self._entries
+        for index in range(len(entries) - 1, -1, -1):
+            if entries[index] is entry:
+                del entries[index]
+                return
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(entry.kind for entry in self._entries))

@@ -246,3 +246,95 @@ async def test_unload_waits_for_a_transaction_in_flight(boot_kernel, plugin_fact
                 await release()
         assert "transaction" not in ctx.ledger.counts()
         assert await ctx.transaction(_names, table) == ["slow"]
+
+
+def _insert_on_connection_then_fail(connection, table, name):
+    from sqlalchemy import Connection
+
+    assert isinstance(connection, Connection)  # Core, not an ORM Session
+    _insert(connection, table, name)
+    assert name in _names(connection, table)  # seen inside the transaction
+    raise Refused(name)
+
+
+def _insert_and_count(connection, table, name):
+    from sqlalchemy import Connection, func, select
+
+    assert isinstance(connection, Connection)
+    _insert(connection, table, name)
+    return connection.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+async def _exercise_core_transaction(kernel) -> None:
+    ctx = kernel.runtime.plugin("counter").context
+    table = _table(kernel)
+    assert await ctx.transaction(_insert_and_count, table, "core", core=True) == 1
+    with pytest.raises(Refused):
+        await ctx.transaction(_insert_on_connection_then_fail, table, "rolled back", core=True)
+    assert await ctx.transaction(_names, table) == ["core"]  # a Session sees what Core wrote
+
+    async def many(worker: int) -> None:
+        for n in range(10):
+            await ctx.transaction(_insert_and_count, table, f"w{worker}-{n}", core=True)
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            for worker in range(20):
+                group.start_soon(many, worker)
+    names = await ctx.transaction(_names, table, core=True)
+    assert len(names) == 1 + 200 and len(set(names)) == len(names)
+    assert "transaction" not in ctx.ledger.counts()
+
+
+async def test_transaction_on_a_core_connection_commits_and_rolls_back_on_sqlite(
+    boot_kernel, plugin_factory
+):
+    plugin_factory.make("counter", COUNTER)
+    async with boot_kernel(["counter"], builtin=False) as kernel:
+        await _exercise_core_transaction(kernel)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not postgres_reachable(), reason="PostgreSQL is not running at 127.0.0.1:5432")
+async def test_transaction_on_a_core_connection_on_postgresql(boot_kernel, plugin_factory):
+    from sqlalchemy import delete
+
+    plugin_factory.make("counter", COUNTER)
+    async with boot_kernel(["counter"], builtin=False, database_url=POSTGRES) as kernel:
+        async with kernel.runtime.database.engine.begin() as connection:
+            await connection.execute(delete(_table(kernel)))
+        await _exercise_core_transaction(kernel)
+        async with kernel.runtime.database.engine.begin() as connection:
+            await connection.execute(delete(_table(kernel)))
+
+
+async def test_unload_waits_for_every_transaction_in_flight(boot_kernel, plugin_factory):
+    import threading
+
+    plugin_factory.make("counter", COUNTER)
+    async with boot_kernel(["counter"], builtin=False) as kernel:
+        ctx = kernel.runtime.plugin("counter").context
+        table = _table(kernel)
+        started, go_on = threading.Semaphore(0), [threading.Event(), threading.Event()]
+
+        def slow(connection, n):
+            started.release()
+            go_on[n].wait(10)
+            _insert(connection, table, f"slow {n}")
+
+        async with anyio.create_task_group() as group:
+            for n in range(2):
+                group.start_soon(lambda n=n: ctx.transaction(slow, n, core=True))
+            for _ in range(2):
+                await anyio.to_thread.run_sync(started.acquire, True, 10)
+            assert ctx.ledger.counts().get("transaction") == 2
+            first = next(e for e in ctx.ledger.entries() if e.kind == "transaction").release
+            go_on[0].set()  # one ends; a release waits while any is still running
+            with anyio.move_on_after(0.3) as waited:
+                await first()
+            assert waited.cancelled_caught
+            go_on[1].set()
+            with anyio.fail_after(10):
+                await first()
+        assert "transaction" not in ctx.ledger.counts()
+        assert await ctx.transaction(_names, table) == ["slow 0", "slow 1"]
