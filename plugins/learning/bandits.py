@@ -188,6 +188,13 @@ class EnsembleThompson(CountingLearner):
         added `added` (their count and sum) to it."""
         raise NotImplementedError
 
+    @property
+    def draws(self) -> np.ndarray:
+        """samples x actions: the posterior draws decisions are made with now."""
+        self._refresh()
+        assert self._values is not None
+        return self._values
+
     def learn(
         self, decision_id: str, context: Context, action: int, reward: float, done: bool
     ) -> None:

@@ -98,3 +98,31 @@ def test_thompson_beta_refuses_a_reward_outside_zero_to_one():
     learner = make_learner("thompson_beta", 2, {})
     with pytest.raises(ValueError):
         learner.learn("d", None, 0, 2.0, True)
+
+
+@pytest.mark.parametrize("kind", ["thompson_beta", "thompson_gaussian"])
+def test_thompson_draws_updated_reward_by_reward_stay_exact_posterior_draws(kind):
+    """The ensemble is never drawn anew: rewards move each draw by a conjugate update
+    (applied one by one and in batches here). After 80 rewards its draws of the rewarded
+    action must still be distributed as the exact posterior (Kolmogorov-Smirnov)."""
+    from scipy import stats
+
+    learner = make_learner(kind, 2, {"seed": 1, "samples": 5_000})
+    prior, untouched = learner.draws[:, 0].copy(), learner.draws[:, 1].copy()
+    rng = np.random.default_rng(2)
+    rewards = (
+        (rng.random(80) < 0.7).astype(float) if kind == "thompson_beta" else rng.normal(2, 1, 80)
+    )
+    for i, reward in enumerate(rewards):
+        learner.learn(str(i), None, 0, float(reward), True)
+        if i % 3 == 0:  # the others wait, and are applied together
+            learner.choose(None, None)
+    draws = learner.draws[:, 0]
+    if kind == "thompson_beta":
+        posterior = stats.beta(1 + rewards.sum(), 1 + len(rewards) - rewards.sum())
+    else:  # prior N(0, 1), noise sd 1
+        precision = 1 + len(rewards)
+        posterior = stats.norm(rewards.sum() / precision, precision**-0.5)
+    assert stats.kstest(draws, posterior.cdf).pvalue > 0.01
+    assert stats.kstest(prior, posterior.cdf).pvalue < 1e-6  # the draws did move
+    assert np.array_equal(learner.draws[:, 1], untouched)  # the other action's draws stay
