@@ -13,9 +13,19 @@ A reply keeps its thread: pass the Message-ID it answers as `in_reply_to` and th
 Message-IDs, oldest first, as `references` (RFC 5322 section 3.6.4); its own Message-ID is
 `QueuedMail.message_id`, for the answer to it.
 
+Files go with a message as `attachments` (`Attachment(filename, content_type, content)`),
+stored in the outbox with it and sent as MIME attachments beside the text and HTML::
+
+    pdf = Attachment("INV-000001.pdf", "application/pdf", pdf_bytes)
+    await mailer.send([email], subject=..., text=..., html=..., attachments=[pdf])
+
+Their total size is bounded by the mail plugin's `max_attachment_size` setting (bytes,
+before encoding); a message over it is refused with `AttachmentTooLarge` (a `MailError`).
+
 Bad input (an invalid address, an unknown template, a missing template variable, a line
-break or other control character in a header, text UTF-8 cannot encode) raises `MailError`
-naming the field and the character, and queues nothing.
+break or other control character in a header, text UTF-8 cannot encode, an attachment
+without a file name or a `type/subtype`, attachments over the size limit) raises
+`MailError` naming the field and the character, and queues nothing.
 
 Mail the inbound listener accepts is announced as `MailReceived` (`mail.received`), with
 the headers a reply is threaded by, for a plugin that files it (support tickets).
@@ -42,6 +52,27 @@ class MailError(ValueError):
     status = 400
 
 
+class AttachmentTooLarge(MailError):
+    """A message's attachments together exceed the mail plugin's `max_attachment_size`."""
+
+    status = 413
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: `filename` as the recipient sees it (a name, not a
+    path), `content_type` as `type/subtype` (`application/pdf`), and its bytes."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+    @property
+    def size(self) -> int:
+        """Bytes of content, before the base64 the message carries it in."""
+        return len(self.content)
+
+
 @dataclass(frozen=True)
 class MailRequest:
     """One message for `Mailer.send_many`: `subject` with `text` and/or `html`, or a
@@ -62,6 +93,17 @@ class MailRequest:
     """The Message-ID (`<id@host>`) this message answers."""
     references: tuple[str, ...] = ()
     """The Message-IDs of the thread it belongs to, oldest first."""
+    attachments: list[Attachment] = field(default_factory=list)
+    """Files sent with it, in this order, after the text and HTML."""
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    """What `MailStatus` says about an attachment: its name, type and size in bytes."""
+
+    filename: str
+    content_type: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -91,6 +133,7 @@ class MailStatus:
     send_at: float
     created_at: datetime
     sent_at: datetime | None
+    attachments: list[AttachmentInfo] = field(default_factory=list)
 
 
 class MailReceived(Event):
@@ -131,9 +174,11 @@ class Mailer(ABC):
         user_id: str | None = None,
         in_reply_to: str | None = None,
         references: Sequence[str] = (),
+        attachments: Sequence[Attachment] = (),
     ) -> QueuedMail:
-        """Check, render and queue one message, committed before this returns. Raises
-        `MailError` on bad input, and then nothing is queued."""
+        """Check, render and queue one message (with its `attachments`, stored with it),
+        committed before this returns. Raises `MailError` on bad input, and then nothing is
+        queued."""
 
     @abstractmethod
     async def send_many(self, messages: Iterable[MailRequest]) -> list[QueuedMail]:

@@ -55,7 +55,7 @@ def register_subscriptions(ctx: PluginContext) -> None:
 
 @hookimpl
 def register_routes(ctx: PluginContext) -> list[Any]:
-    return [routes.send_message, routes.show_message, routes.list_messages]
+    return [routes.sending(ctx.settings), routes.show_message, routes.list_messages]
 
 
 @hookimpl

@@ -14,13 +14,22 @@ from email.message import EmailMessage
 from email.policy import default
 from email.utils import format_datetime, formataddr, parseaddr
 
-from .errors import InvalidAddress, MailError, UnsafeCharacter
+from mindframe.sdk.mail import Attachment
+
+from .errors import AttachmentTooLarge, InvalidAddress, MailError, UnsafeCharacter
 
 _LOCAL = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 ADDR_SPEC = re.compile(rf"^{_LOCAL}@{_LABEL}(?:\.{_LABEL})*$")
 NAMED = re.compile(r"^(?P<name>[^<>@,;]*)<(?P<address>[^<>]+)>$")
 MAX_RECIPIENTS = 100
+MAX_ATTACHMENTS = 100
+MAX_FILENAME = 255
+_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+CONTENT_TYPE = re.compile(rf"^{_NAME}/{_NAME}$")
+"""`type/subtype` as RFC 6838 section 4.2 names them, without parameters."""
+NOT_AS_ATTACHMENT = ("multipart", "message")
+"""Types that are MIME structure rather than a file: the message builds those itself."""
 
 _NOT_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 """Control characters but tab, the Unicode line and paragraph separators, lone surrogates."""
@@ -80,6 +89,8 @@ class Content:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     """The thread a reply belongs to: the Message-ID it answers and the thread's ids."""
+    attachments: tuple[Attachment, ...] = ()
+    """Files sent after the text and HTML, in this order."""
 
 
 MESSAGE_ID = re.compile(r"^<[^<>\s]+@[^<>\s]+>$")
@@ -102,6 +113,48 @@ def check_content(content: Content) -> None:
                 f"{field} is not valid Unicode text: {_named(found)} is a lone surrogate, "
                 "which UTF-8 cannot encode; send the text as decoded UTF-8"
             )
+
+
+def check_attachments(attachments: list[Attachment], max_size: int) -> None:
+    """Refuse an attachment the message could not carry as a file (no name, a path, a
+    control character in the name, a content type that is not `type/subtype` or is MIME
+    structure, content that is not bytes), more than `MAX_ATTACHMENTS`, or more than
+    `max_size` bytes of them in all (`AttachmentTooLarge`)."""
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise MailError(
+            f"at most {MAX_ATTACHMENTS} attachments per message, got {len(attachments)}"
+        )
+    total = 0
+    for index, attachment in enumerate(attachments):
+        where = f"attachments[{index}]"
+        if not isinstance(attachment, Attachment):
+            raise MailError(
+                f"{where} must be a mindframe.sdk.mail.Attachment, not {type(attachment).__name__}"
+            )
+        name = attachment.filename
+        check_header(f"{where}.filename", name)
+        if not name.strip() or len(name) > MAX_FILENAME or "/" in name or "\\" in name:
+            raise MailError(
+                f"{where}.filename must be a file name of 1 to {MAX_FILENAME} characters "
+                f"without '/' or '\\' (a name, not a path), not {name!r}"
+            )
+        kind = attachment.content_type
+        if not CONTENT_TYPE.match(kind) or kind.split("/")[0].lower() in NOT_AS_ATTACHMENT:
+            raise MailError(
+                f"{where}.content_type must be a MIME type like application/pdf (no parameters,"
+                f" not multipart/* or message/*), not {kind!r}"
+            )
+        if not isinstance(attachment.content, bytes):
+            raise MailError(
+                f"{where}.content must be bytes, not {type(attachment.content).__name__}"
+            )
+        total += len(attachment.content)
+    if total > max_size:
+        raise AttachmentTooLarge(
+            f"the attachments are {total:,} bytes in all; a message may carry at most "
+            f"{max_size:,} (the mail plugin's max_attachment_size): send a link to the file "
+            "instead, or raise [mail] max_attachment_size"
+        )
 
 
 def message_id(outbox_id: str, sender: str) -> str:
@@ -146,4 +199,9 @@ def build(
     message.set_content(content.text)
     if content.html is not None:
         message.add_alternative(content.html, subtype="html")
+    for attachment in content.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     return message

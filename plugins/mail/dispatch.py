@@ -53,12 +53,14 @@ def lanes(batch: list[Claimed], per_domain: int) -> list[list[Claimed]]:
     return [lane for group in groups.values() for lane in group]
 
 
-async def attempt(connection: Connection, message: Claimed) -> Outcome:
-    """One SMTP transaction for `message`. A row that cannot be built into a message (one
-    written by hand, or by an older version that checked less) is a failed attempt like a
-    4xx: it ends `failed` at `max_attempts` with the reason, instead of stopping its lane and
-    staying `sending` to be claimed again and again."""
+async def attempt(connection: Connection, message: Claimed, outbox: Outbox) -> Outcome:
+    """One SMTP transaction for `message`, its attachments read from `outbox` first. A row
+    that cannot be built into a message (one written by hand, or by an older version that
+    checked less, or whose attachments are gone) is a failed attempt like a 4xx: it ends
+    `failed` at `max_attempts` with the reason, instead of stopping its lane and staying
+    `sending` to be claimed again and again."""
     try:
+        message = await outbox.with_files(message)
         email = build(
             sender=message.sender,
             recipients=message.recipients,
@@ -227,7 +229,7 @@ class Dispatcher:
                     if self._stopping:
                         break
                     untried.discard(message.id)
-                    outcome = await attempt(kept.connection, message)
+                    outcome = await attempt(kept.connection, message, self._outbox)
                     # Committed beside the next transaction, one commit per connection at
                     # a time (the wait is for the commit before this one, even if it was
                     # another batch's): at most two replies per connection wait for theirs.

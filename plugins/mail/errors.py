@@ -2,9 +2,10 @@
 
 All are `mindframe.sdk.mail.MailError`, which is what other plugins catch."""
 
-from mindframe.sdk.mail import MailError
+from mindframe.sdk.mail import AttachmentTooLarge, MailError
 
 __all__ = [
+    "AttachmentTooLarge",
     "InvalidAddress",
     "MailError",
     "MissingTemplateVariable",

@@ -1,12 +1,15 @@
-"""The plugin's tables: the outbox (every message accepted for sending) and the inbox."""
+"""The plugin's tables: the outbox (every message accepted for sending), the files
+attached to its messages, and the inbox."""
 
 from sqlalchemy import (
     JSON,
     Column,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -39,7 +42,23 @@ outbox = Table(
     Column("reply", Text, nullable=True),  # the last SMTP reply, or the connection error
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
+    # [{"filename", "content_type", "size"}, ...] of its attachments, or NULL for none; their
+    # bytes are in mail_attachments, read only when the message is built
+    Column("attachments", JSON(none_as_null=True), nullable=True),
     Index("mail_outbox_due", "state", "send_at"),
+)
+
+attachments = Table(
+    "mail_attachments",
+    metadata,
+    Column(
+        "outbox_id",
+        String(36),
+        ForeignKey("mail_outbox.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),  # its index in the outbox row's list
+    Column("content", LargeBinary, nullable=False),
 )
 
 inbox = Table(

@@ -1,5 +1,10 @@
 """The durable outbox: every accepted message is a row here before anyone is told "202".
 
+A message's attachments are stored with it, in the same transaction: their bytes in
+`mail_attachments`, their names, types and sizes on the row (`attachments`). The bytes are
+read only when the message is built for sending, one message at a time, so a claimed batch
+never holds every file of its messages in memory at once.
+
 States: `queued` → `sending` (claimed, with a lease) → `sent` | `failed`; a temporary
 failure puts the row back to `queued` with a later `send_at`. A row still `sending` when
 its lease runs out was being sent by a process that died: it is claimed again and resent
@@ -12,7 +17,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,9 +40,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from mindframe.sdk import PluginContext
+from mindframe.sdk.mail import Attachment, AttachmentInfo
 
 from .composing import Content, bare_address, message_id
-from .models import outbox
+from .models import attachments, outbox
 
 PRIORITIES = {"low": 0, "normal": 5, "high": 9}
 PRIORITY_NAMES = {value: name for name, value in PRIORITIES.items()}
@@ -54,6 +61,8 @@ class Claimed:
     content: Content
     attempts: int
     created_at: datetime
+    attached: tuple[AttachmentInfo, ...] = ()
+    """Its attachments; `content` holds their bytes only once `Outbox.with_files` read them."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +177,8 @@ class Outbox:
         locale: str | None = None,
         user_id: str | None = None,
     ) -> dict[str, Any]:
-        """A new `queued` row, with its id and Message-ID, for `add`."""
+        """A new `queued` row, with its id and Message-ID, for `add` (the bytes of
+        `content.attachments` go to `add` as `files(row, content)`)."""
         row_id = str(uuid.uuid4())
         return {
             "id": row_id,
@@ -188,13 +198,48 @@ class Outbox:
             "user_id": user_id,
             "attempts": 0,
             "created_at": datetime.now(UTC),
+            "attachments": [
+                {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                for a in content.attachments
+            ]
+            or None,
         }
 
-    async def add(self, rows: list[dict[str, Any]]) -> None:
-        """Store `rows` (made by `row`) in one transaction, committed before returning."""
+    @staticmethod
+    def files(row: dict[str, Any], content: Content) -> list[dict[str, Any]]:
+        """The `mail_attachments` rows holding the bytes of `content.attachments`."""
+        return [
+            {"outbox_id": row["id"], "position": position, "content": attachment.content}
+            for position, attachment in enumerate(content.attachments)
+        ]
+
+    async def add(self, rows: list[dict[str, Any]], files: Sequence[dict[str, Any]] = ()) -> None:
+        """Store `rows` (made by `row`) and their attachments' `files` in one transaction,
+        committed before returning."""
         if not rows:
             return
-        await self._ctx.transaction(_insert_rows, rows)
+        await self._ctx.transaction(_insert_rows, rows, list(files))
+
+    async def with_files(self, message: Claimed) -> Claimed:
+        """`message` with the bytes of its attachments read into its content. Raises
+        `LookupError` when some are gone (erased while it waited)."""
+        if not message.attached:
+            return message
+        contents = await self._ctx.transaction(_read_files, message.id)
+        if len(contents) != len(message.attached):
+            raise LookupError(
+                f"{len(message.attached)} attachments were queued with this message, "
+                f"{len(contents)} are stored"
+            )
+        files = tuple(
+            Attachment(info.filename, info.content_type, data)
+            for info, data in zip(message.attached, contents, strict=True)
+        )
+        return replace(message, content=replace(message.content, attachments=files))
+
+    async def file_contents(self, row_id: str) -> list[bytes]:
+        """The bytes of a row's attachments, in order (for a personal data export)."""
+        return await self._ctx.transaction(_read_files, row_id)
 
     async def claim(self, limit: int, lease: float, max_attempts: int) -> Claim:
         """Take up to `limit` due rows, highest priority first, and mark them `sending`;
@@ -300,6 +345,7 @@ class Outbox:
         ]
 
     async def erase(self, row_ids: list[str]) -> None:
+        """Delete the rows; their attachments go with them (`ON DELETE CASCADE`)."""
         async with self._ctx.session() as session:
             await session.execute(delete(outbox).where(outbox.c.id.in_(row_ids)))
             await session.commit()
@@ -309,8 +355,21 @@ class Outbox:
 # transaction, committed before the awaiting caller goes on) ---------------------------------
 
 
-def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+def _insert_rows(session: Session, rows: list[dict[str, Any]], files: list[dict[str, Any]]) -> None:
     session.execute(insert(outbox), rows)
+    if files:
+        session.execute(insert(attachments), files)
+
+
+_FILES = (
+    select(attachments.c.content)
+    .where(attachments.c.outbox_id == bindparam("row_id"))
+    .order_by(attachments.c.position)
+)
+
+
+def _read_files(session: Session, row_id: str) -> list[bytes]:
+    return list(session.execute(_FILES, {"row_id": row_id}).scalars())
 
 
 def _claim_rows(
@@ -339,6 +398,7 @@ def _claimed(row: dict[str, Any]) -> Claimed:
         ),
         attempts=row["attempts"],
         created_at=row["created_at"],
+        attached=tuple(AttachmentInfo(**info) for info in row["attachments"] or ()),
     )
 
 

@@ -3,7 +3,11 @@
 Sending needs the permission `mail.send`, reading `mail.read` (messages hold personal
 data). The guards come from `mindframe.sdk.auth` and fail closed: with no auth plugin
 active, every request here is answered 401; other plugins send through the `Mailer`
-service (`mindframe.sdk.mail`) or the `mail.send` event instead."""
+service (`mindframe.sdk.mail`) or the `mail.send` event instead.
+
+Attachments come as `{"filename", "content_type", "content"}` with the content in base64.
+The body is bounded by what `max_attachment_size` of attachments takes in base64, plus
+`BODY_ALLOWANCE` for the rest: a larger body is refused (413) before it is read."""
 
 from __future__ import annotations
 
@@ -17,7 +21,18 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from mindframe.sdk.auth import requires_permission
-from mindframe.sdk.mail import Mailer, MailError, MailStatus, QueuedMail, State
+from mindframe.sdk.mail import Attachment, Mailer, MailError, MailStatus, QueuedMail, State
+
+from .settings import MailSettings
+
+BODY_ALLOWANCE = 1024 * 1024
+"""Bytes of a send request beyond its attachments' base64: addresses, subject, text, HTML."""
+
+
+class AttachmentIn(msgspec.Struct, forbid_unknown_fields=True):
+    filename: str
+    content_type: str
+    content: bytes  # base64 in the JSON body
 
 
 class SendRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -30,20 +45,35 @@ class SendRequest(msgspec.Struct, forbid_unknown_fields=True):
     locale: str | None = None
     priority: Literal["low", "normal", "high"] | None = None
     send_at: datetime | None = None
+    attachments: list[AttachmentIn] = []
 
 
-@post(
-    "/messages",
-    status_code=202,
-    summary="Queue a message; stored before this answers",
-    guards=[requires_permission("mail.send")],
-)
+def body_limit(settings: MailSettings) -> int:
+    """The largest send request: the attachments' limit in base64, and `BODY_ALLOWANCE`."""
+    return 4 * -(-settings.max_attachment_size // 3) + BODY_ALLOWANCE
+
+
 async def send_message(data: JSONBody[SendRequest], mailer: NamedDependency[Mailer]) -> QueuedMail:
+    fields = msgspec.structs.asdict(data)
+    fields["attachments"] = [
+        Attachment(a.filename, a.content_type, a.content) for a in data.attachments
+    ]
     try:
-        queued = await mailer.send(**msgspec.structs.asdict(data))
+        queued = await mailer.send(**fields)
     except MailError as error:
         raise HTTPException(status_code=error.status, detail=str(error)) from None
     return queued
+
+
+def sending(settings: MailSettings) -> Any:
+    """`POST /messages`, its body bounded by `body_limit(settings)`."""
+    return post(
+        "/messages",
+        status_code=202,
+        summary="Queue a message, with attachments in base64; stored before this answers",
+        guards=[requires_permission("mail.send")],
+        request_max_body_size=body_limit(settings),
+    )(send_message)
 
 
 @get(

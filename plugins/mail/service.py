@@ -8,6 +8,7 @@ ctx.on_unload(mailer.register_templates(Path(__file__).parent / "mail_templates"
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,7 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from mindframe.sdk import PluginContext, Subject
-from mindframe.sdk.mail import Mailer, MailRequest, MailStatus, Priority, QueuedMail, State
+from mindframe.sdk.mail import (
+    Attachment,
+    AttachmentInfo,
+    Mailer,
+    MailRequest,
+    MailStatus,
+    Priority,
+    QueuedMail,
+    State,
+)
 
 from . import composing
 from .composing import Content
@@ -62,6 +72,7 @@ class MailService(Mailer):
         user_id: str | None = None,
         in_reply_to: str | None = None,
         references: Sequence[str] = (),
+        attachments: Sequence[Attachment] = (),
     ) -> QueuedMail:
         request = MailRequest(
             to=list(to),
@@ -76,13 +87,15 @@ class MailService(Mailer):
             user_id=user_id,
             in_reply_to=in_reply_to,
             references=tuple(references),
+            attachments=list(attachments),
         )
         [queued] = await self.send_many([request])
         return queued
 
     async def send_many(self, messages: Iterable[MailRequest]) -> list[QueuedMail]:
-        rows = [self._row(request) for request in messages]  # all checked before any is stored
-        await self.outbox.add(rows)
+        made = [self._row(request) for request in messages]  # all checked before any is stored
+        rows = [row for row, _ in made]
+        await self.outbox.add(rows, [file for _, files in made for file in files])
         self.dispatcher.wake()
         for row in rows:
             await self._ctx.publish(
@@ -95,8 +108,9 @@ class MailService(Mailer):
             )
         return [QueuedMail(row["id"], row["message_id"], row["state"]) for row in rows]
 
-    def _row(self, request: MailRequest) -> dict[str, Any]:
-        """Check and render one request into an outbox row; `MailError` on bad input."""
+    def _row(self, request: MailRequest) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Check and render one request into an outbox row and the rows of its attachments'
+        bytes; `MailError` on bad input."""
         recipients = composing.check_recipients(list(request.to))
         template, locale, priority = request.template, request.locale, request.priority
         if template is not None:
@@ -111,15 +125,19 @@ class MailService(Mailer):
             raise MailError("give 'subject' and 'text' (or 'html'), or a 'template'")
         else:
             content = Content(subject=request.subject, text=request.text or "", html=request.html)
+        composing.check_attachments(list(request.attachments), self.settings.max_attachment_size)
         content = replace(
-            content, in_reply_to=request.in_reply_to, references=tuple(request.references)
+            content,
+            in_reply_to=request.in_reply_to,
+            references=tuple(request.references),
+            attachments=tuple(request.attachments),
         )
         composing.check_content(content)
         priority = priority or "normal"
         if priority not in PRIORITIES:
             raise MailError(f"priority must be one of {', '.join(PRIORITIES)}, not {priority!r}")
         send_at = request.send_at
-        return self.outbox.row(
+        row = self.outbox.row(
             sender=self.settings.sender,
             recipients=recipients,
             content=content,
@@ -129,6 +147,7 @@ class MailService(Mailer):
             locale=locale,
             user_id=request.user_id,
         )
+        return row, self.outbox.files(row, content)
 
     # --- tracking ------------------------------------------------------------------------
 
@@ -156,6 +175,13 @@ class MailService(Mailer):
         """Every outbox and inbox record sent by, to or for the subject."""
         sent = await self.outbox.about(subject.user_id, subject.email)
         received = await inbox_about(self._ctx, subject.email)
+        for row in sent:
+            if row["attachments"]:  # the files too, as sent (base64)
+                contents = await self.outbox.file_contents(row["id"])
+                row["attachments"] = [
+                    {**info, "content_base64": base64.b64encode(data).decode()}
+                    for info, data in zip(row["attachments"], contents, strict=False)
+                ]
         return {
             "outbox": [_plain(row) for row in sent],
             "inbox": [_plain(row) for row in received],
@@ -186,6 +212,7 @@ def status_of(row: Mapping[str, Any]) -> MailStatus:
         send_at=row["send_at"],
         created_at=row["created_at"],
         sent_at=row["sent_at"],
+        attachments=[AttachmentInfo(**info) for info in row["attachments"] or ()],
     )
 
 

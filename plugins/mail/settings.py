@@ -26,6 +26,9 @@ class MailSettings(PluginSettings):
         gt=0, description="a message left 'sending' this long (a crash) is sent again"
     )
     poll_interval: float = Field(gt=0, description="longest sleep of the sender when idle")
+    max_attachment_size: int = Field(
+        ge=0, description="most bytes of attachments one message carries, before encoding"
+    )
     inbound_port: int = Field(ge=0, le=65535, description="SMTP listener; 0 is off")
     inbound_host: str
     inbound_domains: list[str] = Field(description="domains the listener accepts mail for")

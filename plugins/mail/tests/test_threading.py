@@ -106,9 +106,11 @@ async def test_a_database_made_before_threading_gains_the_columns_at_start(
     async with mail_kernel():
         pass
     database = sqlite3.connect(tmp_path / "data" / "mindframe.db")
-    with database:  # the outbox as the version before threading left it
+    with database:  # the outbox as the version before threading (and attachments) left it
         database.execute("ALTER TABLE mail_outbox DROP COLUMN in_reply_to")
         database.execute("ALTER TABLE mail_outbox DROP COLUMN reference_ids")
+        database.execute("ALTER TABLE mail_outbox DROP COLUMN attachments")
+        database.execute("DROP TABLE mail_attachments")
         database.execute("DROP TABLE IF EXISTS mail_alembic_version")
         database.execute("DELETE FROM kernel_schemas WHERE plugin = 'mail'")
     database.close()
