@@ -6,7 +6,8 @@ provider then redelivers, and the delivery is new to us). The event id is the ro
 key, so a redelivery of a committed event is answered 200 and changes nothing. If applying
 raises (a bug, a shape we did not expect), that transaction is rolled back and the raw
 webhook is stored in a second one with the error, still answered 200, and the `apply` job
-retries it. (One transaction on the happy path, no savepoint: that is the hot path.)
+retries it. (One transaction on the happy path, no savepoint, on a Core connection rather
+than an ORM session: that is the hot path.)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 from collections.abc import Callable
 from typing import Any, Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
@@ -84,7 +85,7 @@ def _row(provider: str, event_id: str, event_type: str, body: bytes) -> dict[str
 
 
 def _store_and_apply(
-    session: Session,
+    connection: Connection,
     provider: Provider,
     event_id: str,
     event_type: str,
@@ -93,19 +94,25 @@ def _store_and_apply(
     settings: BillingSettings,
 ) -> tuple[Outcome, list[Event]]:
     """Store the webhook as applied and apply it, all or nothing (raises when applying
-    fails: the caller then stores it unapplied, in a transaction of its own)."""
+    fails: the caller then stores it unapplied, in a transaction of its own). On a Core
+    connection (`ctx.transaction(..., core=True)`): no ORM `Session` to set up and commit
+    on the hot path, and less CPU per statement."""
     row = {**_row(provider, event_id, event_type, body), "applied_at": ledger.now()}
-    connection: Any = session.connection()  # Core: less CPU per statement than the ORM's
     if not ledger.insert_once(connection, webhooks, row):
         return "duplicate", []
     return "applied", _apply(provider, connection, event, settings)
 
 
 def _store_unapplied(
-    session: Session, provider: Provider, event_id: str, event_type: str, body: bytes, error: str
+    connection: Connection,
+    provider: Provider,
+    event_id: str,
+    event_type: str,
+    body: bytes,
+    error: str,
 ) -> Outcome:
     row = {**_row(provider, event_id, event_type, body), "error": error}
-    return "stored" if ledger.insert_once(session, webhooks, row) else "duplicate"
+    return "stored" if ledger.insert_once(connection, webhooks, row) else "duplicate"
 
 
 def _describe(error: Exception) -> str:
@@ -130,14 +137,21 @@ class Inbox:
         event_id, event_type, event = parse(body)
         try:
             outcome, found = await self._ctx.transaction(
-                _store_and_apply, provider, event_id, event_type, body, event, self.settings
+                _store_and_apply,
+                provider,
+                event_id,
+                event_type,
+                body,
+                event,
+                self.settings,
+                core=True,
             )
         except DatabaseError:
             raise  # the database itself failed: no 2xx, so the provider sends it again
         except Exception as error:  # applying failed: keep it, answer 2xx, retry in the job
             outcome, found = "stored", []
             await self._ctx.transaction(
-                _store_unapplied, provider, event_id, event_type, body, _describe(error)
+                _store_unapplied, provider, event_id, event_type, body, _describe(error), core=True
             )
             self.last_error = f"{provider} event {event_id} could not be applied yet"
             self._ctx.log.warning("billing: %s (%s)", self.last_error, _describe(error))

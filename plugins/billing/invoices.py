@@ -170,16 +170,13 @@ def finalise(session: Session, invoice_id: str, series: str, due_days: int) -> d
         raise NotADraft(invoice_id)
     number = next_number(session, series)
     issued = ledger.now()
-    session.execute(
-        update(invoices)
-        .where(invoices.c.id == invoice_id)
-        .values(
-            number=number,
-            status="open",
-            issued_at=issued,
-            due_at=issued + timedelta(days=due_days),
-        )
-    )
+    opened = {
+        "number": number,
+        "status": "open",
+        "issued_at": issued,
+        "due_at": issued + timedelta(days=due_days),
+    }
+    session.execute(update(invoices).where(invoices.c.id == invoice_id).values(**opened))
     ledger.book(
         session,
         customer_id=row.customer_id,
@@ -189,7 +186,7 @@ def finalise(session: Session, invoice_id: str, series: str, due_days: int) -> d
         currency=row.currency,
         invoice_id=invoice_id,
     )
-    return {**row._mapping, "number": number, "status": "open", "issued_at": issued}
+    return {**row._mapping, **opened}
 
 
 def get(session: Session, invoice_id: str) -> dict[str, Any] | None:

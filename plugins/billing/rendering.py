@@ -4,6 +4,7 @@ through Babel's currency formatting), rendered as HTML and as PDF."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,9 @@ class InvoiceView:
     vat: str
     total: str
     note: str | None
+    dated: datetime
+    """When it was issued (made, for a draft): the PDF's creation date, so one invoice
+    always renders to the same bytes."""
 
 
 def view(invoice: dict[str, Any], l10n: Localizer, seller: dict[str, str]) -> InvoiceView:
@@ -84,6 +88,7 @@ def view(invoice: dict[str, Any], l10n: Localizer, seller: dict[str, str]) -> In
         vat=money(invoice["vat_amount"]),
         total=money(invoice["total"]),
         note=l10n.gettext(REVERSE_CHARGE) if invoice["reverse_charge"] else None,
+        dated=invoice["issued_at"] or invoice["created_at"],
     )
 
 
@@ -96,6 +101,11 @@ _environment = jinja2.Environment(
 
 def html(invoice: InvoiceView) -> str:
     return _environment.get_template("invoice.html").render(invoice=invoice)
+
+
+def pdf_filename(invoice: dict[str, Any]) -> str:
+    """The invoice's PDF as a file: its number (its id while a draft), `.pdf`."""
+    return f"{invoice['number'] or invoice['id']}.pdf"
 
 
 def _font() -> Path | None:
@@ -112,6 +122,7 @@ def pdf(invoice: InvoiceView) -> bytes:
     from fpdf import FPDF
 
     document = FPDF(format="A4")
+    document.set_creation_date(invoice.dated)
     document.set_title(f"{invoice.labels['invoice']} {invoice.number}")
     document.add_page()
     folder = _font()

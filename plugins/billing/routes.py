@@ -335,7 +335,7 @@ async def invoice_pdf(
 ) -> Response[bytes]:
     invoice = await _answer(billing_service, billing_service.invoice(invoice_id))
     content = rendering.pdf(notices.render(invoice))
-    name = f"{invoice['number'] or invoice_id}.pdf"
+    name = rendering.pdf_filename(invoice)
     return Response(
         content,
         media_type="application/pdf",

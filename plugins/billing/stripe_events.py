@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from mindframe.sdk import Event
@@ -70,7 +70,11 @@ SET_PAYMENT = update(payments).where(payments.c.id == bindparam("payment"))
 SUCCEED_OURS = (
     update(payments)
     .where(payments.c.id == bindparam("payment"), payments.c.state != "succeeded")
-    .values(state="succeeded", updated_at=bindparam("now"))
+    .values(
+        state="succeeded",
+        updated_at=bindparam("now"),
+        provider_ref=func.coalesce(payments.c.provider_ref, bindparam("ref")),
+    )
     .returning(*payments.c)
 )
 """Statements of the webhook path, built once: building them per event cost more CPU than
@@ -104,15 +108,12 @@ def _payment(session: Session, intent: dict[str, Any], state: str) -> tuple[dict
     wanted = (intent.get("metadata") or {}).get(METADATA_PAYMENT)
     row = None
     if wanted and state == "succeeded":
-        # the common case in one statement: our payment, not yet succeeded
-        params = {"payment": wanted, "now": ledger.now()}
+        # the common case in one statement: our payment, not yet succeeded, learns its
+        # PaymentIntent's id unless it knew it already
+        params = {"payment": wanted, "now": ledger.now(), "ref": intent["id"]}
         moved = session.execute(SUCCEED_OURS, params).one_or_none()
         if moved is not None:
-            payment = dict(moved._mapping)
-            if payment["provider_ref"] is None:
-                session.execute(SET_PAYMENT, {"payment": wanted, "provider_ref": intent["id"]})
-                payment["provider_ref"] = intent["id"]
-            return payment, True
+            return dict(moved._mapping), True
     if wanted:
         row = session.execute(PAYMENT_BY_ID, {"id": wanted}).one_or_none()
     if row is None:

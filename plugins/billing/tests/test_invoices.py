@@ -1,8 +1,10 @@
 """Invoices: numbers without gaps under concurrent finalisation (SQLite and PostgreSQL),
-rendered in the customer's locale, mailed as HTML with the PDF, booked in an append-only
-journal."""
+rendered in the customer's locale, mailed as HTML with the PDF attached, booked in an
+append-only journal."""
 
 import asyncio
+import re
+import time
 
 import pytest
 from billing_testlib import eventually, running_billing, table_rows
@@ -52,7 +54,9 @@ async def test_fifty_concurrent_finalisations_get_numbers_without_gaps_on_postgr
         await finalise_concurrently(billing)
 
 
-async def test_an_invoice_is_mailed_in_the_customers_locale_as_html_with_its_pdf(billing):
+async def test_an_invoice_is_mailed_in_the_customers_locale_as_html_with_its_pdf_attached(
+    billing,
+):
     customer = await billing.customer(
         locale="sv", country="SE", currency="SEK", email="anna@example.se", name="Anna Andersson"
     )
@@ -61,6 +65,7 @@ async def test_an_invoice_is_mailed_in_the_customers_locale_as_html_with_its_pdf
         json={"lines": [{"description": "Licenser", "unit_amount": 123450, "quantity": 2}]},
     )
     finalised = await billing.operator.post(f"/api/billing/invoices/{draft.json()['id']}/finalise")
+    mailed_at = time.time()  # its PDF was rendered before this
     assert finalised.status_code == 200, finalised.text
     assert finalised.json()["number"] == "INV-000001"
     await eventually(lambda: _received(billing))
@@ -68,10 +73,16 @@ async def test_an_invoice_is_mailed_in_the_customers_locale_as_html_with_its_pdf
     assert str(mail["Subject"]) == "Faktura INV-000001 från Mindframe AS"
     html = mail.get_body(("html",)).get_content()
     assert "Förfallodatum" in html and "3\xa0086,25\xa0kr" in html  # 2 469,00 + 25 % moms
+    text = mail.get_body(("plain",)).get_content()
+    assert re.search(r"förfaller \d+\s\w+\.?\s20\d\d\.\s+Fakturan bifogas som PDF\.", text), text
+    [attachment] = mail.iter_attachments()
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == "INV-000001.pdf"
+    while int(time.time()) == int(mailed_at):  # the clock's second has moved on
+        await asyncio.sleep(0.05)
     pdf = await billing.operator.get(f"/api/billing/invoices/{draft.json()['id']}/pdf")
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
-    text = mail.get_body(("plain",)).get_content()
-    assert f"/api/billing/invoices/{draft.json()['id']}/pdf" in text
+    assert attachment.get_payload(decode=True) == pdf.content  # the invoice's own PDF
 
 
 async def _received(billing):

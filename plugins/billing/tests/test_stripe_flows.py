@@ -97,6 +97,33 @@ async def test_a_one_off_checkout_payment_is_booked_once(billing):
     assert [e["amount"] for e in await billing.journal()] == [-25000]
 
 
+async def test_a_payment_made_at_checkout_learns_its_payment_intent_from_the_success_alone(
+    billing,
+):
+    """Checkout makes the PaymentIntent, so only a webhook tells our payment which it is;
+    `payment_intent.succeeded` alone (its `checkout.session.completed` not yet delivered)
+    must, since a refund through our API needs it."""
+    customer = await billing.customer()
+    response = await billing.operator.post(
+        f"/api/billing/customers/{customer['id']}/checkouts",
+        json={"amount": 20000, "currency": "NOK", "description": "Onboarding"},
+    )
+    billing.stripe.webhooks.paused = True
+    billing.stripe.complete_checkout(billing.stripe.sessions()[0]["id"])
+    [succeeded] = [e for e in billing.stripe.events if e["type"] == "payment_intent.succeeded"]
+    [delivery] = [d for d in billing.stripe.webhooks.deliveries if d.event_id == succeeded["id"]]
+    await billing.stripe.webhooks.deliver_now(delivery)
+    payment = await billing.payment(response.json()["payment_id"])
+    assert (payment["state"], payment["provider_ref"]) == (
+        "succeeded",
+        succeeded["data"]["object"]["id"],
+    )
+    refund = await billing.operator.post(
+        f"/api/billing/payments/{payment['id']}/refunds", json={"amount": 5000}
+    )
+    assert (refund.status_code, refund.json()["refunded"]) == (200, 5000)
+
+
 async def test_partial_then_full_refund_of_a_card_payment(billing):
     customer = await billing.customer()
     created = await billing.operator.post(
