@@ -1,6 +1,7 @@
 """The reward model the direct and doubly robust estimates need: per action, a ridge
-regression of reward on the context's hashed features (for context-free logs, the mean
-reward of each action, shrunk towards zero by the ridge)."""
+regression (scikit-learn's `Ridge`, no intercept: the features' bias slot is one) of reward
+on the context's hashed features; for context-free logs, the mean reward of each action,
+shrunk towards zero by the ridge. An action never taken predicts zero."""
 
 from __future__ import annotations
 
@@ -25,12 +26,14 @@ class RewardModel:
         actions: np.ndarray,
         rewards: np.ndarray,
     ) -> RewardModel:
+        from sklearn.linear_model import Ridge  # scikit-learn loads only when estimating
+
         x = self.features.matrix(list(contexts))
-        eye = np.eye(self.features.dim) * self.ridge
         for action in range(self.n_actions):
             rows = actions == action
-            xa = x[rows]
-            self.coef[action] = np.linalg.solve(xa.T @ xa + eye, xa.T @ rewards[rows])
+            if rows.any():
+                model = Ridge(alpha=self.ridge, fit_intercept=False).fit(x[rows], rewards[rows])
+                self.coef[action] = model.coef_
         return self
 
     def predict(self, contexts: Sequence[Mapping[str, Any] | None]) -> np.ndarray:
