@@ -8,6 +8,7 @@ stored it hands the lead to the next poster waiting, so no caller writes for oth
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
@@ -25,7 +26,7 @@ class _Waiting:
 
     def __init__(self, draft: Draft) -> None:
         self.draft = draft
-        self.wake = anyio.Event()
+        self.wake = asyncio.get_running_loop().create_future()  # cheaper than anyio.Event
         self.lead = False
         self.done = False
         self.outcome: Stored | None = None
@@ -53,7 +54,7 @@ class MessageWriter:
         waiting = _Waiting(draft)
         self._pending.append(waiting)
         if self._leading:
-            await waiting.wake.wait()
+            await waiting.wake
         else:
             self._leading = waiting.lead = True
         if waiting.lead:
@@ -64,15 +65,21 @@ class MessageWriter:
                     with anyio.CancelScope(shield=True):  # a started batch always ends
                         await self._commit(batch)
             finally:
-                if self._pending:
-                    self._pending[0].lead = True
-                    self._pending[0].wake.set()
-                else:
-                    self._leading = False
+                self._hand_over()
         if waiting.error is not None:
             raise waiting.error
         assert waiting.outcome is not None
         return waiting.outcome
+
+    def _hand_over(self) -> None:
+        """The lead goes to the first poster still waiting (one whose caller was cancelled
+        cannot take it; its message is written by the next leader all the same)."""
+        self._leading = False
+        for waiting in self._pending:
+            if not waiting.wake.done():
+                waiting.lead = self._leading = True
+                waiting.wake.set_result(None)
+                return
 
     async def _commit(self, batch: list[_Waiting]) -> None:
         try:
@@ -91,5 +98,5 @@ class MessageWriter:
                 self._ctx.log.exception("chat: publishing stored messages failed")
         for waiting in batch:
             waiting.done = True
-            if not waiting.lead:
-                waiting.wake.set()
+            if not waiting.lead and not waiting.wake.done():
+                waiting.wake.set_result(None)
