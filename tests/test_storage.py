@@ -338,3 +338,31 @@ async def test_unload_waits_for_every_transaction_in_flight(boot_kernel, plugin_
                 await first()
         assert "transaction" not in ctx.ledger.counts()
         assert await ctx.transaction(_names, table) == ["slow 0", "slow 1"]
+
+
+async def test_transactions_one_at_a_time_reuse_the_connection_used_last(
+    boot_kernel, plugin_factory
+):
+    """Its page cache is still valid (in WAL mode SQLite drops a connection's cache when
+    another one has written since), so a hot path does not re-read its pages each time."""
+    import threading
+
+    plugin_factory.make("counter", COUNTER)
+    async with boot_kernel(["counter"], builtin=False) as kernel:
+        ctx = kernel.runtime.plugin("counter").context
+        table = _table(kernel)
+        together = threading.Barrier(4)
+
+        def at_once(connection):  # four transactions at once: four pooled connections
+            together.wait(10)
+            return id(connection.connection.dbapi_connection)
+
+        def which(connection):
+            _insert(connection, table, "x")
+            return id(connection.connection.dbapi_connection)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(4):
+                group.start_soon(lambda: ctx.transaction(at_once, core=True))
+        used = [await ctx.transaction(which, core=True) for _ in range(6)]
+        assert len(set(used)) == 1
