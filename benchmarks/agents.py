@@ -17,7 +17,10 @@ The agent is a parameter: `--agent NAME` takes a built-in agent plugin (`health-
 `--agent-dir FOLDER` any agent plugin folder, with `--input JSON` as the body; by default a
 cheap agent written here (`bench-echo`: upper-cases a short text).
 One load generator (`wrk` with a POST script, or a keep-alive asyncio client in a separate
-process when wrk is missing) drives both in alternating rounds of fixed duration.
+process when wrk is missing) drives both in alternating rounds of fixed duration. Besides
+runs/s and latency, each round reads the CPU time each server process used (`/proc/<pid>/
+stat`, all its threads, the history writer included) and divides it by the runs it served:
+CPU per run hardly moves when other work shares the machine, runs/s does.
 
     .venv/bin/python benchmarks/agents.py [--quick] [--agent health-news2 --input '{…}']
 """
@@ -340,6 +343,21 @@ async def drive(url: str, body: str, token: str, duration: float, connections: i
 # --- the comparison ------------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process `pid` and all its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(load, pid: int, *arguments) -> dict:
+    """One round of `load`, with the server's CPU microseconds per run."""
+    before = cpu_seconds(pid)
+    result = load(*arguments)
+    duration = arguments[3]
+    result["cpu_us"] = (cpu_seconds(pid) - before) / (result["rps"] * duration) * 1e6
+    return result
+
+
 def post(url: str, body: str, token: str | None) -> dict:
     headers = {"Content-Type": "application/json"}
     if token:
@@ -409,9 +427,9 @@ def main() -> None:
         bare_url = f"http://127.0.0.1:{bare_port}{route}"
         health = f"http://127.0.0.1:{kernel_port}/health"
         with (
-            server(kernel_cmd, health, env=env, cwd=root, log_path=root / "kernel.log"),
+            server(kernel_cmd, health, env=env, cwd=root, log_path=root / "kernel.log") as k,
             server(uvicorn_command(bare, bare_port), f"http://127.0.0.1:{bare_port}/", env=env,
-                   cwd=root, log_path=root / "bare.log"),
+                   cwd=root, log_path=root / "bare.log") as b,
         ):  # fmt: skip
             run = post(kernel_url, body, token)
             anchor = post(bare_url, body, None)
@@ -420,11 +438,13 @@ def main() -> None:
             for url, auth in ((kernel_url, token), (bare_url, None)):  # warm both
                 load(url, body, auth, 1.0, args.connections)
             for index in range(rounds):
-                order = [("kernel", kernel_url, token), ("bare", bare_url, None)]
+                order = [("kernel", kernel_url, token, k.pid), ("bare", bare_url, None, b.pid)]
                 if index % 2:
                     order.reverse()
-                for label, url, auth in order:
-                    results[label].append(load(url, body, auth, duration, args.connections))
+                for label, url, auth, pid in order:
+                    results[label].append(
+                        measured(load, pid, url, body, auth, duration, args.connections)
+                    )
             stored = post_count(health)
 
     def median(label: str, key: str) -> float:
@@ -438,14 +458,16 @@ def main() -> None:
         f"loadgen={loadgen} connections={args.connections} rounds={rounds} "
         f"duration={duration:g}s agent={name} auth={'token' if token else 'none'} body={body}"
     )
-    print(f"{'server':<40} {'runs/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'server':<40} {'runs/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/run':>11}")
     for label, title in (("kernel", "POST /api/<agent>/run (mindframe run)"),
                          ("bare", "bare Litestar route, same run()")):  # fmt: skip
         print(
             f"{title:<40} {median(label, 'rps'):>9.0f} {median(label, 'p50_ms'):>8.2f} "
-            f"{median(label, 'p99_ms'):>8.2f}"
+            f"{median(label, 'p99_ms'):>8.2f} {median(label, 'cpu_us'):>11.0f}"
         )
     print(f"history: {stored}")
+    cpu_ratio = median("bare", "cpu_us") / median("kernel", "cpu_us")
+    print(f"CPU per run, bare/kernel: {cpu_ratio:.3f} (runs/s one core of each would serve)")
     met = "met" if ratio >= GOAL else "MISSED"
     print(
         f"ratio runs/s kernel/bare: {ratio:.3f} (per round: "

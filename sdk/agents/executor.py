@@ -125,8 +125,13 @@ class Executor(AgentHandle):
         if wait:
             return await self._drive(run, data)
         await run.make_durable()
-        self.ctx.spawn(self._drive, run, data, name=f"run {record.id}")
+        self.ctx.spawn(self._drive_quietly, run, data, name=f"run {record.id}")
         return run.view()
+
+    async def _drive_quietly(self, run: LiveRun, data: Any) -> None:
+        """`_drive` in the background: a failed or cancelled run is recorded, not raised."""
+        with contextlib.suppress(RunFailed):
+            await self._drive(run, data)
 
     async def _drive(self, run: LiveRun, data: Any) -> RunView:
         """Execute (or replay) `run` to its end or pause and store the outcome. Cancelled

@@ -61,6 +61,17 @@ def serve_agent(ctx: PluginContext, agent: Agent[Any, Any]) -> list[Any]:
     return [run_route(executor, permission)]
 
 
+CREDENTIALS = frozenset({b"authorization", b"cookie"})
+"""The headers an authenticator reads (a session cookie, a bearer token): a request with
+neither is anonymous without asking."""
+
+
+def scope_headers(request: Request) -> dict[bytes, str]:
+    """The request's headers by lower-case name, read once from the ASGI scope (a repeated
+    header keeps its last value)."""
+    return {name: value.decode("latin-1") for name, value in request.scope["headers"]}
+
+
 def wants_async(request: Request) -> bool:
     """Whether the client sent `Prefer: respond-async` (RFC 7240): answer 202 at once."""
     preference = request.headers.get("prefer")
@@ -108,26 +119,29 @@ def run_route(executor: Executor, permission: str | None) -> HTTPRouteHandler:
     agent = executor.agent
     view = view_type(executor.name, agent)
 
-    async def run(request: Request, data: Any, purpose: str | None = None) -> Response[Any]:
-        identity = await current_identity(request)
+    async def run(request: Request, data: Any, purpose: str | None = None) -> Any:
+        headers = scope_headers(request)
+        identity = await current_identity(request) if CREDENTIALS & headers.keys() else None
         try:
             result = await executor.start(
                 data,
                 requested_by=identity.username if identity is not None else None,
                 locale=identity.locale if identity is not None else None,
                 purpose=purpose,
-                wait=not wants_async(request),
-                accept_language=request.headers.get("accept-language"),
+                wait=ASYNC_PREFERENCE not in headers.get(b"prefer", ""),
+                accept_language=headers.get(b"accept-language"),
             )
         except RunFailed as failure:
             raise run_problem(failure, request) from None
+        if result.status == "completed":
+            return result  # encoded by Litestar as the route's 200
         return run_response(result)
 
     run.__annotations__ = {
         "request": Request,
         "data": JSONBody[agent.input],  # type: ignore[name-defined]
         "purpose": FromQuery[str | None],
-        "return": Response[view],  # type: ignore[valid-type]
+        "return": view,
     }
     return post(
         "/run",

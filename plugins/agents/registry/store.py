@@ -181,9 +181,12 @@ SQLITE_INSERT_RUNS = (
     f"INSERT INTO {runs.name} ({', '.join(RUN_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in RUN_COLUMNS)})"
 )
-SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
-"""How SQLAlchemy's `DateTime` keeps a moment in SQLite (in UTC here), so rows written
-straight to the driver read back like any other."""
+
+
+def sqlite_datetime(moment: datetime) -> str:
+    """A moment as SQLAlchemy's `DateTime` keeps it in SQLite (`2026-11-30 01:02:03.456789`,
+    here in UTC), so rows written straight to the driver read back like any other."""
+    return utc(moment).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def insert_runs(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -199,7 +202,7 @@ def insert_runs(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def _sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return utc(value).strftime(SQLITE_DATETIME)
+        return sqlite_datetime(value)
     if isinstance(value, bool):
         return int(value)
     return value
