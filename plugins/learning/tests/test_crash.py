@@ -236,6 +236,11 @@ def test_sigkills_lose_no_acknowledged_decision_or_reward_and_restarts_rebuild_t
     assert len(set(rewarded) - set(seen.rewards)) <= KILLS * CONNECTIONS, context
     assert seen.repeats > 0 and len(seen.rewards) > 100, (context, seen.repeats, len(seen.rewards))
 
+    print(
+        f"\n{context}: {len(seen.decisions)} decisions and {len(seen.rewards)} rewards "
+        f"acknowledged, {seen.repeats} repeats answered 'not counted', "
+        f"{len(set(rewarded) - set(seen.rewards))} rewards committed with the answer lost"
+    )
     state, decisions, rewards = asyncio.run(restarted_state(data))
     counts, sums = [0.0] * len(ACTIONS), [0.0] * len(ACTIONS)
     for _, value, action in taken:  # replay the log
