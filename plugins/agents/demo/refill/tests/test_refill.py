@@ -229,3 +229,22 @@ async def test_run_history_lists_digests_for_holders_of_agents_read(booted):
     assert set(row) >= {"input_digest", "duration_ms", "started_at", "finished_at"}
     assert "output" not in row and "input" not in row
     msgspec.json.decode(msgspec.json.encode(row))
+
+
+async def test_the_reminder_is_the_learning_engines_decision_and_the_reward_reaches_it(
+    boot_kernel,
+):
+    from mindframe.sdk.learning import LearningEngine
+
+    async with boot_kernel([AGENT, "learning", "auth"]) as kernel:
+        nurse = await kernel.as_user(RUNNER)
+        run = (await nurse.post(RUN, json=DUE)).json()
+        engine = kernel.runtime.container.resolve(LearningEngine)
+        policy = await engine.info("demo-refill-reminder")
+        assert (policy.kind, sorted(policy.actions)) == ("lin_thompson", ["call", "email", "sms"])
+        assert policy.decisions == 1
+        rewarded = await nurse.post(runs(f"{run['run_id']}/reward"), json={"value": 1.0})
+        assert rewarded.status_code == 200
+        assert len(rewarded.json()["rewarded"]) == 1
+        policy = await engine.info("demo-refill-reminder")
+        assert (policy.rewards, policy.mean_reward) == (1, 1.0)
