@@ -253,10 +253,12 @@ class Mindframe:
     def __init__(self, root: Path) -> None:
         self.root = root / "mindframe"
         self.root.mkdir()
-        others = [p.parent.name for p in (REPO / "plugins").glob("*/plugin.toml")]
+        from mindframe.kernel.discovery import discover_folder, find_plugin_folders
+
+        found = [discover_folder(folder).name for folder in find_plugin_folders(REPO / "plugins")]
         self.env = clean_env(
             MINDFRAME_DATA_DIR=str(self.root / "data"),
-            MINDFRAME_DISABLED=json.dumps([name for name in others if name != "errors"]),
+            MINDFRAME_DISABLED=json.dumps([name for name in found if name != "errors"]),
         )
         created = subprocess.run(
             [PYTHON, "-c", CREATE_PROJECT],
@@ -264,6 +266,7 @@ class Mindframe:
             cwd=self.root,
             capture_output=True,
             check=True,
+            timeout=120,
         )
         project = json.loads(created.stdout.decode().strip().splitlines()[-1])
         self.path = f"/api/errors/api/{project['id']}/envelope/"
