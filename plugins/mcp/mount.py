@@ -15,14 +15,14 @@ from .server import IDENTITY_KEY
 USE = "mcp.use"
 
 
-def endpoint(session_manager: Any) -> Any:
-    """The mounted ASGI handler: the guard authenticates, the session manager serves."""
+def endpoint(serve: Any) -> Any:
+    """The mounted ASGI handler: the guard authenticates, `serve` (the MCP server) answers."""
 
     @asgi("/", is_mount=True, guards=[requires_permission(USE)], copy_scope=False)
     async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         from litestar.connection import ASGIConnection
 
         scope[IDENTITY_KEY] = identity_of(ASGIConnection(scope))  # type: ignore[literal-required]
-        await session_manager.handle_request(scope, receive, send)
+        await serve(scope, receive, send)
 
     return mcp_endpoint

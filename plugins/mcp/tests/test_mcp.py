@@ -47,6 +47,10 @@ async def mcp_client(url: str, secret: str | None, **options):
 
 async def test_the_official_client_lists_the_agents_and_calls_one(served):
     kernel, url = served
+    from mindframe_plugins.mcp.service import McpService
+
+    service = kernel.runtime.container.resolve(McpService)
+    assert service.sessions is None  # the mcp SDK is not even imported until it is asked
     secret = await token(kernel, TOOL_USER, ["mcp.use", f"{AGENT}.run"])
     async with mcp_client(url, secret) as client:
         listed = await client.list_tools()
