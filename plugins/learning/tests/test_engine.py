@@ -10,6 +10,8 @@ from pathlib import Path
 import anyio
 import pytest
 from simulations import REPLIES, TicketStream
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from mindframe.sdk.learning import DecideRequest, LearningEngine, RewardDelivered
 
@@ -99,6 +101,29 @@ async def test_a_reward_delivered_again_before_and_after_its_commit_is_counted_o
     learned = engine.live["p"].learner.state()
     assert (sum(learned["counts"]), learned["updates"]) == (1.0, 1)
     assert (await engine.info("p")).rewards == 1
+    assert rows(tmp_path / "data", "select decision_id from learning_rewards") == [(decision.id,)]
+
+
+async def test_a_commit_that_fails_is_retried_and_its_callers_wait_for_it(kernel, tmp_path):
+    engine = kernel.runtime.container.resolve(LearningEngine)
+    await engine.create_policy("p", "ucb1", ["a", "b"])
+    refused = []
+
+    def refuse_twice(conn, cursor, statement, *args):
+        if statement.startswith("INSERT INTO learning_decisions") and len(refused) < 2:
+            refused.append(statement)
+            raise sqlite3.OperationalError("disk I/O error (injected)")
+
+    event.listen(Engine, "before_cursor_execute", refuse_twice)
+    try:
+        with anyio.fail_after(10):
+            decision = await engine.decide("p", durable=True)  # answered after the retries
+            receipt = await engine.reward(decision.id, 1.0)
+    finally:
+        event.remove(Engine, "before_cursor_execute", refuse_twice)
+    assert len(refused) == 2 and receipt.counted
+    assert engine.log.last_error is None and engine.log.commits >= 1
+    assert rows(tmp_path / "data", "select id from learning_decisions") == [(decision.id,)]
     assert rows(tmp_path / "data", "select decision_id from learning_rewards") == [(decision.id,)]
 
 
