@@ -69,7 +69,7 @@ class RefillAdvice(msgspec.Struct, kw_only=True):
 async def run(data: RefillRequest, run: Run) -> RefillAdvice:
     medication = await run.step("look up", look_up, run, data.medication)
     await run.progress(0.3, run.gettext(N_("Found it in the formulary")))
-    urgency = await run.step("urgency", urgency_of, medication, data.days_left)
+    urgency = await run.step("urgency", urgency_aside, run, medication, data.days_left)
     await run.progress(0.6, run.gettext(N_("Worked out how soon")))
     context = {"urgency": urgency, "controlled": medication.controlled}
     reminder = await run.decide("demo-refill-reminder", context, REMINDERS)
@@ -106,6 +106,11 @@ async def look_up(run: Run, name: str) -> Medication:
 
 def read_formulary() -> dict[str, dict[str, object]]:
     return json.loads(FORMULARY.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+async def urgency_aside(run: Run, medication: Medication, days_left: int) -> Urgency:
+    """`urgency_of` in a worker thread: numerical work keeps the server answering."""
+    return await run.thread(urgency_of, medication, days_left)
 
 
 def urgency_of(medication: Medication, days_left: int) -> Urgency:
