@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from mindframe.sdk.agents import AuditEntry
@@ -44,9 +45,9 @@ def row_hash(key: bytes, prev_hash: str, seq: int, row: dict[str, Any]) -> str:
     return hmac.digest(key, f"{prev_hash}|{canonical}".encode(), "sha256").hex()
 
 
-def append(session: Session, key: bytes, entries: Iterable[AuditEntry]) -> None:
+def append(connection: Connection | Session, key: bytes, entries: Iterable[AuditEntry]) -> None:
     """Append `entries` after the newest row, in this transaction."""
-    last = session.execute(
+    last = connection.execute(
         select(audit.c.seq, audit.c.hash).order_by(audit.c.seq.desc()).limit(1)
     ).first()
     seq, prev = (last[0], last[1]) if last is not None else (0, GENESIS)
@@ -66,7 +67,7 @@ def append(session: Session, key: bytes, entries: Iterable[AuditEntry]) -> None:
         rows.append({**row, "seq": seq, "prev_hash": prev, "hash": digest})
         prev = digest
     if rows:
-        session.execute(insert(audit), rows)
+        connection.execute(insert(audit), rows)
 
 
 @dataclass

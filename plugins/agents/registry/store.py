@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from mindframe.sdk import PluginContext
 from mindframe.sdk.agents import (
@@ -67,7 +67,7 @@ class SqlRunStore(RunStore):
     async def audit(self, entry: AuditEntry) -> None:
         await self.writer.write(entry)
 
-    def _apply(self, session: Session, batch: list[Any]) -> None:
+    def _apply(self, connection: Connection, batch: list[Any]) -> None:
         """One transaction for everything handed over together, kind by kind, in order."""
         sealer = self._sealing()
         new_runs, updates, kept, points, steps, gone, audited = [], [], [], [], [], [], []
@@ -93,19 +93,19 @@ class SqlRunStore(RunStore):
             if item.drop_input:
                 gone.append(record.id)
         if new_runs:
-            insert_runs(session, new_runs)
+            insert_runs(connection, new_runs)
         if kept:
-            session.execute(insert(inputs), kept)
+            connection.execute(insert(inputs), kept)
         if points:
-            session.execute(insert(checkpoints), points)
+            connection.execute(insert(checkpoints), points)
         if steps:
-            session.execute(insert(trace), steps)
+            connection.execute(insert(trace), steps)
         for row in updates:
-            session.execute(update(runs).where(runs.c.id == row["id"]).values(row))
+            connection.execute(update(runs).where(runs.c.id == row["id"]).values(row))
         if gone:
-            session.execute(delete(inputs).where(inputs.c.run_id.in_(gone)))
+            connection.execute(delete(inputs).where(inputs.c.run_id.in_(gone)))
         if audited:
-            access_audit.append(session, sealer.audit_key, audited)
+            access_audit.append(connection, sealer.audit_key, audited)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -189,15 +189,15 @@ def sqlite_datetime(moment: datetime) -> str:
     return utc(moment).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def insert_runs(session: Session, rows: list[dict[str, Any]]) -> None:
+def insert_runs(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert new run rows: on SQLite straight to the driver as tuples (every run writes one,
     and SQLAlchemy's per-row parameter processing cost more than the insert), elsewhere
     through SQLAlchemy."""
-    if session.get_bind().dialect.name != "sqlite":
-        session.execute(insert(runs), rows)
+    if connection.dialect.name != "sqlite":
+        connection.execute(insert(runs), rows)
         return
     tuples = [tuple(_sqlite_value(row[column]) for column in RUN_COLUMNS) for row in rows]
-    session.connection().exec_driver_sql(SQLITE_INSERT_RUNS, tuples)
+    connection.exec_driver_sql(SQLITE_INSERT_RUNS, tuples)
 
 
 def _sqlite_value(value: Any) -> Any:

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from mindframe.sdk import PluginContext
 
-Apply = Callable[[Session, list[Any]], None]
+Apply = Callable[[Connection, list[Any]], None]
 Done = Callable[[list[Any]], None]
 
 
@@ -78,7 +78,7 @@ class GroupCommit:
         self._flushing = len(batch)
         items = [item for item, _ in batch]
         try:
-            await self._ctx.transaction(self._apply, items)
+            await self._ctx.transaction(self._apply, items, core=True)
         except Exception as error:
             # its text may quote the rows (health data): name the kind of error only
             self.last_error = f"writing runs failed: {type(error).__name__}"
