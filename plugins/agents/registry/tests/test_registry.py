@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from mindframe.sdk import PluginHooks, Subject
+from mindframe.sdk.agents import AgentRegistry
 
 pytestmark = pytest.mark.anyio
 
@@ -100,3 +101,19 @@ async def test_a_persons_export_holds_their_runs_and_who_saw_their_health_data(b
         assert next(o.result for o in outcome if o.plugin == "agents")["runs_requested"] == []
         view = (await nurse.get(f"/api/agents/runs/{run_id}")).json()
         assert view.get("requested_by") is None
+
+
+@pytest.mark.postgres
+async def test_runs_approvals_and_the_audit_work_on_postgresql(boot_kernel, postgres_url):
+    async with boot_kernel([AGENT, "auth"], database_url=postgres_url) as kernel:
+        nurse = await kernel.as_user([f"{AGENT}.run", "agents.approve", "audit.read"])
+        done = await nurse.post(f"/api/{AGENT}/run", json=DUE)
+        assert done.json()["output"]["refill"] is True
+        controlled = {**DUE, "medication": "oxycodone", "days_left": 1}
+        paused = (await nurse.post(f"/api/{AGENT}/run", json=controlled)).json()
+        approved = await nurse.post(f"/api/agents/runs/{paused['run_id']}/approve", json={})
+        assert approved.json()["status"] == "completed"
+        audit = (await nurse.get("/api/agents/audit")).json()
+        assert [entry["seq"] for entry in audit] == [1, 2]
+        verified = await kernel.runtime.container.resolve(AgentRegistry).audit.verify()
+        assert (verified.rows, verified.ok) == (2, True)
