@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from mindframe.sdk.browser import serving
-from mindframe.sdk.sockets import RECONNECT_NOW
+from mindframe.sdk.sockets import RECONNECT_NOW, TRY_AGAIN_LATER
 
 pytestmark = pytest.mark.anyio
 TIMEOUT = 10
@@ -31,6 +31,10 @@ class Echo:
     async def on_message(self, conn, data):
         if data == "boom":
             raise RuntimeError("a handler bug")
+        if data.startswith("flood "):
+            for i in range(int(data.split()[1])):
+                await conn.send_json({{"i": i, "pad": "x" * 16000}})
+            return
         if data == "wait":
             import socket_test_gate
             socket_test_gate.handling.set()
@@ -218,3 +222,24 @@ def test_the_default_install_serves_websockets():
     dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
     assert any(d.startswith(("websockets", "wsproto")) for d in dependencies)
     assert AutoWebSocketsProtocol is not None
+
+
+async def test_a_client_that_stops_reading_gets_its_frames_in_order_then_1013(served):
+    """Sending never waits for a client: once the socket stops taking data the frames queue
+    (in order, behind the one the server was sending), and past the outbox's limit the
+    socket is closed with 1013 so it reconnects and catches up; nobody else waited."""
+    async with (
+        connect(f"{served.url}/api/echo/ws", max_queue=4, compression=None) as slow,
+        connect(f"{served.url}/api/echo/ws") as other,
+    ):
+        await receive(slow)
+        await receive(other)
+        await slow.send("flood 3000")  # ~48 MB: more than loopback buffers and the outbox
+        await other.send("still served")
+        assert (await receive(other))["echo"] == "still served"
+        numbers = []
+        with anyio.fail_after(TIMEOUT), pytest.raises(ConnectionClosed) as closed:
+            while True:
+                numbers.append(json.loads(await slow.recv())["i"])
+        assert closed.value.rcvd.code == TRY_AGAIN_LATER
+        assert numbers == list(range(len(numbers))) and 0 < len(numbers) < 3000

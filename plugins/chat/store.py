@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from mindframe.sdk.chat import Attachment, Author, ChatMessage, Conversation
@@ -249,6 +249,23 @@ def _message(m: Any, files: Sequence[Attachment] = ()) -> ChatMessage:
     )
 
 
+NUMBER = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("the_id"), conversations.c.status == "open")
+    .values(
+        last_seq=conversations.c.last_seq + bindparam("the_count"),
+        last_message_at=bindparam("the_stamp"),
+    )
+)
+NUMBERED = select(conversations.c.id, conversations.c.last_seq, conversations.c.channel).where(
+    conversations.c.id.in_(bindparam("ids", expanding=True)),
+    conversations.c.last_message_at == bindparam("stamp"),
+)
+"""Numbering a batch: each open conversation's `last_seq` moved on by its count, then read
+back (the batch's own stamp tells which it moved). Fixed statements, so SQLAlchemy compiles
+them once: compiling a statement shaped by the batch cost more than running it."""
+
+
 def store_messages(session: Session, drafts: Sequence[Draft]) -> list[Stored]:
     """Store `drafts` in one transaction: each gets the next sequence number of its
     conversation; a draft whose client id its author already used gets the stored message."""
@@ -282,17 +299,11 @@ def store_messages(session: Session, drafts: Sequence[Draft]) -> list[Stored]:
     channel: dict[str, str] = {}
     counts = Counter(drafts[i].conversation_id for i in fresh)
     if counts:
-        # one statement numbers every conversation of the batch: on SQLite each statement
-        # run from the worker thread waits for the GIL again, so statements are what costs
-        numbered = session.execute(
-            update(conversations)
-            .where(conversations.c.id.in_(list(counts)), conversations.c.status == "open")
-            .values(
-                last_seq=conversations.c.last_seq + case(counts, value=conversations.c.id),
-                last_message_at=stamp,
-            )
-            .returning(conversations.c.id, conversations.c.last_seq, conversations.c.channel)
+        session.execute(
+            NUMBER,
+            [{"the_id": c, "the_count": n, "the_stamp": stamp} for c, n in counts.items()],
         )
+        numbered = session.execute(NUMBERED, {"ids": list(counts), "stamp": stamp})
         for conversation_id, last_seq, kind in numbered:
             next_seq[conversation_id] = last_seq - counts[conversation_id] + 1
             channel[conversation_id] = kind
@@ -330,8 +341,8 @@ def store_messages(session: Session, drafts: Sequence[Draft]) -> list[Stored]:
             )
             files = _files_of(session, [row["id"]])
         outcomes[i] = Stored(_message(row, files), True, channel[draft.conversation_id])
-    if rows:  # one multi-row INSERT: executemany steps (and waits for the GIL) per row
-        session.execute(messages.insert().values(rows))
+    if rows:
+        session.execute(messages.insert(), rows)
     for i, j in same_as.items():
         original = outcomes[j]
         assert original is not None
