@@ -31,8 +31,8 @@ BODY_ALLOWANCE = 1024 * 1024
 
 class AttachmentIn(msgspec.Struct, forbid_unknown_fields=True):
     filename: str
-    content_type: str
-    content: bytes  # base64 in the JSON body
+    content_type: Annotated[str, msgspec.Meta(description="type/subtype, as application/pdf")]
+    content: Annotated[bytes, msgspec.Meta(description="the file's bytes, in base64")]
 
 
 class SendRequest(msgspec.Struct, forbid_unknown_fields=True):
