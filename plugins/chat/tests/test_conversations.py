@@ -250,3 +250,16 @@ async def test_an_agent_connects_with_an_api_token_and_a_wrong_one_is_refused(ch
             await ws.recv()
     assert closed.value.rcvd.code == 4401
     assert "unknown or revoked" in closed.value.rcvd.reason
+
+
+async def test_the_in_process_websocket_client_reaches_the_kernels_socket_too(chat):
+    """`kernel.websocket` (ASGI messages in the test's own loop, no port) drives the same
+    kernel-held endpoint as a real client does."""
+    token = await chat.visitor_token()
+    async with chat.kernel.websocket("/api/chat/ws") as ws:
+        await ws.send_json({"type": "hello", "visitor_token": token})
+        welcome = await ws.receive_json()
+        assert welcome["type"] == "welcome" and welcome["you"]["kind"] == "visitor"
+        await ws.send_json({"type": "send", "text": "in process", "client_id": "p1"})
+        kinds = [(await ws.receive_json())["type"] for _ in range(3)]
+        assert sorted(kinds) == ["ack", "joined", "message"]
