@@ -109,9 +109,9 @@ def _payment(session: Session, intent: dict[str, Any], state: str) -> tuple[dict
     row = None
     if wanted and state == "succeeded":
         # the common case in one statement: our payment, not yet succeeded, learns its
-        # PaymentIntent's id unless it knew it already (a Checkout payment only learns it
-        # here; one made through our API knew it, and SQLite then rewrites the same
-        # provider_ref index entry: one page, cheaper than the second statement it saves)
+        # PaymentIntent's id unless it knew it already. A Checkout payment learns it only
+        # here and saves a second UPDATE; one made through our API knew it, and SQLite
+        # rewrites its provider_ref index entry all the same (one page more in the commit)
         params = {"payment": wanted, "now": ledger.now(), "ref": intent["id"]}
         moved = session.execute(SUCCEED_OURS, params).one_or_none()
         if moved is not None:
