@@ -17,7 +17,9 @@ checks the same Stripe-Signature with `hmac` and inserts (event id, body) into a
 table on the same pragmas (WAL, synchronous=NORMAL) through one worker-thread hop, as the
 kernel's `ctx.transaction` does. Webhooks are sent one after another, as a provider's
 delivery queue does. Rounds alternate subject and anchor; reported: median webhooks/s and
-the median of per-round ratios.
+the median of per-round ratios (the goal), and beside them the CPU each webhook cost the
+process (all threads, `time.process_time`), which other work on a shared machine disturbs
+less than the clock.
 
     .venv/bin/python benchmarks/billing.py [--quick] [--rounds 5] [--webhooks 300]
 """
@@ -141,13 +143,18 @@ async def send(
     count: int,
     customer_id: str,
     payments: list[str] | None = None,
+    cpu: list[float] | None = None,
 ) -> float:
+    """Send `count` signed webhooks one after another; webhooks/s (and, into `cpu`, the
+    process's CPU ms per webhook)."""
     requests = [signed(customer_id, (payments or [None] * count)[n]) for n in range(count)]
-    start = time.perf_counter()
+    start, started = time.perf_counter(), time.process_time()
     for body, headers in requests:
         response = await client.post(path, content=body, headers=headers)
         if response.status_code != 200:
             raise RuntimeError(f"{path}: {response.status_code} {response.text}")
+    if cpu is not None:
+        cpu.append((time.process_time() - started) / count * 1000)
     return count / (time.perf_counter() - start)
 
 
@@ -172,25 +179,37 @@ async def main(rounds: int, webhooks: int) -> None:
             await send(plugin, path, 30, customer["id"])  # warm up both sides
             await send(bare, "/hook", 30, customer["id"])
             ours, renewals, anchor = [], [], []
+            cpu: dict[str, list[float]] = {"ours": [], "renewals": [], "anchor": []}
             for index in range(rounds):
                 made = await made_by_us(service, customer["id"], webhooks)
                 order = [
-                    (lambda made=made: send(plugin, path, webhooks, customer["id"], made), ours),
-                    (lambda: send(plugin, path, webhooks, customer["id"]), renewals),
-                    (lambda: send(bare, "/hook", webhooks, customer["id"]), anchor),
+                    (
+                        lambda made=made: send(
+                            plugin, path, webhooks, customer["id"], made, cpu["ours"]
+                        ),
+                        ours,
+                    ),
+                    (
+                        lambda: send(plugin, path, webhooks, customer["id"], None, cpu["renewals"]),
+                        renewals,
+                    ),
+                    (
+                        lambda: send(bare, "/hook", webhooks, customer["id"], None, cpu["anchor"]),
+                        anchor,
+                    ),
                 ]
                 for measure, results in order if index % 2 == 0 else order[::-1]:
                     results.append(await measure())
             await bare.aclose()
     print(f"machine: {machine_info()}")
-    print(f"{'case':<64}{'webhooks/s':>12}")
+    print(f"{'case':<64}{'webhooks/s':>12}{'CPU ms/webhook':>16}")
     cases = (
-        ("billing plugin, a PaymentIntent we made (verify, store, apply once)", ours),
-        ("billing plugin, one made at Stripe (also creates the payment)", renewals),
-        ("bare handler: HMAC check + one insert", anchor),
+        ("billing plugin, a PaymentIntent we made (verify, store, apply once)", ours, "ours"),
+        ("billing plugin, one made at Stripe (also creates the payment)", renewals, "renewals"),
+        ("bare handler: HMAC check + one insert", anchor, "anchor"),
     )
-    for name, results in cases:
-        print(f"{name:<64}{statistics.median(results):>12,.0f}")
+    for name, results, key in cases:
+        print(f"{name:<64}{statistics.median(results):>12,.0f}{statistics.median(cpu[key]):>16.3f}")
     for name, subject in (("made by us", ours), ("made at Stripe", renewals)):
         ratios = [s / a for s, a in zip(subject, anchor, strict=True)]
         ratio = statistics.median(ratios)
@@ -199,6 +218,11 @@ async def main(rounds: int, webhooks: int) -> None:
             f"ratio {name}: {ratio:.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
             + (verdict if subject is ours else "")
         )
+    spent = [a / o for a, o in zip(cpu["anchor"], cpu["ours"], strict=True)]
+    print(
+        f"CPU ratio made by us (anchor's CPU per webhook / ours): {statistics.median(spent):.2f}"
+        f" (rounds: {', '.join(f'{r:.2f}' for r in spent)})"
+    )
 
 
 if __name__ == "__main__":
