@@ -21,6 +21,7 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody
 
 from mindframe.sdk.auth import current_identity
 from mindframe.sdk.chat import ChatError, ChatMessage, ChatService, Conversation
+from mindframe.sdk.http import Limit, Offset
 
 from . import errors, gdpr
 from .service import ChatServer, Participant
@@ -109,7 +110,7 @@ async def list_conversations(
     request: Request,
     chat_service: NamedDependency[ChatService],
     status: FromQuery[str | None] = None,
-    limit: FromQuery[int] = 50,
+    limit: FromQuery[Limit] = 50,
 ) -> list[Conversation]:
     server = _server(chat_service)
     who = await participant(request, server)
@@ -149,8 +150,8 @@ async def list_messages(
     request: Request,
     conversation_id: FromPath[str],
     chat_service: NamedDependency[ChatService],
-    after: FromQuery[int] = 0,
-    limit: FromQuery[int] = 100,
+    after: FromQuery[Offset] = 0,
+    limit: FromQuery[Limit] = 100,
 ) -> list[ChatMessage]:
     server = _server(chat_service)
     try:

@@ -14,7 +14,7 @@ from litestar import get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from mindframe.sdk import PluginContext
-from mindframe.sdk.http import TypedJSONRequest
+from mindframe.sdk.http import Limit, TypedJSONRequest
 from mindframe.sdk.learning import LearningError
 
 from . import candidates, experiments
@@ -88,7 +88,7 @@ def build(ctx: PluginContext, engine: Engine) -> list[Any]:
         guards=[READ],
         summary="A policy: kind, version, counts and reward curves",
     )
-    async def show_policy(name: FromPath[str], points: FromQuery[int] = 20) -> dict[str, Any]:
+    async def show_policy(name: FromPath[str], points: FromQuery[Limit] = 20) -> dict[str, Any]:
         return asdict(await refusing(lambda: engine.info(name, max(1, min(points, 500)))))
 
     @post(

@@ -16,6 +16,7 @@ from litestar.params import FromPath, QueryParameter
 
 from mindframe.sdk.auth import Identity, authenticator_of
 from mindframe.sdk.chat import ChatError
+from mindframe.sdk.http import MAX_ROW_ID, RowId
 from mindframe.sdk.i18n import N_
 
 from . import teams
@@ -48,7 +49,7 @@ async def tickets_page(
     status: Annotated[str | None, QueryParameter(max_length=16)] = None,
     priority: Annotated[str | None, QueryParameter(max_length=16)] = None,
     assignee: Annotated[str | None, QueryParameter(max_length=200)] = None,
-    team: Annotated[int | None, QueryParameter()] = None,
+    team: Annotated[int | None, QueryParameter(ge=1, le=MAX_ROW_ID)] = None,
     label: Annotated[str | None, QueryParameter(max_length=64)] = None,
     text: Annotated[str | None, QueryParameter(name="q", max_length=200)] = None,
 ) -> Response[str]:
@@ -89,7 +90,7 @@ async def tickets_page(
 @get("/tickets/{ticket_id:int}", guards=[AGENT], include_in_schema=False)
 async def ticket_page(
     request: Request,
-    ticket_id: FromPath[int],
+    ticket_id: FromPath[RowId],
     support_service: NamedDependency[SupportService],
     support_replies: NamedDependency[Replies],
     identity: NamedDependency[Identity],

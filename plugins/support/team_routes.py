@@ -11,6 +11,7 @@ from litestar import delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from mindframe.sdk.http import RowId
 from mindframe.sdk.i18n import N_
 
 from . import teams
@@ -57,7 +58,7 @@ async def add_team(
 
 @put("/teams/{team_id:int}/members", guards=[MANAGE], summary="Set a team's members")
 async def set_members(
-    team_id: FromPath[int],
+    team_id: FromPath[RowId],
     data: JSONBody[Members],
     support_service: NamedDependency[SupportService],
 ) -> dict[str, Any]:
@@ -73,7 +74,7 @@ async def set_members(
     summary="Delete a team; its tickets go to the general queue",
 )
 async def remove_team(
-    team_id: FromPath[int], support_service: NamedDependency[SupportService]
+    team_id: FromPath[RowId], support_service: NamedDependency[SupportService]
 ) -> None:
     if not await support_service.ctx.transaction(teams.remove_team, team_id):
         raise refusal(support_service, 404, NO_TEAM, team_id=team_id)

@@ -14,6 +14,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from mindframe.sdk.auth import Identity
 from mindframe.sdk.chat import ChatError
+from mindframe.sdk.http import MAX_ROW_ID, RowId
 from mindframe.sdk.i18n import N_
 
 from . import teams
@@ -94,7 +95,7 @@ async def list_tickets(
     assignee: Annotated[
         str | None, QueryParameter(description="an agent's id, 'me' or 'none'", max_length=200)
     ] = None,
-    team: Annotated[int | None, QueryParameter()] = None,
+    team: Annotated[int | None, QueryParameter(ge=1, le=MAX_ROW_ID)] = None,
     label: Annotated[str | None, QueryParameter(max_length=64)] = None,
     channel: Annotated[str | None, QueryParameter(max_length=32)] = None,
     text: Annotated[str | None, QueryParameter(name="q", max_length=200)] = None,
@@ -118,7 +119,7 @@ async def list_tickets(
 
 @get("/tickets/{ticket_id:int}", guards=[AGENT], summary="One ticket")
 async def show_ticket(
-    ticket_id: FromPath[int], support_service: NamedDependency[SupportService]
+    ticket_id: FromPath[RowId], support_service: NamedDependency[SupportService]
 ) -> TicketView:
     return ticket_view(await found(support_service, ticket_id))
 
@@ -141,7 +142,7 @@ def taken_or_refused(service: SupportService, ticket_id: int, taken: Taken, limi
     summary="Take a ticket nobody holds (409 when someone was quicker, or you are at your limit)",
 )
 async def take_ticket(
-    ticket_id: FromPath[int],
+    ticket_id: FromPath[RowId],
     support_service: NamedDependency[SupportService],
     identity: NamedDependency[Identity],
 ) -> TicketView:
@@ -158,7 +159,7 @@ async def take_ticket(
     summary="Give a ticket you hold back to its queue",
 )
 async def give_back_ticket(
-    ticket_id: FromPath[int],
+    ticket_id: FromPath[RowId],
     support_service: NamedDependency[SupportService],
     identity: NamedDependency[Identity],
 ) -> TicketView:
@@ -177,7 +178,7 @@ async def give_back_ticket(
     summary="Give a ticket to an agent, whoever holds it (agent_id null: back to the queue)",
 )
 async def assign_ticket(
-    ticket_id: FromPath[int],
+    ticket_id: FromPath[RowId],
     data: JSONBody[Assignment],
     support_service: NamedDependency[SupportService],
     identity: NamedDependency[Identity],
@@ -195,7 +196,7 @@ async def assign_ticket(
     summary="Move a ticket: open, pending, resolved (asks for a rating), closed (final)",
 )
 async def change_status(
-    ticket_id: FromPath[int],
+    ticket_id: FromPath[RowId],
     data: JSONBody[StatusChange],
     support_service: NamedDependency[SupportService],
     identity: NamedDependency[Identity],
@@ -218,7 +219,7 @@ async def change_status(
 
 @patch("/tickets/{ticket_id:int}", guards=[AGENT], summary="Change priority, labels or team")
 async def change_ticket(
-    ticket_id: FromPath[int],
+    ticket_id: FromPath[RowId],
     data: JSONBody[TicketChange],
     support_service: NamedDependency[SupportService],
 ) -> TicketView:
@@ -245,7 +246,7 @@ async def change_ticket(
     summary="Canned responses for this ticket, best first, in its language, filled in",
 )
 async def ticket_suggestions(
-    ticket_id: FromPath[int],
+    ticket_id: FromPath[RowId],
     support_service: NamedDependency[SupportService],
     support_replies: NamedDependency[Replies],
     identity: NamedDependency[Identity],
@@ -263,7 +264,7 @@ async def ticket_suggestions(
     summary="Reply in the ticket's conversation: your text, or a canned response filled in",
 )
 async def reply_to_ticket(
-    ticket_id: FromPath[int],
+    ticket_id: FromPath[RowId],
     data: JSONBody[Reply],
     support_service: NamedDependency[SupportService],
     support_replies: NamedDependency[Replies],

@@ -28,7 +28,7 @@ def test_generated_plugin_tests_pass_in_a_fresh_pytest_run(generated):
         cwd=generated.parent,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "3 passed" in run.stdout
@@ -97,7 +97,7 @@ def test_generated_agent_tests_pass_under_mindframe_test(agent):
         cwd=agent.parent,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "4 passed" in run.stdout

@@ -17,6 +17,7 @@ from mindframe.sdk.agents import Approval, RegisteredAgent, RunView, TraceEntry
 from mindframe.sdk.agents.executor import RunConflict, RunFailed
 from mindframe.sdk.agents.serving import run_problem, run_response, wants_async
 from mindframe.sdk.auth import request_service, requires_permission
+from mindframe.sdk.http import Limit, Offset
 from mindframe.sdk.i18n import AS_WRITTEN, Localizer, Translations
 
 from .access import READ_ANY, demand, may_see
@@ -173,8 +174,8 @@ def build(
     async def read_audit(
         agent: FromQuery[str | None] = None,
         subject: FromQuery[str | None] = None,
-        after: FromQuery[int] = 0,
-        limit: FromQuery[int] = 100,
+        after: FromQuery[Offset] = 0,
+        limit: FromQuery[Limit] = 100,
     ) -> list[dict[str, Any]]:
         return await audit.entries(
             agent=agent, subject=subject, after=after, limit=max(1, min(limit, 1000))

@@ -34,7 +34,7 @@ class StockItem(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     lead_time_days: Annotated[
         int, msgspec.Meta(ge=0, le=365, description=N_("Days from ordering to delivery"))
     ]
-    unit_cost: Annotated[float, msgspec.Meta(gt=0, le=1e7, description=N_("Price of one unit"))]
+    unit_cost: Annotated[float, msgspec.Meta(ge=1e-4, le=1e7, description=N_("Price of one unit"))]
     order_cost: Annotated[
         Money, msgspec.Meta(description=N_("Fixed cost of placing and receiving one order"))
     ]
@@ -49,7 +49,7 @@ class ReorderRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     holding_rate: Annotated[
         float,
         msgspec.Meta(
-            gt=0,
+            ge=1e-4,
             le=5,
             description=N_("Yearly cost of holding a unit, as a share of its price"),
         ),
