@@ -49,6 +49,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, pool_pre_ping=False)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _tune_sqlite)
+            self.engine.dialect.do_terminate = _stop_aiosqlite  # type: ignore[method-assign]
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.sync_engine: Engine | None = None
         """SQLite only (a file, not `:memory:`): the same file through plain `sqlite3`, for
@@ -180,6 +181,18 @@ def _run_on_connection(engine: Engine, fn: Callable[..., T], args: tuple[Any, ..
     """On a worker thread: `fn` on one Core connection in one transaction."""
     with engine.begin() as connection:
         return fn(connection, *args)
+
+
+def _stop_aiosqlite(dbapi_connection: Any) -> None:
+    """End an invalidated aiosqlite connection (its task was cancelled inside a statement) by
+    stopping its worker thread, which closes the `sqlite3` connection first.
+
+    Why not SQLAlchemy's default: it first tries a "graceful" close in a shielded task, and
+    when the cancellation reaches the waiting caller it stops the thread as well; the shielded
+    close then queues a second stop behind the first and waits for an answer the exited thread
+    never gives, so the task is pending forever and the event loop's shutdown hangs on it. A
+    file on this machine has no peer to say goodbye to: stopping is the whole close."""
+    dbapi_connection._terminate_force_close()
 
 
 def keep_private(database: Path) -> None:

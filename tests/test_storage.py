@@ -366,3 +366,37 @@ async def test_transactions_one_at_a_time_reuse_the_connection_used_last(
                 group.start_soon(lambda: ctx.transaction(at_once, core=True))
         used = [await ctx.transaction(which, core=True) for _ in range(6)]
         assert len(set(used)) == 1
+
+
+async def test_a_query_cancelled_midway_leaves_no_task_or_thread_behind(tmp_path):
+    """A task cancelled inside a statement (a plugin stopping under a running read) has its
+    connection invalidated; closing that connection must finish, not leave a close task
+    that never completes (it hung the event loop's shutdown) or an aiosqlite thread."""
+    import asyncio
+    import threading
+
+    from sqlalchemy import text
+
+    from mindframe.kernel.storage import Database
+
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'cancel.db'}")
+    slow = text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000)"
+        " SELECT count(*) FROM n"
+    )
+    threads_before = threading.active_count()
+    tasks_before = asyncio.all_tasks()
+    with anyio.move_on_after(0.2) as scope:
+        async with database.session() as session:
+            await session.execute(slow)
+    assert scope.cancelled_caught
+    for _ in range(100):  # the worker thread finishes the statement, then closes
+        await anyio.sleep(0.05)
+        leftovers = list(asyncio.all_tasks() - tasks_before)
+        if not leftovers and threading.active_count() <= threads_before:
+            break
+    assert leftovers == []
+    assert threading.active_count() <= threads_before, threading.enumerate()
+    async with database.session() as session:  # the pool still serves
+        assert (await session.execute(text("SELECT 1"))).scalar() == 1
+    await database.engine.dispose()
