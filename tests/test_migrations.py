@@ -255,3 +255,32 @@ async def test_a_fresh_database_is_created_from_the_code_and_stamped(boot_kernel
 def database_url(request: pytest.FixtureRequest) -> str | None:
     """The default SQLite file (None), or a PostgreSQL database for this test alone."""
     return None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+
+
+@pytest.mark.anyio
+async def test_a_restart_with_the_schema_unchanged_reads_no_database_structure(
+    boot_kernel, plugin_factory, monkeypatch
+):
+    """Start-up stays fast: a plugin whose tables and revisions are what the database last
+    recorded skips Alembic's comparison (a few ms a plugin, dozens of plugins); a changed one
+    is still compared."""
+    from mindframe.kernel import migrations
+
+    plugin_factory.make("notes", notes(TEXT))
+    async with boot_kernel(["notes"], builtin=False) as kernel:
+        assert kernel.error("notes") is None
+    compared: list[str] = []
+    real = migrations.differences
+
+    def counting(connection, prefix, tables):
+        compared.append(prefix)
+        return real(connection, prefix, tables)
+
+    monkeypatch.setattr(migrations, "differences", counting)
+    async with boot_kernel(["notes"], builtin=False) as kernel:
+        assert kernel.error("notes") is None
+    assert compared == []
+    plugin_factory.make("notes", notes(TEXT, PINNED))
+    async with boot_kernel(["notes"], builtin=False) as kernel:
+        assert "pinned" in (kernel.error("notes") or "")  # waits for a migration, as above
+    assert compared == ["notes_"]
