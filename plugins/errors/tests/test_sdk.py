@@ -149,7 +149,11 @@ async def test_the_sdk_sends_nothing_more_until_retry_after_once_rate_limited(li
             await flush(sdk)
             assert limiter.refused[project["id"]] == 1
             transport = sdk.get_client().transport
-            assert transport._check_disabled("error")  # the SDK read X-Sentry-Rate-Limits
+            # the SDK read X-Sentry-Rate-Limits: errors wait out the window's rest, while
+            # other categories (a bare 429 would stop them all, for 60 s) still flow
+            assert transport._check_disabled("error")
+            assert not transport._check_disabled("transaction")
+            assert None not in transport._disabled_until
             for n in range(5):
                 sdk.capture_message(f"while limited {n}")
             await flush(sdk)
