@@ -81,14 +81,13 @@ def mindframe(*args: str, cwd: Path, env: dict[str, str], timeout: float = 180):
     )
 
 
-def wait_for(check, timeout: float) -> float:
-    """Seconds until `check()` is true; fails after `timeout`."""
+def wait_for(check, timeout: float) -> None:
+    """Return once `check()` is true; fail after `timeout` seconds."""
     start = time.monotonic()
     while not check():
         if time.monotonic() - start > timeout:
             pytest.fail(f"not within {timeout} s")
         time.sleep(0.02)
-    return time.monotonic() - start
 
 
 @pytest.mark.slow  # two subprocesses, one of them pytest: ~15 s
@@ -138,8 +137,7 @@ def test_scaffold_test_serve_add_a_column_then_a_rename_is_refused(tmp_path):
             item = {"text": "eggs", "pinned": True}
             return httpx.post(f"{url}/api/notes/items", json=item).status_code == 201
 
-        seconds = wait_for(pinned_accepted, 10)
-        assert seconds < 3, f"the new column took {seconds:.2f} s to serve"
+        wait_for(pinned_accepted, 30)  # how fast: benchmarks/reload.py, not a timed test
         listed = httpx.get(f"{url}/api/notes/items").json()
         assert [(i["text"], i["pinned"]) for i in listed] == [("milk", None), ("eggs", True)]
 
