@@ -9,6 +9,7 @@ import msgspec
 
 from mindframe.sdk.agents import RegisteredAgent, RunView
 from mindframe.sdk.agents.executor import RunFailed
+from mindframe.sdk.agents.input_errors import input_problem
 from mindframe.sdk.auth import Identity
 from mindframe.sdk.i18n import N_, Localizer
 
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 
 UNKNOWN_TOOL = N_("no tool named {name}")
 NOT_PERMITTED = N_("this needs the permission '{permission}'")
-BAD_ARGUMENTS = N_("the arguments do not fit the tool's input schema: {problem}")
 WAITING = N_("The run {run_id} waits for approval: {summary}")
 RUNNING = N_("The run {run_id} goes on; read it at /api/agents/runs/{run_id}")
 
@@ -55,7 +55,8 @@ async def call(
     try:
         data = msgspec.convert(arguments, entry.agent.input)
     except msgspec.ValidationError as error:
-        return refusal(l10n.gettext(BAD_ARGUMENTS).format(problem=error))
+        problem = input_problem(error, l10n)
+        return refusal(problem["detail"], {"errors": problem["errors"]})
     try:
         view = await entry.handle.start(
             data, requested_by=identity.username, locale=l10n.locale, purpose=None
@@ -84,7 +85,12 @@ def result(view: RunView, l10n: Localizer, *, error: bool = False) -> mcp_types.
     )
 
 
-def refusal(message: str) -> mcp_types.CallToolResult:
+def refusal(message: str, structured: dict[str, Any] | None = None) -> mcp_types.CallToolResult:
+    """A tool error saying `message`; with `structured` (the input's `errors`) as well."""
     import mcp_types
 
-    return mcp_types.CallToolResult(content=[mcp_types.TextContent(text=message)], is_error=True)
+    return mcp_types.CallToolResult(
+        content=[mcp_types.TextContent(text=message)],
+        structured_content=structured,
+        is_error=True,
+    )

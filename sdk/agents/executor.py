@@ -24,6 +24,7 @@ from ..i18n import N_
 from .contracts import SETTLED, AgentHandle, RunChange, RunRecord, RunStore, RunView, TraceEntry
 from .declaration import AgentError
 from .events import agent_topics
+from .input_errors import input_problem, localizer_for
 from .live_run import APPROVAL, DECISION, Asker, LiveRun, Paused, now
 from .run import Approval
 
@@ -352,7 +353,7 @@ class Executor(AgentHandle):
         try:
             data = msgspec.convert(event.input, self.agent.input)
         except msgspec.ValidationError as error:
-            return {"status": 400, "title": "Bad Request", "detail": str(error)}
+            return input_problem(error, localizer_for(self.ctx, event.locale))
         try:
             view = await self.start(
                 data,

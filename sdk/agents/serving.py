@@ -14,11 +14,11 @@ from litestar.params import FromQuery, JSONBody
 from mindframe.sdk import PluginContext, ServiceError
 
 from ..auth import current_identity, declare_permissions, requires_permission
-from ..http import TypedJSONRequest
 from ..i18n import N_, request_localizer
 from .contracts import AgentRegistry, RegisteredAgent, RunView
 from .declaration import RESERVED_AGENT_NAMES, Agent
 from .executor import CANCELLED, INTERNAL_ERROR, Executor, RunFailed
+from .input_errors import AgentInputRequest
 from .schemas import schema_of
 
 RUN_PERMISSION = N_("Run the agent {agent}")
@@ -115,7 +115,8 @@ def view_type(name: str, agent: Agent[Any, Any]) -> type[RunView]:
 def run_route(executor: Executor, permission: str | None) -> HTTPRouteHandler:
     """`POST /run`: the agent on the JSON body. 200 with the run once it completed; 202 with
     `Location` when it waits for approval or the client sent `Prefer: respond-async`;
-    problem details (with `run_id`) when it failed or was cancelled."""
+    problem details (with `run_id`) when it failed or was cancelled, and 400 with the
+    field and the reason in the asker's language when the input does not fit."""
     agent = executor.agent
     view = view_type(executor.name, agent)
 
@@ -145,7 +146,7 @@ def run_route(executor: Executor, permission: str | None) -> HTTPRouteHandler:
     }
     return post(
         "/run",
-        request_class=TypedJSONRequest,
+        request_class=AgentInputRequest,
         guards=[requires_permission(permission)] if permission else None,
         summary=agent.title,
         description=agent.description,

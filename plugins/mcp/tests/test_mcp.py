@@ -133,3 +133,18 @@ async def test_a_handshake_era_client_hears_the_change_on_its_session(served):
         with anyio.fail_after(10):
             await heard.wait()
         assert (await client.list_tools()).tools == []
+
+
+async def test_arguments_that_do_not_fit_are_refused_as_the_run_route_refuses_them(served):
+    kernel, url = served
+    user = await kernel.as_user(TOOL_USER, locale="de")
+    created = await user.post("/api/auth/tokens", json={"name": "mcp", "scopes": TOOL_USER})
+    wrong = {**DUE, "days_left": "soon"}
+    route = (await user.post(f"/api/{AGENT}/run", json=wrong)).json()
+    assert route["detail"] == "days_left muss eine ganze Zahl sein, nicht Text"
+    async with mcp_client(url, created.json()["secret"]) as client:
+        refused = await client.call_tool(AGENT, wrong)
+    assert refused.is_error is True
+    assert refused.content[0].text == route["detail"]
+    assert refused.structured_content == {"errors": route["errors"]}
+    assert route["errors"][0]["field"] == "$.days_left"
