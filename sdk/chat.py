@@ -17,9 +17,14 @@ hears about it as the events below; subscribe to them rather than polling::
 
     ctx.subscribe(MessageCreated.topic, on_message)  # "chat.message.created"
 
-`MessageCreated` and `AgentPresenceChanged` are not written to the bus's durable log (the
-chat tables are the record: a subscriber that was away catches up with
-`ChatService.messages(conversation_id, after=seq)`); the `chat.conversation.*` events are.
+`MessageCreated` and `AgentPresenceChanged` are not written to the bus's durable log; the
+`chat.conversation.*` events are. The chat tables are the record of messages: a subscriber
+that must not miss one (the server was killed before it handled the event, or it was
+disabled or reloading when the message came) keeps the last `seq` it handled per
+conversation, and when it starts finds the conversations that moved on with
+`ChatService.last_seqs(ids)` and reads what it missed with
+`ChatService.messages(conversation_id, after=seq)`. The support plugin does so for every
+ticket not closed (its `catch_up` job), handling each message once by its seq.
 
 `ResponseRanker` orders canned responses for a conversation. The default, `MostUsed`, puts
 the most used first; the support plugin uses whichever `ResponseRanker` service is
@@ -258,6 +263,12 @@ class ChatService(ABC):
     ) -> list[ChatMessage]:
         """The conversation's messages with `seq` greater than `after`, oldest first.
         Raises `ConversationNotFound`."""
+
+    @abstractmethod
+    async def last_seqs(self, conversation_ids: Sequence[str]) -> dict[str, int]:
+        """The `last_seq` of each of `conversation_ids` that exists (0: no message yet), in
+        one read: how a subscriber back from an absence finds the conversations with
+        messages it has not handled, without reading each one."""
 
     @abstractmethod
     async def post_message(

@@ -186,6 +186,9 @@ class ChatServer(ChatService):
             raise ConversationNotFound(conversation_id)
         return await self.read_after(conversation_id, after, limit)
 
+    async def last_seqs(self, conversation_ids: Sequence[str]) -> dict[str, int]:
+        return await self.ctx.transaction(store.last_seqs, list(conversation_ids))
+
     async def read_after(self, conversation_id: str, after: int, limit: int) -> list[ChatMessage]:
         return await self.ctx.transaction(store.messages_after, conversation_id, after, limit)
 

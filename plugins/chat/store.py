@@ -139,6 +139,17 @@ def conversation(session: Session, conversation_id: str) -> Conversation | None:
     return as_conversation(row) if row else None
 
 
+def last_seqs(session: Session, conversation_ids: list[str]) -> dict[str, int]:
+    if not conversation_ids:
+        return {}
+    rows = session.execute(
+        select(conversations.c.id, conversations.c.last_seq).where(
+            conversations.c.id.in_(conversation_ids)
+        )
+    )
+    return {conversation_id: last_seq for conversation_id, last_seq in rows}
+
+
 def list_conversations(
     session: Session,
     *,

@@ -2,8 +2,9 @@
 auto-assignment by presence, teams, canned responses in seven languages and CSAT.
 
 Every conversation becomes a ticket (`subscriptions.py`); mail received by the mail plugin
-opens or continues one and agents' replies go back by mail (`email_channel.py`). Two
-singleton jobs run the clock: `assignment` (`auto_assign.py`) and `sla` (`sla_job.py`).
+opens or continues one and agents' replies go back by mail (`email_channel.py`). Three
+singleton jobs: `assignment` (`auto_assign.py`), `sla` (`sla_job.py`) and `catch_up`, which
+handles the chat messages this plugin did not hear (`chat_messages.py`).
 Agents work through `/api/support/` and the console under `/support/`.
 """
 
@@ -30,6 +31,7 @@ from . import (
 )
 from .access import PERMISSIONS
 from .auto_assign import AutoAssigner
+from .chat_messages import ChatMessages
 from .csat import Csat
 from .email_channel import EmailChannel
 from .ranking import provide_default
@@ -55,6 +57,8 @@ def register_services(ctx: PluginContext) -> None:
     ctx.provide(Replies, Replies(service), name="support_replies")
     ctx.provide(Csat, Csat(service), name="support_csat")
     ctx.provide(AutoAssigner, AutoAssigner(service), name="support_assigner")
+    messages = ChatMessages(service, EmailChannel(service))
+    ctx.provide(ChatMessages, messages, name="support_chat_messages")
     provide_default(ctx)
     declare_permissions(ctx, PERMISSIONS)
 
@@ -68,7 +72,8 @@ def register_tables(ctx: PluginContext) -> Any:
 def register_subscriptions(ctx: PluginContext) -> None:
     service = support(ctx)
     assigner = ctx.resolve(AutoAssigner, "support_assigner")
-    subscriptions.subscribe(ctx, service, assigner, EmailChannel(service))
+    messages = ctx.resolve(ChatMessages, "support_chat_messages")
+    subscriptions.subscribe(ctx, service, assigner, messages.mail, messages)
 
 
 @hookimpl
@@ -98,6 +103,10 @@ async def startup(ctx: PluginContext) -> None:
         "assignment", assigner.run, every=settings.assignment_interval
     )
     service.sla_job = ctx.singleton("sla", SlaWatch(service).run, every=settings.sla_interval)
+    messages = ctx.resolve(ChatMessages, "support_chat_messages")
+    service.catch_up_job = ctx.singleton(
+        "catch_up", messages.catch_up, every=settings.catch_up_interval
+    )
 
 
 @hookimpl
@@ -106,7 +115,7 @@ async def health(ctx: PluginContext) -> dict[str, Any]:
     figures = await ctx.transaction(tickets.queue_figures)
     errors = {
         job.name: job.last_error
-        for job in (service.assignment_job, service.sla_job)
+        for job in (service.assignment_job, service.sla_job, service.catch_up_job)
         if job is not None and job.last_error
     }
     return {"ok": not errors, **figures, **({"job_errors": errors} if errors else {})}

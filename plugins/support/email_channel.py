@@ -13,12 +13,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mindframe.sdk import ServiceError
-from mindframe.sdk.chat import Author, Contact, MessageCreated
+from mindframe.sdk.chat import Author, ChatMessage, Contact
 from mindframe.sdk.mail import Mailer, MailError, MailReceived
 
 from .db import now
-from .email_threads import mailed, record, thread_of, ticket_of_thread
+from .email_threads import record, thread_of, ticket_of_thread
 from .models import teams
 from .service import SupportService
 from .tickets import Row
@@ -94,35 +93,30 @@ class EmailChannel:
             team_id=team_id,
         )
 
-    async def agent_wrote(self, event: MessageCreated) -> None:
-        """Mail an agent's message in an e-mail conversation to the customer, as a reply in
-        the ticket's thread (In-Reply-To the customer's latest message, References the
-        thread); its Message-ID joins the thread, so their answer finds the ticket."""
-        if event.channel != CHANNEL or event.author_kind != "agent":
-            return
-        ticket = await self._service.ticket_of(event.conversation_id)
-        if ticket is None or not ticket["customer_email"]:
-            return
-        try:
-            mailer = self._ctx.resolve(Mailer)
-        except ServiceError:
-            self._ctx.log.warning("support: no mail plugin to send ticket %s's reply", ticket["id"])
-            return
-        if await self._ctx.transaction(mailed, event.message_id):
-            return
+    async def mail_reply(self, ticket: Row, message: ChatMessage) -> str | None:
+        """Queue an agent's message of an e-mail ticket to the customer, as a reply in the
+        ticket's thread (In-Reply-To the customer's latest message, References the thread);
+        its Message-ID, to join the thread so their answer finds the ticket, or None when
+        nothing goes out (not an e-mail ticket, no address, refused as bad input). Raises
+        `ServiceError` while there is no mail plugin: the message waits to be handled.
+
+        Queued under a key made from the chat message's id: handled again (a crash between
+        queueing and recording it), it queues nothing new and answers with the first."""
+        if ticket["channel"] != CHANNEL or not ticket["customer_email"]:
+            return None
+        mailer = self._ctx.resolve(Mailer)
         thread = await self._ctx.transaction(thread_of, ticket["id"])
         try:
             queued = await mailer.send(
                 [ticket["customer_email"]],
                 subject=reply_subject(ticket["subject"]),
-                text=event.text,
+                text=message.text,
                 locale=ticket["locale"],
                 in_reply_to=thread.answering,
                 references=thread.references(),
+                idempotency_key=f"support:reply:{message.id}",
             )
         except MailError as error:
             self._ctx.log.warning("support: reply of ticket %s not mailed: %s", ticket["id"], error)
-            return
-        await self._ctx.transaction(
-            record, queued.message_id, ticket["id"], "out", now(), event.message_id
-        )
+            return None
+        return queued.message_id

@@ -65,14 +65,6 @@ def record(
     return insert_if_absent(session, mail_messages, values)
 
 
-def mailed(session: Session, chat_message_id: str) -> bool:
-    """Whether the chat message already went out as mail."""
-    query = select(mail_messages.c.message_id).where(
-        mail_messages.c.chat_message_id == chat_message_id
-    )
-    return session.execute(query).first() is not None
-
-
 def thread_of(session: Session, ticket_id: int) -> Thread:
     rows = session.execute(
         select(mail_messages.c.message_id, mail_messages.c.direction)

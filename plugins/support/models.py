@@ -43,6 +43,9 @@ tickets = Table(
     Column("resolved_by", String(200), nullable=True),
     Column("closed_at", Float, nullable=True),
     Column("csat_token", String(64), nullable=True, unique=True),
+    # the seq of the last chat message handled, where catching up goes on from; None: the
+    # ticket is older than this column (`chat_messages.py` starts it at the chat's newest seq)
+    Column("handled_seq", Integer, nullable=True),
     Index("support_tickets_queue", "status", "assignee_id", "team_id"),
 )
 

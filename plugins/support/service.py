@@ -30,6 +30,7 @@ class SupportService:
         )
         self.assignment_job: Job | None = None
         self.sla_job: Job | None = None
+        self.catch_up_job: Job | None = None
         self.on_resolved: list[Any] = []
         """Called with each ticket as it is resolved (the CSAT request, `csat.py`)."""
 
@@ -172,6 +173,14 @@ class SupportService:
         """Change the status (see `states.py`); raises `StatusMoveRefused`, `LookupError`.
         Closing the ticket closes its conversation too (unless the chat closed it)."""
         row = await self.ctx.transaction(tickets.move, ticket_id, status, by, now())
+        await self.moved(row, status, by=by, close_chat=close_chat)
+        return row
+
+    async def moved(
+        self, row: Row, status: Status, *, by: str | None, close_chat: bool = True
+    ) -> None:
+        """What follows a committed move (`tickets.move`'s row): the event, the chat, CSAT."""
+        ticket_id = row["id"]
         await self.ctx.publish(
             TicketStatusChanged(
                 ticket_id=ticket_id,
@@ -191,7 +200,6 @@ class SupportService:
                 await hear(row)
         if status in ("resolved", "closed"):
             self.wake_assignment()  # the agent has room again
-        return row
 
     async def reprioritise(self, ticket_id: int, priority: str) -> Row:
         row = await self.ctx.transaction(tickets.reprioritise, ticket_id, priority, self.targets)

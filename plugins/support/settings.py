@@ -20,6 +20,9 @@ class SupportSettings(PluginSettings):
     )
     assignment_interval: float = Field(gt=0, description="seconds between assignment rounds")
     sla_interval: float = Field(gt=0, description="seconds between SLA checks")
+    catch_up_interval: float = Field(
+        gt=0, description="seconds between looks for chat messages support did not hear"
+    )
     first_response_minutes: dict[Priority, float] = Field(
         description="time to the first agent reply, by priority"
     )

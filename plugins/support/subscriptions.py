@@ -15,35 +15,19 @@ from mindframe.sdk.chat import (
 )
 from mindframe.sdk.mail import MailReceived
 
-from . import tickets
 from .auto_assign import AutoAssigner
-from .db import now
+from .chat_messages import ChatMessages
 from .email_channel import EmailChannel
 from .service import SupportService
-from .states import StatusMoveRefused, after_customer_wrote
-from .tickets import Row
-
-
-async def ensure_ticket(service: SupportService, conversation_id: str) -> Row | None:
-    """The conversation's ticket, opened from what the chat plugin knows if this plugin has
-    not heard of it yet (its messages can overtake the event that announces it)."""
-    row = await service.ticket_of(conversation_id)
-    if row is not None:
-        return row
-    conversation = await service.chat.conversation(conversation_id)
-    if conversation is None:
-        return None
-    return await service.open_ticket(
-        conversation.id,
-        conversation.channel,
-        visitor_id=conversation.visitor_id,
-        subject=conversation.subject,
-        locale=conversation.locale,
-    )
+from .states import StatusMoveRefused
 
 
 def subscribe(
-    ctx: PluginContext, service: SupportService, assigner: AutoAssigner, mail: EmailChannel
+    ctx: PluginContext,
+    service: SupportService,
+    assigner: AutoAssigner,
+    mail: EmailChannel,
+    messages: ChatMessages,
 ) -> None:
     async def conversation_created(event: ConversationCreated) -> None:
         if mail.files(event.channel, event.external_ref):
@@ -66,31 +50,12 @@ def subscribe(
     async def conversation_assigned(event: ConversationAssigned) -> None:
         await service.mirror_assignment(event.conversation_id, event.agent_id, event.assigned_by)
 
-    async def message_created(event: MessageCreated) -> None:
-        if event.author_kind == "system":
-            return
-        row = await ensure_ticket(service, event.conversation_id)
-        if row is None:
-            return
-        at = event.created_at.timestamp()
-        if event.author_kind == "agent" and event.author_id:
-            await ctx.transaction(
-                tickets.first_response, event.conversation_id, event.author_id, at
-            )
-            await mail.agent_wrote(event)
-            return
-        await ctx.transaction(tickets.touch, event.conversation_id, now())
-        reopened = after_customer_wrote(row["status"])
-        if reopened is not None:
-            with suppress(StatusMoveRefused):
-                await service.move(row["id"], reopened, by=None)
-
     async def presence_changed(event: AgentPresenceChanged) -> None:
         await assigner.presence_changed(event.agent_id, event.status)
 
     ctx.subscribe(ConversationCreated.topic, conversation_created, durable=True)
     ctx.subscribe(ConversationClosed.topic, conversation_closed, durable=True)
     ctx.subscribe(ConversationAssigned.topic, conversation_assigned, durable=True)
-    ctx.subscribe(MessageCreated.topic, message_created)
+    ctx.subscribe(MessageCreated.topic, messages.heard)
     ctx.subscribe(AgentPresenceChanged.topic, presence_changed)
     ctx.subscribe(MailReceived.topic, mail.received, durable=True)

@@ -64,6 +64,7 @@ def open_ticket(
         "updated_at": at,
         "first_response_due": due.first_response,
         "resolution_due": due.resolution,
+        "handled_seq": 0,  # its conversation's messages are all still to be handled
         **{k: v for k, v in customer.items() if k in CUSTOMER_FIELDS},
     }
     created = insert_if_absent(session, tickets, values)

@@ -50,6 +50,8 @@ async def test_an_email_conversation_is_opened_once_per_thread_and_posted_to(cha
         (3, "system", None),
     ]
     assert (await service.conversation(opened.id)).last_seq == 3
+    seqs = await service.last_seqs([opened.id, other.id, "nope"])
+    assert seqs == {opened.id: 3, other.id: 0}  # the one that does not exist is left out
 
 
 async def test_assign_unassign_and_close_publish_their_events(chat):

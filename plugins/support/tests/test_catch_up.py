@@ -1,0 +1,74 @@
+"""Support catches up on chat messages it did not hear (`chat.message.created` is not kept
+by the bus): an agent's reply written while support was disabled still reaches the
+customer by mail, once, at a real SMTP server (aiosmtpd); and a message heard twice changes
+its ticket once (no second mail, no reopening of a ticket resolved since)."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+from support_testlib import AGENT, eventually, one_more_ticket, send_mail, user_id
+
+pytestmark = pytest.mark.anyio
+
+SETTLE = 0.5
+"""Seconds a test waits, after what it waits for arrived, for a second mail were one sent."""
+
+
+async def test_a_reply_written_while_support_was_disabled_is_mailed_once_when_it_returns(
+    mail_kernel, sink
+):
+    async with mail_kernel(assignment="manual") as kernel:
+        agent = await kernel.as_user(AGENT)
+        admin = await kernel.as_user(admin=True)
+        await send_mail(kernel.inbound_port, message_id="<away@customer.test>", text="Refund?")
+        ticket = await one_more_ticket(agent, 0)
+        disabled = await admin.post("/api/kernel/plugins/support/disable")
+        assert disabled.status_code == 200, disabled.text
+
+        conversation = f"/api/chat/conversations/{ticket['conversation_id']}/messages"
+        written = await agent.post(conversation, json={"text": "Refunded today."})
+        assert written.status_code == 201, written.text
+        enabled = await admin.post("/api/kernel/plugins/support/enable")
+        assert enabled.status_code == 200, enabled.text
+
+        await sink.wait_for(1)
+        await anyio.sleep(SETTLE)
+        url = f"/api/support/tickets/{ticket['id']}"
+        answered = await eventually(lambda: _field(agent, url, "first_response_at"), timeout=5.0)
+        agent_id = await user_id(agent)
+        after = (await agent.get(url)).json()
+    [reply] = sink.received
+    assert reply["To"] == "kari@customer.test"
+    assert reply["In-Reply-To"] == "<away@customer.test>"
+    assert reply.get_content().strip() == "Refunded today."
+    assert answered and after["first_responder_id"] == agent_id
+
+
+async def test_a_message_heard_twice_changes_its_ticket_once(mail_kernel, sink):
+    async with mail_kernel(assignment="manual", csat_by_mail=False) as kernel:
+        agent = await kernel.as_user(AGENT)
+        await send_mail(kernel.inbound_port, message_id="<twice@customer.test>", text="Broken")
+        ticket = await one_more_ticket(agent, 0)
+        asked = await kernel.bus_probe.next("chat.message.created")
+        url = f"/api/support/tickets/{ticket['id']}"
+        replied = await agent.post(f"{url}/reply", json={"text": "Fixed."})
+        assert replied.status_code == 201, replied.text
+        answer = await kernel.bus_probe.next("chat.message.created")
+        await sink.wait_for(1)
+        resolved = await agent.post(f"{url}/status", json={"status": "resolved"})
+        assert resolved.status_code == 200, resolved.text
+
+        for event in (asked, answer):  # as a redelivery would bring them
+            await kernel.runtime.bus.publish(event)
+        await kernel.bus_probe.next("chat.message.created")
+        await kernel.bus_probe.next("chat.message.created")
+        await anyio.sleep(SETTLE)
+        after = (await agent.get(url)).json()
+    assert (asked.author_kind, answer.author_kind) == ("visitor", "agent")
+    assert len(sink.received) == 1
+    assert after["status"] == "resolved"  # the customer's old message did not reopen it
+
+
+async def _field(client, url: str, name: str):
+    return (await client.get(url)).json().get(name)
