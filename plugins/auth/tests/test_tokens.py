@@ -90,3 +90,24 @@ async def test_a_database_made_before_tokens_expired_gains_the_column_at_start(b
     async with boot() as kernel:
         bearer = await token_of(kernel, "ada", [])
         assert await works(kernel, bearer)
+
+
+async def test_a_tokens_last_use_is_recorded_to_the_minute_not_on_every_request(boot):
+    async with boot() as kernel:
+        user = await add_user(kernel)
+        bearer = await token_of(kernel, "ada", [])
+        [row] = await service(kernel).list_tokens(user["id"])
+        assert row["last_used_at"] is None
+        assert await works(kernel, bearer)
+        [first] = await service(kernel).list_tokens(user["id"])
+        assert first["last_used_at"] is not None
+        assert await works(kernel, bearer)
+        [again] = await service(kernel).list_tokens(user["id"])
+        assert again["last_used_at"] == first["last_used_at"]  # no write within the minute
+        async with service(kernel).ctx.session() as session:
+            stale = datetime.now(UTC) - timedelta(minutes=2)
+            await session.execute(update(tokens).values(last_used_at=stale))
+            await session.commit()
+        assert await works(kernel, bearer)
+        [later] = await service(kernel).list_tokens(user["id"])
+        assert later["last_used_at"] > first["last_used_at"]
