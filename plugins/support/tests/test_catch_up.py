@@ -72,3 +72,67 @@ async def test_a_message_heard_twice_changes_its_ticket_once(mail_kernel, sink):
 
 async def _field(client, url: str, name: str):
     return (await client.get(url)).json().get(name)
+
+
+async def test_a_reply_written_while_the_mail_plugin_was_disabled_is_mailed_when_it_returns(
+    mail_kernel, sink
+):
+    async with mail_kernel(assignment="manual", catch_up_interval=0.1) as kernel:
+        agent = await kernel.as_user(AGENT)
+        admin = await kernel.as_user(admin=True)
+        await send_mail(kernel.inbound_port, message_id="<nomail@customer.test>", text="Hello?")
+        ticket = await one_more_ticket(agent, 0)
+        assert (await admin.post("/api/kernel/plugins/mail/disable")).status_code == 200
+        url = f"/api/support/tickets/{ticket['id']}"
+        replied = await agent.post(f"{url}/reply", json={"text": "Here I am."})
+        assert replied.status_code == 201, replied.text
+        await anyio.sleep(SETTLE)  # support heard it, and found nobody to mail it
+        assert (await admin.post("/api/kernel/plugins/mail/enable")).status_code == 200
+
+        await sink.wait_for(1)
+        await anyio.sleep(SETTLE)
+    [reply] = sink.received
+    assert reply.get_content().strip() == "Here I am."
+
+
+async def test_a_ticket_older_than_the_count_of_handled_messages_is_not_handled_again(
+    mail_kernel, sink
+):
+    """Tickets from before `handled_seq` (NULL) start at their conversation's newest
+    message: their history is not mailed or applied a second time."""
+    async with mail_kernel(assignment="manual", csat_by_mail=False) as kernel:
+        agent = await kernel.as_user(AGENT)
+        admin = await kernel.as_user(admin=True)
+        await send_mail(kernel.inbound_port, message_id="<old@customer.test>", text="Old")
+        ticket = await one_more_ticket(agent, 0)
+        url = f"/api/support/tickets/{ticket['id']}"
+        await agent.post(f"{url}/reply", json={"text": "Old answer."})
+        await sink.wait_for(1)
+        await agent.post(f"{url}/status", json={"status": "resolved"})
+        await _forget_handled(kernel)
+        for action in ("disable", "enable"):  # a restart of support
+            done = await admin.post(f"/api/kernel/plugins/support/{action}")
+            assert done.status_code == 200, done.text
+        await eventually(lambda: _handled_seq(kernel, ticket["id"]))
+        await anyio.sleep(SETTLE)
+        after = (await agent.get(url)).json()
+        handled = await _handled_seq(kernel, ticket["id"])
+    assert len(sink.received) == 1
+    assert after["status"] == "resolved"
+    assert handled == 2
+
+
+async def _forget_handled(kernel) -> None:
+    """Make every ticket look as it did before `handled_seq` existed."""
+    from mindframe_plugins.support.models import tickets
+    from mindframe_plugins.support.service import SupportService
+
+    service = kernel.runtime.container.resolve(SupportService)
+    await service.ctx.transaction(lambda s: s.execute(tickets.update().values(handled_seq=None)))
+
+
+async def _handled_seq(kernel, ticket_id: int) -> int | None:
+    from mindframe_plugins.support.service import SupportService
+
+    service = kernel.runtime.container.resolve(SupportService)
+    return (await service.ticket(ticket_id))["handled_seq"]
