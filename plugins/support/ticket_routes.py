@@ -124,15 +124,19 @@ async def show_ticket(
     return ticket_view(await found(support_service, ticket_id))
 
 
-def taken_or_refused(service: SupportService, ticket_id: int, taken: Taken, limit: int) -> None:
+async def claimed(
+    service: SupportService,
+    ticket_id: int,
+    taken: Taken,
+    refusals: dict[str, HTTPException],
+) -> TicketView:
+    """The ticket after a take, give-back or assignment; or, where the claim did not happen,
+    404 for a missing ticket and the caller's own refusal for any other result."""
     if taken.result == "missing":
         raise refusal(service, 404, NO_TICKET, ticket_id=ticket_id)
-    if taken.result == "held":
-        raise refusal(service, 409, HELD, ticket_id=ticket_id, holder=taken.holder)
-    if taken.result == "at_limit":
-        raise refusal(service, 409, AT_LIMIT, limit=limit)
-    if taken.result == "inactive":
-        raise refusal(service, 409, INACTIVE, ticket_id=ticket_id)
+    if taken.result in refusals:
+        raise refusals[taken.result]
+    return ticket_view(await found(service, ticket_id))
 
 
 @post(
@@ -148,8 +152,11 @@ async def take_ticket(
 ) -> TicketView:
     limit = await support_service.limit_of(identity.user_id)
     taken = await support_service.take(ticket_id, identity.user_id, by=identity.user_id)
-    taken_or_refused(support_service, ticket_id, taken, limit)
-    return ticket_view(await found(support_service, ticket_id))
+    held = refusal(support_service, 409, HELD, ticket_id=ticket_id, holder=taken.holder)
+    at_limit = refusal(support_service, 409, AT_LIMIT, limit=limit)
+    inactive = refusal(support_service, 409, INACTIVE, ticket_id=ticket_id)
+    refusals = {"held": held, "at_limit": at_limit, "inactive": inactive}
+    return await claimed(support_service, ticket_id, taken, refusals)
 
 
 @post(
@@ -164,11 +171,8 @@ async def give_back_ticket(
     identity: NamedDependency[Identity],
 ) -> TicketView:
     taken = await support_service.give_back(ticket_id, identity.user_id, by=identity.user_id)
-    if taken.result == "missing":
-        raise refusal(support_service, 404, NO_TICKET, ticket_id=ticket_id)
-    if taken.result != "taken":
-        raise refusal(support_service, 409, NOT_YOURS, ticket_id=ticket_id)
-    return ticket_view(await found(support_service, ticket_id))
+    not_yours = refusal(support_service, 409, NOT_YOURS, ticket_id=ticket_id)
+    return await claimed(support_service, ticket_id, taken, {"held": not_yours})
 
 
 @post(
@@ -184,9 +188,7 @@ async def assign_ticket(
     identity: NamedDependency[Identity],
 ) -> TicketView:
     taken = await support_service.assign(ticket_id, data.agent_id, by=identity.user_id)
-    if taken.result == "missing":
-        raise refusal(support_service, 404, NO_TICKET, ticket_id=ticket_id)
-    return ticket_view(await found(support_service, ticket_id))
+    return await claimed(support_service, ticket_id, taken, refusals={})
 
 
 @post(
