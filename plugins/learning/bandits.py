@@ -1,10 +1,11 @@
 """Context-free bandits: epsilon-greedy, UCB1, and Thompson sampling (Beta-Bernoulli for 0/1
 rewards, Gaussian for any). Each keeps per-action counts and sums, nothing more.
 
-A decision over all actions is the hot path (thousands a second): each learner picks in
-plain Python floats there, since with a handful of actions numpy's per-call cost is more
-than the arithmetic. A choice among a subset of the actions goes through the general
-`action_probabilities`, which states the whole distribution.
+A decision over all actions is the hot path (thousands a second): epsilon-greedy and UCB1
+pick in plain Python floats there, since with a handful of actions numpy's per-call cost is
+more than the arithmetic; Thompson sampling draws a decision's posterior samples in one
+numpy call. UCB1 and epsilon-greedy choose among a subset of the actions through the
+general `action_probabilities`, which states the whole distribution.
 """
 
 from __future__ import annotations
@@ -156,112 +157,62 @@ class UCB1(CountingLearner):
         return best[self._random.randrange(len(best))], 1.0 / len(best)
 
 
-class EnsembleThompson(CountingLearner):
-    """Thompson sampling whose propensity is exact: the posterior is kept as `samples` draws
-    of every action's mean (samples x actions), and a decision is the winner of one draw
-    picked at random, so its action had exactly the share of draws it won.
+class Thompson(CountingLearner):
+    """Thompson sampling drawn afresh for every decision.
 
-    The draws follow the posterior by conjugate updates instead of being drawn anew: each
-    of them is a sample path that stays an exact draw of the current posterior as rewards
-    come in (see the subclasses), at the cost of one small random vector per rewarded action.
-    Rewards only note what they add; the next decision applies it to the actions that got
-    rewards (one vectorised numpy call each) and recounts the winners. Until the posterior
-    changes again, a decision costs one random integer."""
+    A decision draws `samples` (128 by default) independent draws of every action's mean
+    from the posterior as it is now (samples x actions, vectorised), acts on the first
+    draw's best action, and states as its propensity the share of the draws that action
+    won. The first draw is as likely as any other to be the one acted on, so that share is
+    the exact probability the choice had given this decision's draws: inverse-propensity
+    weights by it are exact for every action the draws gave a share, and it is never below
+    1 / samples. As an estimate of Thompson sampling's own probability p for the action it
+    reads high by (1 - p) / samples on average, since the action chosen is one its draws
+    favoured. Nothing is kept between decisions, so no draw's luck outlives its decision."""
 
     def __init__(self, n_actions: int, options: Mapping[str, Any]) -> None:
         super().__init__(n_actions, options)
         self.samples = int(options.get("samples", 128))
         if self.samples < 1:
             raise ValueError(f"samples must be at least 1, got {self.samples}")
-        self._values: np.ndarray | None = None
-        """samples x actions: the sampled mean rewards, None until the first decision."""
-        self._pending: dict[int, list[float]] = {}
-        self._winners: np.ndarray = np.zeros(self.samples, dtype=np.intp)
-        self._shares: list[float] = []
 
-    def start_draws(self) -> np.ndarray:
-        """samples x actions draws from the posterior of the counts and sums now."""
+    def posterior_draws(self, rows: int) -> np.ndarray:
+        """rows x actions: independent draws of every action's mean reward."""
         raise NotImplementedError
 
-    def advance(self, values: np.ndarray, action: int, added: list[float]) -> None:
-        """Bring `action`'s column of `values` to its posterior after the rewards that
-        added `added` (their count and sum) to it."""
-        raise NotImplementedError
-
-    @property
-    def draws(self) -> np.ndarray:
-        """samples x actions: the posterior draws decisions are made with now."""
-        self._refresh()
-        assert self._values is not None
-        return self._values
-
-    def learn(
-        self, decision_id: str, context: Context, action: int, reward: float, done: bool
-    ) -> None:
-        super().learn(decision_id, context, action, reward, done)
-        if self._values is not None:
-            added = self._pending.get(action)
-            if added is None:
-                self._pending[action] = [1.0, reward]
-            else:
-                added[0] += 1.0
-                added[1] += reward
-
-    def _refresh(self) -> None:
-        values = self._values
-        if values is None:
-            values = self._values = self.start_draws()
-            self._pending.clear()
-        elif self._pending:
-            for action, added in self._pending.items():
-                self.advance(values, action, added)
-            self._pending.clear()
-        else:
-            return
-        self._winners = values.argmax(axis=1)
-        counted = np.bincount(self._winners, minlength=self.n_actions)
-        self._shares = (counted / self.samples).tolist()
+    def _winners(self, allowed: Sequence[int] | None) -> np.ndarray:
+        """The best allowed action of each of `samples` fresh posterior draws."""
+        draws = self.posterior_draws(self.samples)
+        if allowed is None or len(allowed) == self.n_actions:
+            return draws.argmax(axis=1)
+        columns = np.asarray(allowed)
+        return columns[draws[:, columns].argmax(axis=1)]
 
     def action_probabilities(self, allowed: Sequence[int]) -> list[float]:
-        self._refresh()
-        if len(allowed) == self.n_actions:
-            return list(self._shares)
-        values = self._values
-        assert values is not None
-        masked = np.full_like(values, -np.inf)
-        masked[:, list(allowed)] = values[:, list(allowed)]
-        winners = masked.argmax(axis=1)
+        winners = self._winners(allowed)
         return (np.bincount(winners, minlength=self.n_actions) / self.samples).tolist()
 
     def choose(self, context: Context, allowed: list[int] | None) -> tuple[int, float]:
-        if allowed is not None and len(allowed) < self.n_actions:
-            return super().choose(context, allowed)
-        self._refresh()
-        action = int(self._winners[self._random.randrange(self.samples)])
-        return action, self._shares[action]
-
-    def load(self, state: Mapping[str, Any]) -> None:
-        super().load(state)
-        self._values = None
-        self._pending.clear()
+        winners = self._winners(allowed)
+        action = int(winners[0])
+        return action, float(np.count_nonzero(winners == action)) / self.samples
 
 
-class ThompsonBeta(EnsembleThompson):
+class ThompsonBeta(Thompson):
     """Beta-Bernoulli Thompson sampling for rewards in [0, 1] (a reward r counts r successes
-    and 1 - r failures), prior Beta(`prior_alpha`, `prior_beta`), 1 and 1 by default.
-
-    A Beta(a, b) draw is X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b), and a Gamma(a) draw
-    plus an independent Gamma(c) draw is a Gamma(a + c) draw: so each draw keeps its X and
-    Y, and rewards adding s successes and f failures add Gamma(s) and Gamma(f) draws to
-    them. Every draw stays an exact Beta draw of the current posterior."""
+    and 1 - r failures), prior Beta(`prior_alpha`, `prior_beta`), 1 and 1 by default. A
+    Beta(a, b) draw is X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b): one numpy call draws
+    every X and Y of a decision."""
 
     kind = "thompson_beta"
 
     def __init__(self, n_actions: int, options: Mapping[str, Any]) -> None:
         super().__init__(n_actions, options)
-        self._prior_alpha = float(options.get("prior_alpha", 1.0))
-        self._prior_beta = float(options.get("prior_beta", 1.0))
-        self._successes = self._failures = np.zeros((self.samples, n_actions))
+        prior = [float(options.get("prior_alpha", 1.0)), float(options.get("prior_beta", 1.0))]
+        if min(prior) <= 0.0:
+            raise ValueError(f"prior_alpha and prior_beta must be positive, got {prior}")
+        self._prior = np.repeat(prior, n_actions)
+        """alpha of every action, then beta of every action: the prior's Gamma shapes."""
 
     def learn(
         self, decision_id: str, context: Context, action: int, reward: float, done: bool
@@ -270,38 +221,17 @@ class ThompsonBeta(EnsembleThompson):
             raise ValueError(f"thompson_beta takes rewards in [0, 1], got {reward}")
         super().learn(decision_id, context, action, reward, done)
 
-    def start_draws(self) -> np.ndarray:
-        sums, counts = np.array(self.sums), np.array(self.counts)
-        shape = (self.samples, self.n_actions)
-        self._successes = self.rng.standard_gamma(self._prior_alpha + sums, size=shape)
-        self._failures = self.rng.standard_gamma(self._prior_beta + counts - sums, size=shape)
-        return self._successes / (self._successes + self._failures)
-
-    def _gamma(self, shape: float) -> np.ndarray | float:
-        if shape <= 0.0:
-            return 0.0
-        if shape == 1.0:
-            return self.rng.standard_exponential(self.samples)
-        return self.rng.standard_gamma(shape, self.samples)
-
-    def advance(self, values: np.ndarray, action: int, added: list[float]) -> None:
-        count, total = added
-        successes = self._successes[:, action]
-        failures = self._failures[:, action]
-        successes += self._gamma(total)
-        failures += self._gamma(count - total)
-        values[:, action] = successes / (successes + failures)
+    def posterior_draws(self, rows: int) -> np.ndarray:
+        sums = np.array(self.sums)
+        shapes = self._prior + np.concatenate((sums, np.array(self.counts) - sums))
+        gammas = self.rng.standard_gamma(shapes, (rows, 2 * self.n_actions))
+        successes = gammas[:, : self.n_actions]
+        return successes / (successes + gammas[:, self.n_actions :])
 
 
-class ThompsonGaussian(EnsembleThompson):
+class ThompsonGaussian(Thompson):
     """Gaussian Thompson sampling: each action's mean reward has the prior N(`prior_mean`,
-    `prior_sd`^2) and rewards noise of sd `noise_sd`; the posterior is normal again.
-
-    Each draw is kept as a perturbed sum: a prior draw times the prior precision, plus
-    every reward, each with fresh noise of the reward noise's sd, times the noise precision;
-    divided by the posterior precision it is an exact draw of the posterior (the sample of
-    "randomised prior and perturbed observations"), and n rewards add their sum plus one
-    normal vector of sd sqrt(n) * `noise_sd`."""
+    `prior_sd`^2) and rewards noise of sd `noise_sd`; the posterior is normal again."""
 
     kind = "thompson_gaussian"
 
@@ -309,25 +239,10 @@ class ThompsonGaussian(EnsembleThompson):
         super().__init__(n_actions, options)
         self._prior_mean = float(options.get("prior_mean", 0.0))
         self._prior_precision = 1.0 / float(options.get("prior_sd", 1.0)) ** 2
-        self._noise_sd = float(options.get("noise_sd", 1.0))
-        self._noise_precision = 1.0 / self._noise_sd**2
-        self._weighted = np.zeros((self.samples, n_actions))
+        self._noise_precision = 1.0 / float(options.get("noise_sd", 1.0)) ** 2
 
-    def _precision(self, counts: np.ndarray | float) -> np.ndarray | float:
-        return self._prior_precision + counts * self._noise_precision
-
-    def start_draws(self) -> np.ndarray:
-        counts, sums = np.array(self.counts), np.array(self.sums)
-        precision = self._precision(counts)
-        mean = (self._prior_mean * self._prior_precision + sums * self._noise_precision) / precision
-        noise = self.rng.standard_normal((self.samples, self.n_actions))
-        draws = mean + noise / np.sqrt(precision)
-        self._weighted = draws * precision
-        return draws
-
-    def advance(self, values: np.ndarray, action: int, added: list[float]) -> None:
-        count, total = added
-        noise = self.rng.standard_normal(self.samples) * (self._noise_sd * count**0.5)
-        weighted = self._weighted[:, action]
-        weighted += (total + noise) * self._noise_precision
-        values[:, action] = weighted / self._precision(self.counts[action])
+    def posterior_draws(self, rows: int) -> np.ndarray:
+        precision = self._prior_precision + np.array(self.counts) * self._noise_precision
+        weighted = self._prior_mean * self._prior_precision
+        mean = (weighted + np.array(self.sums) * self._noise_precision) / precision
+        return mean + self.rng.standard_normal((rows, self.n_actions)) / np.sqrt(precision)
