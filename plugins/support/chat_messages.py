@@ -38,6 +38,8 @@ def as_message(event: MessageCreated) -> ChatMessage:
 
 
 class ChatMessages:
+    """Handles each chat message of a ticket once, heard live or caught up on."""
+
     def __init__(self, service: SupportService, mail: EmailChannel) -> None:
         self._service = service
         self._ctx = service.ctx
@@ -74,8 +76,10 @@ class ChatMessages:
 
     async def catch_up(self) -> None:
         """Handle, in order, every message after its ticket's `handled_seq` in the
-        conversations of tickets not closed (the `catch_up` job)."""
+        conversations of tickets not closed (the `catch_up` job). A ticket that fails
+        holds back no other; the first failure is raised at the end, for the job's health."""
         after_id = 0
+        failure: Exception | None = None
         while page := await self._ctx.transaction(handled.not_closed, after_id, PAGE):
             after_id = page[-1]["id"]
             newest = await self._service.chat.last_seqs([row["conversation_id"] for row in page])
@@ -86,8 +90,11 @@ class ChatMessages:
                 elif last_seq > row["handled_seq"]:
                     try:
                         await self.catch_up_ticket(row, last_seq)
-                    except Exception:  # one ticket's trouble holds back no other
+                    except Exception as error:
                         self._ctx.log.exception("support: ticket %s not caught up", row["id"])
+                        failure = failure or error
+        if failure is not None:
+            raise failure
 
     async def catch_up_ticket(self, row: Row, up_to: int) -> None:
         """Handle the conversation's messages after `row`'s `handled_seq` up to `up_to`."""
