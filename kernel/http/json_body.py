@@ -11,6 +11,7 @@ A body nested too deeply to decode is a 400 on every route.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from litestar import Request
@@ -29,6 +30,16 @@ def is_json_media_type(media_type: str) -> bool:
     )
 
 
+def declared_media_type(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The media type of the first Content-Type header, lower case and without parameters,
+    read straight from the ASGI headers: Litestar's `content_type` builds the request's
+    header map and parses every parameter, which cost a JSON route ~10 µs a request."""
+    for name, value in headers:
+        if name == b"content-type":
+            return value.decode("latin-1").partition(";")[0].strip().lower()
+    return ""
+
+
 class JSONRequest(Request):
     """Litestar's request, refusing to decode a body as JSON under another Content-Type.
     A subclass that decodes the body its own way calls `require_json_content_type` first."""
@@ -44,7 +55,7 @@ class JSONRequest(Request):
 
     def require_json_content_type(self) -> None:
         """415 (a problem detail saying what to send) unless the body is declared JSON."""
-        media_type = self.content_type[0]
+        media_type = declared_media_type(self.scope["headers"])
         if not is_json_media_type(media_type):
             sent = f"Content-Type {media_type!r}" if media_type else "no Content-Type"
             raise HTTPException(
