@@ -7,8 +7,10 @@ call, so the kernel can unload the plugin without the plugin's help.
 
 from __future__ import annotations
 
+import asyncio
 import gettext
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +28,7 @@ from .jobs import Job
 from .ledger import Entry, Ledger, Release
 from .locales import PluginCatalogs, catalogs_key
 from .manifest import Manifest
+from .spool import SPOOLS, Spool
 from .storage import Database
 
 if TYPE_CHECKING:
@@ -54,6 +57,7 @@ class PluginContext:
         task_group: TaskGroup,
         report_error: ErrorReporter,
         sockets: SocketRegistry | None = None,
+        data_dir: Path | None = None,
     ) -> None:
         self.manifest = manifest
         self.folder = folder
@@ -68,6 +72,7 @@ class PluginContext:
         self._task_group = task_group
         self._report_error = report_error
         self._sockets = sockets
+        self._data_dir = data_dir
         self._jobs: dict[str, Job] = {}
         self._transactions = 0  # running now (`transaction`)
         self._no_transactions: anyio.Event | None = None  # set when that count reaches 0
@@ -167,6 +172,41 @@ class PluginContext:
         endpoint = sockets.declare(self.name, path, handler, self._report_error)
         self.ledger.record("socket", endpoint.path, lambda: sockets.withdraw(endpoint, handler))
         return endpoint
+
+    # --- spools ---------------------------------------------------------------------------
+
+    def spool(self, name: str) -> Spool:
+        """The plugin's append-only spool `name` (`<data_dir>/spools/<plugin>/<name>/`), for an
+        intake that must answer only once a request is durable and handle it later: `append`
+        one record with one system call, `read` from a cursor the reader commits with its own
+        work, `release` what is done (see `mindframe.kernel.spool`).
+
+        The spool is closed when no loaded version holds it; a version started later (a
+        reload) appends to a new segment, read after the old ones. One process writes a
+        spool: another asking for it gets `SpoolBusy`."""
+        if self._data_dir is None:
+            raise RuntimeError(f"plugin '{self.name}': this runtime has no data directory")
+        if not name.isidentifier():
+            raise ValueError(f"a spool name is an identifier, not {name!r}")
+        directory = self._data_dir / "spools" / self.name / name
+        loop = asyncio.get_running_loop()
+
+        def report(error: BaseException, where: dict[str, Any]) -> None:
+            """Readers may read on a worker thread (`transaction`); reports go to the loop."""
+            context = {"plugin": self.name, **where}
+            if threading.get_ident() == loop_thread:
+                self._report_error(error, context)
+            else:
+                asyncio.run_coroutine_threadsafe(in_loop(error, context), loop)
+
+        async def in_loop(error: BaseException, context: dict[str, Any]) -> None:
+            self._report_error(error, context)
+
+        loop_thread = threading.get_ident()
+
+        spool = SPOOLS.acquire(directory, report)
+        self.ledger.record("spool", name, lambda: SPOOLS.release(spool))
+        return spool
 
     # --- bus -----------------------------------------------------------------------------
 

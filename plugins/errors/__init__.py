@@ -1,6 +1,6 @@
 """Errors: error tracking the stock Sentry SDKs report to, and the runtime's own errors.
 
-Envelopes are committed to an inbox before the SDK hears 200 (`intake.py`, `inbox.py`);
+Envelopes are appended to a spool before the SDK hears 200 (`intake.py`, `inbox.py`);
 the `digest` job turns them into events grouped into issues (`digest.py`, `grouping.py`);
 people read and change issues through `/api/errors/` (`project_routes.py`,
 `issue_routes.py`). New and regressed issues are announced on the bus (`events.py`).
@@ -89,13 +89,11 @@ async def capture_exception(error: BaseException, context: dict[str, Any]) -> No
 @hookimpl
 async def health(ctx: PluginContext) -> dict[str, Any]:
     service = tracker(ctx)
-    waiting, oldest, set_aside = await service.inbox.depth()
     job = service.digest_job
     return {
         "ok": service.inbox.last_error is None and (job is None or job.last_error is None),
-        "inbox_depth": waiting,
-        "oldest_waiting_seconds": round(oldest, 1) if oldest is not None else None,
-        "set_aside": set_aside,
+        "inbox_waiting_bytes": await service.digest.waiting_bytes(),
+        "set_aside": await service.inbox.set_aside(),
         "accepted": service.inbox.accepted,
         "digested": service.digest.digested,
         "last_error": service.inbox.last_error or (job.last_error if job else None),

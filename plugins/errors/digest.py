@@ -2,21 +2,25 @@
 
 It runs as the plugin's singleton job `digest` (woken once `digest_batch` envelopes wait,
 or `digest_wait` seconds after one arrived: `ErrorTracker.wake_digest`) and works in
-batches of `digest_batch` envelopes, two transactions each:
+batches of `digest_batch` envelopes read from the inbox's spool, two transactions each:
 
 1. read the batch and prepare it (decode, symbolicate events of releases with uploaded
-   files, normalise, hash), reading only, so the intake's commits go on meanwhile;
-2. write it: delete the batch from the inbox, store the events, create or update their
-   issues, counts, hourly buckets, users, releases and environments — all in one commit,
-   so a crash anywhere leaves the batch in the inbox to be digested again.
+   files, normalise, hash), reading only;
+2. write it: move the spool cursor past the batch, store the events, create or update
+   their issues, counts, hourly buckets, users, releases and environments — all in one
+   commit, so a crash anywhere leaves the cursor before the batch, to be digested again.
+   The cursor moves only from where the batch was read (compare and set): a digest that
+   finds it moved (another version's, during a reload) stores nothing and reads again.
 
 Issue look-ups are cached between batches; any change made elsewhere (a state change, a
 merge) bumps `errors_generation`, and the next batch starts with empty caches. An envelope
-that cannot be digested is set aside in the inbox with the reason (`error`), not retried.
+that cannot be digested is set aside in `errors_inbox` with the reason (`error`), not
+retried.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import Counter, defaultdict
@@ -29,7 +33,6 @@ import msgspec
 from sqlalchemy import (
     bindparam,
     case,
-    delete,
     func,
     insert,
     select,
@@ -39,12 +42,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from mindframe.sdk import Event, PluginContext
+from mindframe.sdk.spool import Batch, Record
 
 from . import envelope, symbolication
 from .artifacts import lookup_in, releases_with_artifacts
 from .bodies import decode_body
 from .events import IssueCreated, IssueRegressed
 from .generation import current_generation
+from .inbox import SPOOL_NAME, Inbox, unpack
 from .models import (
     attachments,
     events,
@@ -55,6 +60,7 @@ from .models import (
     issue_users,
     issues,
     item_counts,
+    spool_cursor,
 )
 from .normalize import Normalized, normalize
 from .releases import is_later
@@ -66,16 +72,22 @@ UNPACK_LIMIT = 1 << 30  # the intake checked the real limit; this only guards th
 COUNTED_TYPES = frozenset({"transaction", "session", "sessions", "client_report", "attachment"})
 
 
+class CursorMoved(RuntimeError):
+    """The spool cursor is not where this batch was read from: someone else digested it."""
+
+
 @dataclass
 class Prepared:
-    """A batch read from the inbox and made ready to store."""
+    """A batch read from the inbox's spool (from `start` to `next`) and made ready to store."""
 
     generation: int
-    row_ids: list[int] = field(default_factory=list)
+    start: int
+    next: int
+    records: list[Record] = field(default_factory=list)
     events: list[Normalized] = field(default_factory=list)
     counts: Counter[tuple[int, int, str]] = field(default_factory=Counter)
     attachments: list[dict[str, Any]] = field(default_factory=list)
-    failed: dict[int, str] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)  # by record position
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +121,14 @@ class Digest:
     def __init__(
         self,
         ctx: PluginContext,
+        inbox: Inbox,
         batch_size: int,
         max_attachment_bytes: int,
         symbolicate: Callable[..., dict[str, Any]] = symbolication.symbolicate,
     ) -> None:
         self._ctx = ctx
+        self._inbox = inbox
+        self._cursor: int | None = None  # as committed; None: read it from the table
         self._batch_size = batch_size
         self._max_attachment = max_attachment_bytes
         self._symbolicate = symbolicate
@@ -125,41 +140,73 @@ class Digest:
         self.last_batch_seconds: float | None = None
 
     async def run(self) -> None:
-        """Digest until the inbox is empty (the job's one run)."""
+        """Digest until the spool is read to its end (the job's one run)."""
         while True:
             started = time.perf_counter()
-            prepared = await self._ctx.transaction(self._prepare, self._batch_size)
-            if not prepared.row_ids:
+            prepared = await self._ctx.transaction(self._prepare, None, self._cursor)
+            if not prepared.records and prepared.next == prepared.start:
+                self._cursor = prepared.start
                 return
             stored = await self._write(prepared)
             self.digested += stored.events
             self.last_batch_seconds = time.perf_counter() - started
             for announcement in stored.announcements:
                 await self._ctx.publish(announcement)
-            if len(prepared.row_ids) < self._batch_size:
+            if len(prepared.records) < self._batch_size:
                 return
+
+    async def waiting_bytes(self) -> int:
+        """Bytes in the spool after the committed cursor (envelopes not yet digested)."""
+        spool = self._inbox.spool
+        if spool is None:
+            return 0
+        cursor = await self._ctx.transaction(_read_cursor)
+        return spool.waiting_bytes(cursor)
 
     async def _write(self, prepared: Prepared) -> Stored:
         """Store the batch; if that fails, store its envelopes one by one, so one that cannot
         be stored is set aside and the others go in."""
         try:
             stored = await self._ctx.transaction(self._store, prepared)
+        except CursorMoved:
+            self._cursor = None
+            return Stored()
         except Exception as error:
-            if len(prepared.row_ids) == 1:
-                row_id = prepared.row_ids[0]
-                log.exception("errors: envelope %d cannot be stored; set aside", row_id)
-                reason = f"{type(error).__name__}: {error}"
-                await self._ctx.transaction(_set_aside, {row_id: reason[:2000]})
-                return Stored()
+            if len(prepared.records) <= 1:
+                reason = f"{type(error).__name__}: {error}"[:2000]
+                log.exception("errors: envelope at %d cannot be stored; set aside", prepared.start)
+                failed = {record.position: reason for record in prepared.records}
+                aside = dataclasses.replace(prepared, events=[], counts=Counter(), failed=failed)
+                aside.attachments = []
+                try:
+                    stored = await self._ctx.transaction(self._store, aside)
+                except CursorMoved:
+                    self._cursor = None
+                    return Stored()
+                self._moved(prepared.next)
+                return stored
             total = Stored()
-            for row_id in prepared.row_ids:
-                single = await self._ctx.transaction(self._prepare, 1, [row_id])
+            start = prepared.start
+            for number, record in enumerate(prepared.records):
+                last = number == len(prepared.records) - 1
+                batch = Batch([record], prepared.next if last else record.next)
+                single = await self._ctx.transaction(self._prepare, batch, start)
                 part = await self._write(single)
+                if self._cursor is None:  # moved by someone else: start again from there
+                    return total
                 total.announcements += part.announcements
                 total.events += part.events
+                start = batch.next
             return total
         self._remember(stored)
+        self._moved(prepared.next)
         return stored
+
+    def _moved(self, cursor: int) -> None:
+        """The cursor is committed at `cursor`: what lies before it can go."""
+        self._cursor = cursor
+        if self._inbox.spool is not None:
+            self._inbox.spool.release(cursor)
 
     def _remember(self, stored: Stored) -> None:
         """Take what a committed write learnt into the caches."""
@@ -181,24 +228,23 @@ class Digest:
 
     # --- 1. read and prepare (worker thread, read-only) ---------------------------------
 
-    def _prepare(self, session: Session, limit: int, row_ids: list[int] | None = None) -> Prepared:
-        """The next `limit` envelopes waiting (or those of `row_ids`), prepared."""
-        prepared = Prepared(current_generation(session))
-        query = (
-            select(
-                inbox.c.id, inbox.c.project_id, inbox.c.received_at, inbox.c.body, inbox.c.encoding
-            )
-            .where(inbox.c.error.is_(None))
-            .order_by(inbox.c.id)
-            .limit(limit)
-        )
-        if row_ids is not None:
-            query = query.where(inbox.c.id.in_(row_ids))
-        rows = session.execute(query).all()
+    def _prepare(self, session: Session, batch: Batch | None, start: int | None) -> Prepared:
+        """`batch` read from `start`, or the next `digest_batch` envelopes after the committed
+        cursor (`start`, or as the table says), prepared."""
+        if start is None:
+            start = _read_cursor(session)
+        if batch is None:
+            assert self._inbox.spool is not None, "the digest runs once the inbox is open"
+            batch = self._inbox.spool.read(start, self._batch_size)
+        prepared = Prepared(current_generation(session), start, batch.next, batch.records)
         sources: dict[int, Sources] = {}
-        for row_id, project_id, received_at, body, encoding in rows:
-            prepared.row_ids.append(row_id)
+        fresh = self._inbox.fresh
+        for record in batch.records:
             try:
+                received_at, project_id, encoding, body = unpack(record.data)
+                unpacked = fresh.pop(record.position, None)
+                if unpacked is not None:
+                    body, encoding = unpacked, None
                 source = sources.get(project_id)
                 if source is None:
                     source = sources[project_id] = Sources(
@@ -209,8 +255,10 @@ class Digest:
                     body = decode_body(body, encoding, UNPACK_LIMIT)
                 self._prepare_envelope(prepared, project_id, received_at, body, source)
             except Exception as error:
-                log.exception("errors: envelope %d cannot be digested; set aside", row_id)
-                prepared.failed[row_id] = f"{type(error).__name__}: {error}"[:2000]
+                log.exception(
+                    "errors: envelope at %d cannot be digested; set aside", record.position
+                )
+                prepared.failed[record.position] = f"{type(error).__name__}: {error}"[:2000]
         return prepared
 
     def _prepare_envelope(
@@ -251,11 +299,10 @@ class Digest:
     # --- 2. write (worker thread, one transaction) --------------------------------------
 
     def _store(self, session: Session, prepared: Prepared) -> Stored:
-        done = [i for i in prepared.row_ids if i not in prepared.failed]
-        if done:  # first, so the transaction holds the write lock from here on
-            session.execute(delete(inbox).where(inbox.c.id.in_(done)))
+        # first, so the transaction holds the write lock from here on
+        _move_cursor(session, prepared.start, prepared.next)
         if prepared.failed:
-            _set_aside(session, prepared.failed)
+            _set_aside(session, prepared)
         if current_generation(session) != self._generation:
             self._refs.clear()
             self._facets.clear()
@@ -526,11 +573,48 @@ def _count_items(session: Session, counts: Counter[tuple[int, int, str]]) -> Non
     session.execute(_adding(session, item_counts, ["project_id", "hour", "item_type"]), rows)
 
 
-def _set_aside(session: Session, failed: dict[int, str]) -> None:
-    session.execute(
-        update(inbox).where(inbox.c.id == bindparam("b_id")).values(error=bindparam("b_error")),
-        [{"b_id": row_id, "b_error": reason} for row_id, reason in failed.items()],
-    )
+def _set_aside(session: Session, prepared: Prepared) -> None:
+    """The envelopes that failed, kept in `errors_inbox` as sent, with the reason."""
+    rows = []
+    for record in prepared.records:
+        reason = prepared.failed.get(record.position)
+        if reason is not None:
+            received_at, project_id, encoding, body = unpack(record.data)
+            rows.append(
+                {
+                    "project_id": project_id,
+                    "received_at": received_at,
+                    "body": body,
+                    "encoding": encoding,
+                    "error": reason,
+                }
+            )
+    if rows:
+        session.execute(insert(inbox), rows)
+
+
+def _read_cursor(session: Session) -> int:
+    found = session.execute(
+        select(spool_cursor.c.position).where(spool_cursor.c.name == SPOOL_NAME)
+    ).scalar_one_or_none()
+    return int(found or 0)
+
+
+def _move_cursor(session: Session, start: int, to: int) -> None:
+    """Move the cursor from `start` to `to`, or raise CursorMoved if it is not at `start`."""
+    if start == 0:
+        moved = session.execute(
+            _insert_ignoring(session, spool_cursor), {"name": SPOOL_NAME, "position": to}
+        ).rowcount
+        if moved == 1:
+            return
+    moved = session.execute(
+        update(spool_cursor)
+        .where(spool_cursor.c.name == SPOOL_NAME, spool_cursor.c.position == start)
+        .values(position=to)
+    ).rowcount
+    if moved != 1:
+        raise CursorMoved(f"the inbox cursor is not at {start}")
 
 
 def _announce(

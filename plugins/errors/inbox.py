@@ -1,103 +1,114 @@
-"""The inbox: accepted envelopes, committed before the SDK hears "200", until digested.
+"""The inbox: accepted envelopes, appended to the plugin's spool (`ctx.spool("inbox")`)
+before the SDK hears "200", until the digest has stored them.
 
-Committing each request on its own would cost a transaction (and on SQLite a thread hop)
-per envelope. Instead requests hand their rows to one writer task and wait: the writer
-takes everything waiting, commits it in one transaction, and wakes them all. Under a burst
-a transaction carries many envelopes; alone, a request waits only for its own commit.
+Appending is one `write` system call on the event loop: no transaction, no thread hop, no
+waiting, and as durable against a killed process as an SQLite commit in WAL mode with
+`synchronous=NORMAL` (see `mindframe.sdk.spool`). The digest reads the spool from a cursor
+it moves in the same transaction as the events it stores.
+
+The envelope the door just unpacked is kept in memory for the digest (`fresh`, keyed by
+its position in the spool, bounded): the digest then does not unpack it a second time;
+after a restart, or past the bound, it unpacks the record.
 """
 
 from __future__ import annotations
 
-import asyncio
+import struct
 import time
 from collections.abc import Callable
-from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from mindframe.sdk import PluginContext
+from mindframe.sdk.spool import Spool
 
 from .models import inbox
 
-MAX_ROWS_PER_COMMIT = 2000
+RECORD = struct.Struct("<dIB")  # received_at, project_id, length of the Content-Encoding
+SPOOL_NAME = "inbox"
 
 
 class Inbox:
-    def __init__(self, ctx: PluginContext, on_commit: Callable[[int], None]) -> None:
+    def __init__(
+        self, ctx: PluginContext, on_accept: Callable[[int], None], fresh_limit: int
+    ) -> None:
         self._ctx = ctx
-        self._on_commit = on_commit
-        self._waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
-        self._arrived = asyncio.Event()
-        self.accepted = 0  # envelopes committed since start, for health
+        self._on_accept = on_accept
+        self._fresh_limit = fresh_limit
+        self.spool: Spool | None = None
+        self.fresh: dict[int, bytes] = {}
+        """Unpacked envelopes by spool position, for the digest (it pops them)."""
+        self.accepted = 0  # envelopes appended since start, for health
         self.last_error: str | None = None
 
-    async def add(self, project_id: int, body: bytes, encoding: str | None = None) -> None:
-        """Store one envelope as sent (compressed by `encoding`: a tenth of the bytes to
-        write); returns once it is committed (raises if it could not be)."""
-        row = {
-            "project_id": project_id,
-            "received_at": time.time(),
-            "body": body,
-            "encoding": encoding,
-        }
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((row, future))
-        self._arrived.set()
-        await asyncio.shield(future)  # a client that hangs up does not undo the commit
+    def open(self) -> Spool:
+        self.spool = self._ctx.spool(SPOOL_NAME)
+        return self.spool
 
-    async def run(self) -> None:
-        """The writer: commit whatever is waiting, in one transaction at a time."""
+    def add(
+        self,
+        project_id: int,
+        body: bytes,
+        encoding: str | None = None,
+        unpacked: bytes | None = None,
+    ) -> int:
+        """Append one envelope as sent (compressed by `encoding`: a sixth of the bytes to
+        write); its position once durable (OSError if it could not be written).
+        `unpacked` is the envelope decompressed, if the caller has it, for the digest."""
+        if self.spool is None:
+            raise RuntimeError("the error tracker is not started")
+        name = (encoding or "").encode("ascii", "replace")[:255]
+        header = RECORD.pack(time.time(), project_id, len(name))
         try:
-            while True:
-                await self._arrived.wait()
-                self._arrived.clear()
-                while self._waiting:
-                    batch = self._waiting[:MAX_ROWS_PER_COMMIT]
-                    del self._waiting[:MAX_ROWS_PER_COMMIT]
-                    await self._commit(batch)
-        finally:  # stopped: nobody will commit what still waits
-            for _, future in self._waiting:
-                if not future.done():
-                    future.set_exception(RuntimeError("the error tracker is stopping"))
-            self._waiting.clear()
-
-    async def _commit(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
-        try:
-            await self._ctx.transaction(_insert, [row for row, _ in batch], core=True)
-        except BaseException as error:
+            at = self.spool.append(header + name + body)
+        except OSError as error:
             self.last_error = f"{type(error).__name__}: {error}"
-            failure = error if isinstance(error, Exception) else RuntimeError("stopping")
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(failure)
-            if not isinstance(error, Exception):
-                raise
-            return
+            raise
         self.last_error = None
-        self.accepted += len(batch)
-        for _, future in batch:
-            if not future.done():
-                future.set_result(None)
-        self._on_commit(len(batch))
+        self.accepted += 1
+        if unpacked is not None and len(self.fresh) < self._fresh_limit:
+            self.fresh[at] = unpacked
+        self._on_accept(1)
+        return at
 
-    async def depth(self) -> tuple[int, float | None, int]:
-        """Envelopes waiting, the age in seconds of the oldest, and those set aside."""
-        waiting, oldest, failed = await self._ctx.transaction(_depth)
-        return waiting, (max(0.0, time.time() - oldest) if oldest else None), failed
+    async def adopt_waiting_rows(self) -> int:
+        """Envelopes an older version left waiting in `errors_inbox` move to the spool (an
+        envelope moved twice by a crash in between is one event: the digest skips event
+        ids it has stored)."""
+        rows = await self._ctx.transaction(_waiting_rows)
+        for _, project_id, received_at, body, encoding in rows:
+            name = (encoding or "").encode("ascii", "replace")[:255]
+            assert self.spool is not None
+            self.spool.append(RECORD.pack(received_at, project_id, len(name)) + name + body)
+        if rows:
+            await self._ctx.transaction(_delete_rows, [row[0] for row in rows])
+            self._on_accept(len(rows))
+        return len(rows)
+
+    async def set_aside(self) -> int:
+        """Envelopes the digest could not take (kept in `errors_inbox` with the reason)."""
+        return await self._ctx.transaction(_set_aside_count)
 
 
-def _insert(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """On a Core connection: no ORM session for a commit that often carries one envelope
-    (~40 µs less CPU a commit)."""
-    connection.execute(insert(inbox), rows)
+def unpack(record: bytes) -> tuple[float, int, str | None, bytes]:
+    """(received_at, project_id, Content-Encoding or None, body) of a spool record."""
+    received_at, project_id, length = RECORD.unpack_from(record)
+    start = RECORD.size + length
+    encoding = record[RECORD.size : start].decode("ascii") or None
+    return received_at, project_id, encoding, record[start:]
 
 
-def _depth(session: Session) -> tuple[int, float | None, int]:
-    waiting, oldest = session.execute(
-        select(func.count(), func.min(inbox.c.received_at)).where(inbox.c.error.is_(None))
-    ).one()
-    failed = session.execute(
-        select(func.count()).select_from(inbox).where(inbox.c.error.is_not(None))
-    ).scalar_one()
-    return int(waiting), oldest, int(failed)
+def _waiting_rows(session: Session) -> list[tuple[int, int, float, bytes, str | None]]:
+    query = select(inbox.c.id, inbox.c.project_id, inbox.c.received_at, inbox.c.body)
+    query = query.add_columns(inbox.c.encoding).where(inbox.c.error.is_(None))
+    return [tuple(row) for row in session.execute(query.order_by(inbox.c.id))]  # type: ignore[misc]
+
+
+def _delete_rows(session: Session, row_ids: list[int]) -> None:
+    session.execute(delete(inbox).where(inbox.c.id.in_(row_ids)))
+
+
+def _set_aside_count(session: Session) -> int:
+    query = select(func.count()).select_from(inbox).where(inbox.c.error.is_not(None))
+    return int(session.execute(query).scalar_one())

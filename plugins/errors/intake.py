@@ -76,7 +76,8 @@ class Intake:
         legacy_event: bool = False,
     ) -> Accepted:
         """Check `body` (an envelope, or with `legacy_event` one event as `store` takes it),
-        count it against the project's limit and commit it to the inbox."""
+        count it against the project's limit and append it to the inbox (durable once this
+        returns)."""
         data = decode(body, content_encoding, self._settings.max_decompressed_bytes)
         if legacy_event:
             data, body, content_encoding = envelope.from_event(data), b"", None
@@ -93,9 +94,9 @@ class Intake:
                 limit=limit,
             )
         if content_encoding and content_encoding.strip().lower() not in ("", "identity"):
-            await self._inbox.add(project.id, body, content_encoding)
+            self._inbox.add(project.id, body, content_encoding, unpacked=data)
         else:
-            await self._inbox.add(project.id, data)
+            self._inbox.add(project.id, data, unpacked=data)
         return Accepted(parsed.event_id, events)
 
 

@@ -1,11 +1,12 @@
 """The plugin's tables. Times are unix seconds (floats): cheap to compare, bucket and index.
 
-Accepted envelopes wait in `errors_inbox` until the digest turns them into events, grouped
-into issues; everything else is derived from those two and kept beside them so the pages
-and the API read without scanning events.
+Accepted envelopes wait in the plugin's spool (`inbox.py`) until the digest turns them into
+events, grouped into issues; everything else is derived from those two and kept beside them
+so the pages and the API read without scanning events.
 """
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -47,12 +48,21 @@ keys = Table(
 inbox = Table(
     "errors_inbox",
     metadata,
+    # envelopes the digest set aside (`error`); before the spool, also those waiting
     Column("id", Integer, primary_key=True),
     Column("project_id", Integer, nullable=False),
     Column("received_at", Float, nullable=False),
     Column("body", LargeBinary, nullable=False),  # the envelope as sent (still compressed)
     Column("encoding", String(64), nullable=True),  # its Content-Encoding, if any
     Column("error", Text, nullable=True),  # why the digest could not take it (kept aside)
+)
+
+spool_cursor = Table(
+    "errors_spool_cursor",
+    metadata,
+    # where the digest is in the inbox spool: moved in the transaction that stores what it read
+    Column("name", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False),
 )
 
 issues = Table(

@@ -22,23 +22,27 @@ class ErrorTracker:
         self.ctx = ctx
         self.settings: ErrorsSettings = ctx.settings
         self.projects = Projects(ctx)
-        self.inbox = Inbox(ctx, on_commit=self.wake_digest)
+        self.inbox = Inbox(
+            ctx, on_accept=self.wake_digest, fresh_limit=4 * self.settings.digest_batch
+        )
         self.limiter = RateLimiter()
         self.intake = Intake(self.settings, self.projects, self.inbox, self.limiter)
         self.artifacts = Artifacts(ctx)
-        self.digest = Digest(ctx, self.settings.digest_batch, self.settings.max_attachment_bytes)
+        self.digest = Digest(
+            ctx, self.inbox, self.settings.digest_batch, self.settings.max_attachment_bytes
+        )
         self.digest_job: Job | None = None
         self.builtin: Project | None = None
         """The project the runtime's own errors go to, once started."""
-        self._undigested = 0  # envelopes committed since the digest was last woken
+        self._undigested = 0  # envelopes accepted since the digest was last woken
         self._wake_timer: asyncio.TimerHandle | None = None
 
-    def wake_digest(self, committed: int = 1) -> None:
-        """After `committed` envelopes reached the inbox: wake the digest at once when a full
+    def wake_digest(self, accepted: int = 1) -> None:
+        """After `accepted` envelopes reached the inbox: wake the digest at once when a full
         batch waits, else within `digest_wait` seconds, so a burst is digested in full batches
         (each batch has a fixed cost: a dozen statements and a commit) and a lone envelope
         soon."""
-        self._undigested += committed
+        self._undigested += accepted
         if self._undigested >= self.settings.digest_batch or self.settings.digest_wait <= 0:
             self._wake_now()
         elif self._wake_timer is None:
@@ -57,10 +61,12 @@ class ErrorTracker:
             self._wake_timer = None
 
     async def start(self) -> None:
-        """The inbox writer, the digest job and the built-in project."""
-        self.ctx.spawn(self.inbox.run, name="errors inbox writer")
+        """The built-in project, the inbox's spool and the digest job (last: what its first
+        run reports, a torn record, goes to the built-in project)."""
+        self.builtin = await self.projects.ensure(self.settings.builtin_project)
+        self.inbox.open()
+        await self.inbox.adopt_waiting_rows()
+        self.ctx.on_unload(self._cancel_wake, "digest wake timer")
         self.digest_job = self.ctx.singleton(
             "digest", self.digest.run, every=self.settings.digest_interval
         )
-        self.ctx.on_unload(self._cancel_wake, "digest wake timer")
-        self.builtin = await self.projects.ensure(self.settings.builtin_project)

@@ -1,0 +1,82 @@
+"""The intake's spool: envelopes accepted while the plugin is reloaded are all digested, once
+each; a record torn by a crash is skipped and reported (as an issue of the runtime's own
+errors) while every envelope before it is digested."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+
+import anyio
+import pytest
+from test_intake import envelope, event, post
+
+pytestmark = pytest.mark.anyio
+
+HELD = {"digest_batch": 1000, "digest_wait": 600, "digest_interval": 600}
+"""A digest that does not run while the test sends."""
+
+
+async def test_a_reload_during_a_burst_loses_nothing_and_repeats_nothing(live_errors):
+    async with live_errors(rate_limit=0) as live:
+        project = await live.project("reloaded")
+        accepted: list[str] = []
+
+        async def sender(number: int) -> None:
+            for n in range(40):
+                sent = event(f"bug {n % 4}")
+                body = envelope(({"type": "event"}, json.dumps(sent).encode()))
+                response = await post(live, project, body)
+                assert response.status_code == 200, response.text
+                accepted.append(sent["event_id"])
+
+        async with anyio.create_task_group() as group:
+            for number in range(8):
+                group.start_soon(sender, number)
+            for _ in range(2):
+                await anyio.sleep(0.2)
+                result = await live.kernel.runtime.reload("errors")
+                assert result.ok, result
+        assert len(accepted) == 320
+        issues = await live.issues_counting(320, project=project["id"])
+        assert sorted(issue["title"] for issue in issues) == [f"bug {n}" for n in range(4)]
+        assert sum(issue["count"] for issue in issues) == 320
+
+
+async def test_a_torn_record_is_skipped_and_reported_and_the_rest_digested(
+    live_errors, boot_kernel, tmp_path
+):
+    async with live_errors(rate_limit=0, **HELD) as live:
+        project = await live.project("torn")
+        for n in range(5):
+            await post(live, project, envelope(({"type": "event"}, b"{}")))
+            body = envelope(({"type": "event"}, json.dumps(event(f"kept {n}")).encode()))
+            response = await post(live, project, body)
+            assert response.status_code == 200
+        assert live.tracker.digest.digested == 0
+        spool_dir = live.tracker.inbox.spool.directory
+    segment = sorted(spool_dir.glob("*.spool"))[-1]
+    with segment.open("ab") as torn:  # what a crash in the middle of a write leaves
+        torn.write(b"\xff\x00\x00\x00\x12\x34\x56\x78only part of it")
+    async with boot_kernel(["errors"]) as kernel:
+        from mindframe_plugins.errors.service import ErrorTracker
+
+        tracker = kernel.runtime.container.resolve(ErrorTracker)
+        database = tmp_path / "data" / "mindframe.db"
+
+        def titles(project_id: int) -> list[str]:
+            with closing(sqlite3.connect(database, timeout=10)) as db:
+                query = "select title from errors_issues where project_id = ? order by title"
+                return [row[0] for row in db.execute(query, (project_id,))]
+
+        with anyio.fail_after(20):
+            while not any(t.startswith("TornRecord") for t in titles(tracker.builtin.id)):
+                await anyio.sleep(0.05)
+        assert tracker.digest.digested == 11  # the ten sent, and the report
+        assert [t for t in titles(project["id"]) if t.startswith("kept")] == [
+            f"kept {n}" for n in range(5)
+        ]
+        [torn] = [t for t in titles(tracker.builtin.id) if t.startswith("TornRecord")]
+        assert "not a whole record" in torn
+        assert not (spool_dir / segment.name).exists(), "a digested segment is deleted"
