@@ -86,7 +86,8 @@ async def test_a_reply_written_while_the_mail_plugin_was_disabled_is_mailed_when
         url = f"/api/support/tickets/{ticket['id']}"
         replied = await agent.post(f"{url}/reply", json={"text": "Here I am."})
         assert replied.status_code == 201, replied.text
-        await anyio.sleep(SETTLE)  # support heard it, and found nobody to mail it
+        await _catch_up_rounds(kernel, 2)  # one whole round at least since the reply
+        assert await _handled_seq(kernel, ticket["id"]) == 1  # the reply waits for the mail
         assert (await admin.post("/api/kernel/plugins/mail/enable")).status_code == 200
 
         await sink.wait_for(1)
@@ -136,3 +137,16 @@ async def _handled_seq(kernel, ticket_id: int) -> int | None:
 
     service = kernel.runtime.container.resolve(SupportService)
     return (await service.ticket(ticket_id))["handled_seq"]
+
+
+async def _catch_up_rounds(kernel, rounds: int) -> None:
+    """Wait until support's `catch_up` job has finished `rounds` more runs."""
+    from mindframe_plugins.support.service import SupportService
+
+    job = kernel.runtime.container.resolve(SupportService).catch_up_job
+    target = job.runs + rounds
+    await eventually(lambda: _at_least(job, target))
+
+
+async def _at_least(job, runs: int) -> bool:
+    return job.runs >= runs
