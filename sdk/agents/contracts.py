@@ -57,14 +57,15 @@ class TraceEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class AuditEntry(msgspec.Struct, kw_only=True):
-    """One access to personal health data: who, when, which agent and run, whose data and
-    why. `action` is `run` (a run read or returned it) or `read` (a run's view was read)."""
+    """One access to personal health data: who, when, which agent and run, whose data (every
+    subject, in the order the agent named them) and why. `action` is `run` (a run read or
+    returned it) or `read` (a run's view was read)."""
 
     at: datetime
     who: str | None
     agent: str
     run_id: str
-    subject: str | None
+    subjects: list[str] = []
     purpose: str | None
     action: Literal["run", "read"]
 

@@ -4,7 +4,7 @@ person asking."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -42,7 +42,8 @@ class Agent(Generic[I, O]):
 
     `health_data=True` marks an agent that reads or returns personal health information:
     every run is written to the append-only, hash-chained access audit (who, when, which
-    agent, whose data — the input field named by `subject` — and why: the caller's stated
+    agent, whose data — the input field named by `subject`, holding one id or a list of
+    them, or a function of the input returning one or many — and why: the caller's stated
     purpose, else `purpose`), the run history keeps a keyed digest of the input and never
     the input itself, and running it needs `permission` (by default `<agent>.run`).
     `approver` is the permission needed to approve or reject what a run proposes.
@@ -55,7 +56,7 @@ class Agent(Generic[I, O]):
     output: type[O]
     run: Callable[[I, Run], Awaitable[O]]
     health_data: bool = False
-    subject: str | Callable[[I], str] | None = None
+    subject: str | Callable[[I], str | Iterable[str]] | None = None
     purpose: str = DEFAULT_PURPOSE
     permission: str | None = None
     approver: str = DEFAULT_APPROVER
@@ -81,14 +82,19 @@ class Agent(Generic[I, O]):
             return f"{name}.run"
         return self.permission
 
-    def subject_of(self, data: I) -> str | None:
-        """Whose data the run with input `data` is about (for the audit log)."""
+    def subjects_of(self, data: I) -> list[str]:
+        """Whose data the run with input `data` is about (for the audit log): every subject
+        named, each once, in the order named."""
         if self.subject is None:
-            return None
-        if isinstance(self.subject, str):
-            value: Any = getattr(data, self.subject)
-            return None if value is None else str(value)
-        return self.subject(data)
+            return []
+        named: Any = (
+            getattr(data, self.subject) if isinstance(self.subject, str) else self.subject(data)
+        )
+        if named is None:
+            return []
+        if isinstance(named, str) or not isinstance(named, Iterable):
+            named = [named]
+        return list(dict.fromkeys(str(each) for each in named if each is not None))
 
 
 class AgentError(Exception):

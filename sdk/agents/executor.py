@@ -121,7 +121,7 @@ class Executor(AgentHandle):
             store,
             asker=asker,
             raw_input=raw,
-            subject=self.agent.subject_of(data),
+            subjects=self.agent.subjects_of(data),
         )
         if wait:
             return await self._drive(run, data)
@@ -240,7 +240,7 @@ class Executor(AgentHandle):
             store,
             asker=asker,
             raw_input=stored.pending_input,
-            subject=self.agent.subject_of(data),
+            subjects=self.agent.subjects_of(data),
             checkpoints=dict(stored.checkpoints),
             created=True,
         )

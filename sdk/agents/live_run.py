@@ -91,7 +91,7 @@ class LiveRun(Run):
         *,
         asker: Asker,
         raw_input: bytes,
-        subject: str | None,
+        subjects: list[str],
         checkpoints: dict[str, bytes] | None = None,
         created: bool = False,
     ) -> None:
@@ -101,7 +101,7 @@ class LiveRun(Run):
         self.store = store
         self.asker = asker
         self.raw_input = raw_input
-        self.subject = subject
+        self.subjects = subjects
         self.checkpoints = checkpoints or {}
         self.created = created
         self.id = record.id
@@ -187,7 +187,7 @@ class LiveRun(Run):
             who=self.requested_by,
             agent=self.agent,
             run_id=self.id,
-            subject=self.subject,
+            subjects=self.subjects,
             purpose=self.purpose or self.declaration.purpose,
             action="run",
         )
@@ -293,7 +293,11 @@ class LiveRun(Run):
         if engine is not None:
             await _ensure_policy(engine, learning, policy, actions)
             decision = await engine.decide(
-                policy, dict(context), list(actions), agent=self.agent, subject=self.subject
+                policy,
+                dict(context),
+                list(actions),
+                agent=self.agent,
+                subject=self.subjects[0] if len(self.subjects) == 1 else None,
             )
         elif learning is not None:
             decision = await learning.UniformPolicy(actions).decide(context, actions)

@@ -57,7 +57,7 @@ async def may_see(
             who=identity.username,
             agent=entry.name,
             run_id=run_id,
-            subject=await audit.subject_of(run_id),
+            subjects=await audit.subjects_of(run_id),
             purpose=connection.query_params.get("purpose") or agent.purpose,
             action="read",
         )

@@ -1,15 +1,16 @@
 """The access audit of health-data agents: append-only rows, each hashed (HMAC, keyed with
-the plugin's secret) with the previous row's hash, so an edited or deleted row breaks the
-chain where it was, and, with the secret kept outside the database (`secret_key`), nobody
-with only the database can write a chain that verifies."""
+the plugin's secret) with its subjects and the previous row's hash, so an edited or deleted
+row, or subject, breaks the chain where it was, and, with the secret kept outside the
+database (`secret_key`), nobody with only the database can write a chain that verifies."""
 
 from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mindframe.sdk.agents import AuditEntry
 
-from .models import audit
+from .models import audit, audit_subjects
 
 GENESIS = "0" * 64
 
@@ -30,14 +31,25 @@ def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def row_hash(key: bytes, prev_hash: str, seq: int, row: dict[str, Any]) -> str:
+def hashed_subjects(subjects: Sequence[str]) -> str | list[str] | None:
+    """The subjects as the hash covers them: none as null and one as itself, the forms of
+    the single `subject` column rows had before (so their chain still verifies), and
+    several as a list."""
+    if not subjects:
+        return None
+    return subjects[0] if len(subjects) == 1 else list(subjects)
+
+
+def row_hash(
+    key: bytes, prev_hash: str, seq: int, row: dict[str, Any], subjects: Sequence[str]
+) -> str:
     fields = [
         seq,
         utc(row["at"]).isoformat(),
         row["who"],
         row["agent"],
         row["run_id"],
-        row["subject"],
+        hashed_subjects(subjects),
         row["purpose"],
         row["action"],
     ]
@@ -51,7 +63,7 @@ def append(connection: Connection | Session, key: bytes, entries: Iterable[Audit
         select(audit.c.seq, audit.c.hash).order_by(audit.c.seq.desc()).limit(1)
     ).first()
     seq, prev = (last[0], last[1]) if last is not None else (0, GENESIS)
-    rows = []
+    rows, subject_rows = [], []
     for entry in entries:
         seq += 1
         row = {
@@ -59,15 +71,20 @@ def append(connection: Connection | Session, key: bytes, entries: Iterable[Audit
             "who": entry.who,
             "agent": entry.agent,
             "run_id": entry.run_id,
-            "subject": entry.subject,
             "purpose": entry.purpose,
             "action": entry.action,
         }
-        digest = row_hash(key, prev, seq, row)
+        digest = row_hash(key, prev, seq, row, entry.subjects)
         rows.append({**row, "seq": seq, "prev_hash": prev, "hash": digest})
+        subject_rows += [
+            {"seq": seq, "position": position, "subject": subject}
+            for position, subject in enumerate(entry.subjects)
+        ]
         prev = digest
     if rows:
         connection.execute(insert(audit), rows)
+    if subject_rows:
+        connection.execute(insert(audit_subjects), subject_rows)
 
 
 @dataclass
@@ -84,10 +101,18 @@ class Verification:
 
 def verify(session: Session, key: bytes) -> Verification:
     """Walk the chain from the first row: every row must follow the previous one (its
-    sequence number, its `prev_hash`) and hash to what it says."""
+    sequence number, its `prev_hash`) and hash, with its subjects, to what it says."""
     report = Verification()
     expected_seq, prev = 1, GENESIS
-    for row in session.execute(select(audit).order_by(audit.c.seq)).mappings():
+    joined = (
+        select(audit, audit_subjects.c.subject)
+        .outerjoin(audit_subjects, audit_subjects.c.seq == audit.c.seq)
+        .order_by(audit.c.seq, audit_subjects.c.position)
+    )
+    for _, group in groupby(session.execute(joined).mappings(), key=lambda row: row["seq"]):
+        lines = list(group)
+        row = lines[0]
+        subjects = [line["subject"] for line in lines if line["subject"] is not None]
         report.rows += 1
         seq = row["seq"]
         if seq != expected_seq:
@@ -95,7 +120,7 @@ def verify(session: Session, key: bytes) -> Verification:
             report.problems.append(f"row {gone} is missing (deleted?)")
         if row["prev_hash"] != prev:
             report.problems.append(f"row {seq} does not follow the row before it")
-        if row_hash(key, row["prev_hash"], seq, dict(row)) != row["hash"]:
+        if row_hash(key, row["prev_hash"], seq, dict(row), subjects) != row["hash"]:
             report.problems.append(f"row {seq} was changed after it was written")
         expected_seq, prev = seq + 1, row["hash"]
     return report

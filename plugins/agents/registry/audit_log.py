@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from mindframe.sdk import PluginContext
@@ -14,6 +15,7 @@ from mindframe.sdk import PluginContext
 from . import audit
 from .audit import utc
 from .models import audit as audit_table
+from .models import audit_subjects
 from .sealing import Sealer
 
 
@@ -22,13 +24,17 @@ class AccessAudit:
         self._ctx = ctx
         self.sealer: Sealer | None = None
 
-    async def subject_of(self, run_id: str) -> str | None:
+    async def subjects_of(self, run_id: str) -> list[str]:
         """Whose data run `run_id` was about, as its `run` entry recorded."""
-        query = select(audit_table.c.subject).where(
-            audit_table.c.run_id == run_id, audit_table.c.action == "run"
+        query = (
+            select(audit_subjects.c.subject)
+            .join(audit_table, audit_table.c.seq == audit_subjects.c.seq)
+            .where(audit_table.c.run_id == run_id, audit_table.c.action == "run")
+            .order_by(audit_subjects.c.seq, audit_subjects.c.position)
         )
         async with self._ctx.session() as session:
-            return (await session.execute(query.limit(1))).scalar()
+            found = list((await session.execute(query)).scalars())
+        return list(dict.fromkeys(found))  # a resumed run's entries name the same subjects
 
     async def entries(
         self,
@@ -38,15 +44,21 @@ class AccessAudit:
         after: int = 0,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
-        """Rows in order, after sequence number `after`, filtered by agent and subject."""
+        """Rows in order, after sequence number `after`, each with its `subjects`; filtered
+        by agent, and by a subject among them."""
         query = select(audit_table).where(audit_table.c.seq > after)
         if agent is not None:
             query = query.where(audit_table.c.agent == agent)
         if subject is not None:
-            query = query.where(audit_table.c.subject == subject)
+            about = select(audit_subjects.c.seq).where(audit_subjects.c.subject == subject)
+            query = query.where(audit_table.c.seq.in_(about))
         async with self._ctx.session() as session:
             rows = await session.execute(query.order_by(audit_table.c.seq).limit(limit))
-            return [_entry(row) for row in rows.mappings()]
+            found = [_entry(row) for row in rows.mappings()]
+            subjects = await subjects_by_seq(session, [row["seq"] for row in found])
+        for row in found:
+            row["subjects"] = subjects.get(row["seq"], [])
+        return found
 
     async def verify(self) -> audit.Verification:
         """Check the whole chain (see `audit.verify`)."""
@@ -57,6 +69,21 @@ class AccessAudit:
             return audit.verify(session, key)
 
         return await self._ctx.transaction(walk)
+
+
+async def subjects_by_seq(session: AsyncSession, seqs: list[int]) -> dict[int, list[str]]:
+    """The subjects of the audit rows `seqs`, in order, by row."""
+    if not seqs:
+        return {}
+    query = (
+        select(audit_subjects.c.seq, audit_subjects.c.subject)
+        .where(audit_subjects.c.seq.in_(seqs))
+        .order_by(audit_subjects.c.seq, audit_subjects.c.position)
+    )
+    found: dict[int, list[str]] = {}
+    for seq, subject in await session.execute(query):
+        found.setdefault(seq, []).append(subject)
+    return found
 
 
 def _entry(row: Any) -> dict[str, Any]:

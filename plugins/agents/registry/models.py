@@ -78,14 +78,22 @@ audit = Table(
     Column("who", String(150)),
     Column("agent", String(63), nullable=False),
     Column("run_id", String(32), nullable=False),
-    Column("subject", String(200)),
     Column("purpose", String(200)),
     Column("action", String(16), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    Index("agents_audit_subject", "subject"),
 )
-"""Append-only: each row's hash covers its fields and the previous row's hash."""
+"""Append-only: each row's hash covers its fields, its subjects and the previous row's hash."""
+
+audit_subjects = Table(
+    "agents_audit_subjects",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("subject", Text, nullable=False),
+    Index("agents_audit_subjects_subject", "subject"),
+)
+"""Whose data each audit row (`seq`) was about, every one, in order and uncut."""
 
 keys = Table(
     "agents_keys",

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from mindframe.sdk import PluginContext, Subject
 
 from .audit import utc
-from .models import audit, runs
+from .models import audit, audit_subjects, runs
 
 
 def _names(subject: Subject) -> list[str]:
@@ -27,7 +27,8 @@ async def export(ctx: PluginContext, subject: Subject) -> dict[str, Any]:
     asked = select(
         runs.c.id, runs.c.agent, runs.c.status, runs.c.started_at, runs.c.finished_at
     ).where(runs.c.requested_by == subject.username)
-    about = select(audit).where(or_(*(audit.c.subject == name for name in _names(subject))))
+    named = select(audit_subjects.c.seq).where(audit_subjects.c.subject.in_(_names(subject)))
+    about = select(audit).where(audit.c.seq.in_(named))
     async with ctx.session() as session:
         asked_rows = (await session.execute(asked.order_by(runs.c.started_at))).mappings().all()
         about_rows = (await session.execute(about.order_by(audit.c.seq))).mappings().all()

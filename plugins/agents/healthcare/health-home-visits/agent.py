@@ -100,9 +100,9 @@ class HomeVisitPlan(msgspec.Struct, kw_only=True):
     summary: str
 
 
-def team(data: HomeVisitRequest) -> str:
-    """The audit's subject: the team whose patients' visits are planned."""
-    return data.team_id
+def visit_ids(data: HomeVisitRequest) -> list[str]:
+    """The audit's subjects: the visit to each patient planned."""
+    return [visit.visit_id for visit in data.visits]
 
 
 def refuse_inconsistent(data: HomeVisitRequest, run: Run) -> None:
@@ -206,5 +206,5 @@ AGENT = Agent(
     output=HomeVisitPlan,
     run=run,
     health_data=True,  # who gets home care, when, is patients' health data
-    subject=team,
+    subject=visit_ids,
 )

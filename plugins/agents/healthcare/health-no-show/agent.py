@@ -101,9 +101,9 @@ class NoShowRisk(msgspec.Struct, kw_only=True):
     summary: str
 
 
-def patients(data: NoShowRequest) -> str:
-    """The audit's subject: the patients whose upcoming appointments are assessed."""
-    return ",".join(sorted({item.patient_id for item in data.upcoming}))
+def patients(data: NoShowRequest) -> list[str]:
+    """The audit's subjects: the patients whose upcoming appointments are assessed."""
+    return sorted({item.patient_id for item in data.upcoming})
 
 
 def refuse_inconsistent(data: NoShowRequest, run: Run) -> None:

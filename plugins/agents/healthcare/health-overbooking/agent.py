@@ -83,9 +83,9 @@ class OverbookingPlan(msgspec.Struct, kw_only=True):
     summary: str
 
 
-def sessions(data: OverbookingRequest) -> str:
-    """The audit's subject: the sessions whose patients' no-show risks are read."""
-    return ",".join(session.session_id for session in data.sessions)
+def sessions(data: OverbookingRequest) -> list[str]:
+    """The audit's subjects: the sessions whose patients' no-show risks are read."""
+    return [session.session_id for session in data.sessions]
 
 
 def plan(data: OverbookingRequest, session: Session, run: Run) -> SessionPlan:

@@ -15,7 +15,6 @@ from mindframe.sdk.i18n import N_
 from .identity import Country, Kind, Problem, Reading, Sex, read
 
 MAX_NUMBERS = 15
-"""The audit's subject lists the numbers read, and holds 200 characters."""
 
 KINDS: dict[Kind, str] = {
     "fodselsnummer": N_("Norwegian national identity number (fødselsnummer)"),
@@ -90,9 +89,9 @@ class IdentityReport(msgspec.Struct, kw_only=True):
     summary: str
 
 
-def numbers(data: IdentityRequest) -> str:
-    """The audit's subject: the numbers read, without separators."""
-    return ",".join("".join(c for c in item.number if c.isalnum()) for item in data.numbers)
+def numbers(data: IdentityRequest) -> list[str]:
+    """The audit's subjects: the numbers read, without separators."""
+    return ["".join(c for c in item.number if c.isalnum()) for item in data.numbers]
 
 
 def described(item: IdentityNumber, reading: Reading, run: Run) -> Described:

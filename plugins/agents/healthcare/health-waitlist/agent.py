@@ -127,9 +127,9 @@ class Waitlist(msgspec.Struct, kw_only=True):
     summary: str
 
 
-def waiting_list(data: WaitlistRequest) -> str:
-    """The audit's subject: the waiting list whose patients are read."""
-    return data.list_id
+def referral_ids(data: WaitlistRequest) -> list[str]:
+    """The audit's subjects: the referral of each patient on the list."""
+    return [referral.referral_id for referral in data.referrals]
 
 
 def refuse_inconsistent(data: WaitlistRequest, today: date, run: Run) -> None:
@@ -286,5 +286,5 @@ AGENT = Agent(
     output=Waitlist,
     run=run,
     health_data=True,  # clinical priorities and referrals are patients' health data
-    subject=waiting_list,
+    subject=referral_ids,
 )

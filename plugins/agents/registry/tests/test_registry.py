@@ -69,7 +69,7 @@ async def test_audit_verify_finds_a_changed_row_and_a_deleted_one(boot_kernel, t
         0,
         "access audit: 3 rows, the chain is whole",
     ), whole.stderr
-    await tamper(boot_kernel, data_dir, "UPDATE agents_audit SET subject = 'p-9' WHERE seq = 2")
+    await tamper(boot_kernel, data_dir, "UPDATE agents_audit SET who = 'nobody' WHERE seq = 2")
     changed = verify(data_dir)
     assert changed.returncode == 1
     assert changed.stdout.splitlines() == ["row 2 was changed after it was written"]

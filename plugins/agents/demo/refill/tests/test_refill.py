@@ -191,10 +191,10 @@ async def test_every_run_and_every_look_at_one_is_in_the_access_audit(booted):
     assert (await nurse.get("/api/agents/audit")).status_code == 403
     auditor = await booted.as_user(["audit.read"])
     entries = (await auditor.get("/api/agents/audit", params={"agent": AGENT})).json()
-    seen = [(e["action"], e["who"], e["subject"], e["purpose"], e["run_id"]) for e in entries]
+    seen = [(e["action"], e["who"], e["subjects"], e["purpose"], e["run_id"]) for e in entries]
     assert seen == [
-        ("run", "nurse", "p-1001", "ward round", run_id),
-        ("read", "nurse", "p-1001", "treatment", run_id),
+        ("run", "nurse", ["p-1001"], "ward round", run_id),
+        ("read", "nurse", ["p-1001"], "treatment", run_id),
     ]
     assert [e["seq"] for e in entries] == [1, 2]
 

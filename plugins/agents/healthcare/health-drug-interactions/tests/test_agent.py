@@ -48,7 +48,7 @@ async def test_the_route_finds_the_known_pairs_most_severe_first_with_their_sour
     assert report["summary"].startswith("2 interactions found, 2 of them contraindicated")
     auditor = await booted.as_user(["audit.read"])
     entries = (await auditor.get("/api/agents/audit", params={"agent": AGENT})).json()
-    assert [(e["who"], e["subject"]) for e in entries] == [("pharmacist", "p-31")]
+    assert [(e["who"], e["subjects"]) for e in entries] == [("pharmacist", ["p-31"])]
     async with booted.runtime.database.engine.connect() as connection:
         for table in ("agents_runs", "agents_inputs", "agents_checkpoints", "agents_trace"):
             dump = repr((await connection.execute(text(f"SELECT * FROM {table}"))).all())

@@ -1,7 +1,7 @@
 """health-home-visits as it is served: `POST /api/health-home-visits/run` and the bus topic
 `agents.health-home-visits.run` on a small district whose best routes are known by hand,
 refusals in the asker's language; who gets home care is health data, so running it is a
-permission, audited with the team as subject."""
+permission, audited with each visit as a subject."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ async def test_the_route_plans_each_side_of_the_district_for_one_nurse(booted, c
     assert plan["summary"] == "4 visits planned on 2 routes."
     auditor = await booted.as_user(["audit.read"])
     entries = (await auditor.get("/api/agents/audit", params={"agent": AGENT})).json()
-    assert [(e["who"], e["subject"]) for e in entries] == [("coordinator", "district-7")]
+    assert [(e["who"], e["subjects"]) for e in entries] == [("coordinator", ["a", "b", "c", "d"])]
 
 
 async def test_the_bus_topic_runs_the_agent_and_replies_with_the_run(booted):

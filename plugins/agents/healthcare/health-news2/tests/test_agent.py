@@ -99,8 +99,8 @@ async def test_each_run_is_audited_and_the_vital_signs_are_never_stored_in_clear
     run_id = (await client.post(RUN, json=UNWELL)).json()["run_id"]
     auditor = await booted.as_user(["audit.read"])
     entries = (await auditor.get("/api/agents/audit", params={"agent": AGENT})).json()
-    assert [(e["action"], e["who"], e["subject"], e["run_id"]) for e in entries] == [
-        ("run", "nurse", "p-4711", run_id)
+    assert [(e["action"], e["who"], e["subjects"], e["run_id"]) for e in entries] == [
+        ("run", "nurse", ["p-4711"], run_id)
     ]
     async with booted.runtime.database.engine.connect() as connection:
         for table in ("agents_runs", "agents_inputs", "agents_checkpoints", "agents_trace"):

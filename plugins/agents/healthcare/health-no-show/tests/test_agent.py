@@ -79,7 +79,7 @@ async def test_the_route_ranks_the_habitual_no_show_first_and_beats_the_base_rat
     assert "1 appointment is flagged." in risk["summary"]
     auditor = await booted.as_user(["audit.read"])
     entries = (await auditor.get("/api/agents/audit", params={"agent": AGENT})).json()
-    assert [(e["who"], e["subject"]) for e in entries] == [("booking", "p-1,p-2")]
+    assert [(e["who"], e["subjects"]) for e in entries] == [("booking", ["p-1", "p-2"])]
 
 
 async def test_the_bus_topic_runs_the_agent_and_replies_with_the_run(booted):

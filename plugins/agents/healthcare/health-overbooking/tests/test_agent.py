@@ -53,7 +53,7 @@ async def test_the_route_books_the_closed_form_number_of_extra_patients(booted, 
     assert plan["summary"].startswith(f"Book {closed_form() - 10} extra patients in all")
     auditor = await booted.as_user(["audit.read"])
     entries = (await auditor.get("/api/agents/audit", params={"agent": AGENT})).json()
-    assert [(e["who"], e["subject"]) for e in entries] == [("planner", "mon-am")]
+    assert [(e["who"], e["subjects"]) for e in entries] == [("planner", ["mon-am"])]
     assert (await booted.client.post(RUN, json=REQUEST)).status_code == 401
 
 

@@ -86,8 +86,8 @@ async def test_each_run_is_audited_and_the_numbers_are_never_stored_in_clear(boo
     run_id = (await client.post(RUN, json=REQUEST)).json()["run_id"]
     auditor = await booted.as_user(["audit.read"])
     entries = (await auditor.get("/api/agents/audit", params={"agent": AGENT})).json()
-    assert [(e["who"], e["subject"], e["run_id"]) for e in entries] == [
-        ("desk", "131052308T,8112189875", run_id)
+    assert [(e["who"], e["subjects"], e["run_id"]) for e in entries] == [
+        ("desk", ["131052308T", "8112189875"], run_id)
     ]
     async with booted.runtime.database.engine.connect() as connection:
         for table in ("agents_runs", "agents_inputs", "agents_checkpoints", "agents_trace"):

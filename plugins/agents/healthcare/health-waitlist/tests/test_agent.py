@@ -1,7 +1,7 @@
 """health-waitlist as it is served: `POST /api/health-waitlist/run` and the bus topic
 `agents.health-waitlist.run` ordering a fixed list as the stated rules do, refusals in the
 asker's language; referrals and their priorities are patients' health data, so running it
-is a permission and audited with the waiting list as subject."""
+is a permission and audited with each referral on the list as a subject."""
 
 from __future__ import annotations
 
@@ -59,7 +59,9 @@ async def test_the_route_orders_the_list_by_breach_date_and_projects_the_days_se
     assert waitlist["summary"].startswith("1 referral is past its breach date")
     auditor = await booted.as_user(["audit.read"])
     entries = (await auditor.get("/api/agents/audit", params={"agent": AGENT})).json()
-    assert [(e["who"], e["subject"]) for e in entries] == [("coordinator", "ortho-clinic")]
+    assert [(e["who"], e["subjects"]) for e in entries] == [
+        ("coordinator", ["hip", "knee", "fracture"])
+    ]
     async with booted.runtime.database.engine.connect() as connection:
         for table in ("agents_runs", "agents_inputs", "agents_checkpoints", "agents_trace"):
             dump = repr((await connection.execute(text(f"SELECT * FROM {table}"))).all())
