@@ -27,6 +27,13 @@ break or other control character in a header, text UTF-8 cannot encode, an attac
 without a file name or a `type/subtype`, attachments over the size limit) raises
 `MailError` naming the field and the character, and queues nothing.
 
+A caller that must not mail twice (an outbox of its own that hands mail over, then marks
+it handed) passes an `idempotency_key`: the same key again queues nothing new and answers
+with the message first queued under it, so a crash between the two steps is repaired by
+sending again. Keys are shared by all plugins: start yours with your plugin's name::
+
+    await mailer.send([email], subject=..., text=..., idempotency_key=f"billing:invoice:{id}")
+
 Mail the inbound listener accepts is announced as `MailReceived` (`mail.received`), with
 the headers a reply is threaded by, for a plugin that files it (support tickets).
 """
@@ -95,6 +102,9 @@ class MailRequest:
     """The Message-IDs of the thread it belongs to, oldest first."""
     attachments: list[Attachment] = field(default_factory=list)
     """Files sent with it, in this order, after the text and HTML."""
+    idempotency_key: str | None = None
+    """When a message was queued under this key before, nothing new is queued: the answer
+    is that message (until it is erased with its recipient's personal data)."""
 
 
 @dataclass(frozen=True)
@@ -175,10 +185,12 @@ class Mailer(ABC):
         in_reply_to: str | None = None,
         references: Sequence[str] = (),
         attachments: Sequence[Attachment] = (),
+        idempotency_key: str | None = None,
     ) -> QueuedMail:
         """Check, render and queue one message (with its `attachments`, stored with it),
         committed before this returns. Raises `MailError` on bad input, and then nothing is
-        queued."""
+        queued. With an `idempotency_key` already used, queues nothing and answers with the
+        message queued under it."""
 
     @abstractmethod
     async def send_many(self, messages: Iterable[MailRequest]) -> list[QueuedMail]:

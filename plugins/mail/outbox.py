@@ -37,6 +37,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mindframe.sdk import PluginContext
@@ -48,6 +49,8 @@ from .models import attachments, outbox
 PRIORITIES = {"low": 0, "normal": 5, "high": 9}
 PRIORITY_NAMES = {value: name for name, value in PRIORITIES.items()}
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+KEYED_IDS = uuid.UUID("5d0f3a52-1c4e-4a51-9d37-0b6f1e2c8a90")
+"""The namespace of ids derived from idempotency keys (uuid5): one key, one row id."""
 
 
 @dataclass(frozen=True)
@@ -176,10 +179,13 @@ class Outbox:
         template: str | None = None,
         locale: str | None = None,
         user_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """A new `queued` row, with its id and Message-ID, for `add` (the bytes of
-        `content.attachments` go to `add` as `files(row, content)`)."""
-        row_id = str(uuid.uuid4())
+        `content.attachments` go to `add` as `files(row, content)`). With an
+        `idempotency_key` the id is derived from the key, so a second row for the same key
+        has the first one's id and `add` stores it once."""
+        row_id = str(uuid.uuid5(KEYED_IDS, idempotency_key) if idempotency_key else uuid.uuid4())
         return {
             "id": row_id,
             "message_id": message_id(row_id, sender),
@@ -213,12 +219,21 @@ class Outbox:
             for position, attachment in enumerate(content.attachments)
         ]
 
-    async def add(self, rows: list[dict[str, Any]], files: Sequence[dict[str, Any]] = ()) -> None:
+    async def add(
+        self,
+        rows: list[dict[str, Any]],
+        files: Sequence[dict[str, Any]] = (),
+        keyed: Sequence[str] = (),
+    ) -> dict[str, str]:
         """Store `rows` (made by `row`) and their attachments' `files` in one transaction,
-        committed before returning."""
+        committed before returning; of the `keyed` ids (rows made with an idempotency key)
+        those stored already are skipped, and returned with their state."""
         if not rows:
-            return
-        await self._ctx.transaction(_insert_rows, rows, list(files))
+            return {}
+        try:
+            return await self._ctx.transaction(_insert_rows, rows, list(files), list(keyed))
+        except IntegrityError:  # the same key was queued concurrently: now its row is seen
+            return await self._ctx.transaction(_insert_rows, rows, list(files), list(keyed))
 
     async def with_files(self, message: Claimed) -> Claimed:
         """`message` with the bytes of its attachments read into its content. Raises
@@ -355,10 +370,22 @@ class Outbox:
 # transaction, committed before the awaiting caller goes on) ---------------------------------
 
 
-def _insert_rows(session: Session, rows: list[dict[str, Any]], files: list[dict[str, Any]]) -> None:
-    session.execute(insert(outbox), rows)
+def _insert_rows(
+    session: Session, rows: list[dict[str, Any]], files: list[dict[str, Any]], keyed: list[str]
+) -> dict[str, str]:
+    earlier: dict[str, str] = {}
+    if keyed:
+        found = session.execute(select(outbox.c.id, outbox.c.state).where(outbox.c.id.in_(keyed)))
+        earlier = {row_id: state for row_id, state in found}
+        first = {row["id"]: row for row in reversed(rows) if row["id"] not in earlier}
+        rows = [row for row in rows if first.get(row["id"]) is row]  # a key twice: once
+        files = [file for file in files if file["outbox_id"] not in earlier]
+        files = list({(f["outbox_id"], f["position"]): f for f in reversed(files)}.values())
+    if rows:
+        session.execute(insert(outbox), rows)
     if files:
         session.execute(insert(attachments), files)
+    return earlier
 
 
 _FILES = (

@@ -73,6 +73,7 @@ class MailService(Mailer):
         in_reply_to: str | None = None,
         references: Sequence[str] = (),
         attachments: Sequence[Attachment] = (),
+        idempotency_key: str | None = None,
     ) -> QueuedMail:
         request = MailRequest(
             to=list(to),
@@ -88,16 +89,25 @@ class MailService(Mailer):
             in_reply_to=in_reply_to,
             references=tuple(references),
             attachments=list(attachments),
+            idempotency_key=idempotency_key,
         )
         [queued] = await self.send_many([request])
         return queued
 
     async def send_many(self, messages: Iterable[MailRequest]) -> list[QueuedMail]:
-        made = [self._row(request) for request in messages]  # all checked before any is stored
+        requests = list(messages)
+        made = [self._row(request) for request in requests]  # all checked before any is stored
         rows = [row for row, _ in made]
-        await self.outbox.add(rows, [file for _, files in made for file in files])
+        keyed = [
+            row["id"]
+            for (row, _), request in zip(made, requests, strict=True)
+            if request.idempotency_key
+        ]
+        earlier = await self.outbox.add(rows, [file for _, files in made for file in files], keyed)
         self.dispatcher.wake()
         for row in rows:
+            if row["id"] in earlier:  # its idempotency key was used: nothing new was queued
+                continue
             await self._ctx.publish(
                 MailQueued(
                     id=row["id"],
@@ -106,7 +116,10 @@ class MailService(Mailer):
                     subject=row["subject"],
                 )
             )
-        return [QueuedMail(row["id"], row["message_id"], row["state"]) for row in rows]
+        return [
+            QueuedMail(row["id"], row["message_id"], earlier.get(row["id"], row["state"]))
+            for row in rows
+        ]
 
     def _row(self, request: MailRequest) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Check and render one request into an outbox row and the rows of its attachments'
@@ -146,6 +159,7 @@ class MailService(Mailer):
             template=template,
             locale=locale,
             user_id=request.user_id,
+            idempotency_key=request.idempotency_key,
         )
         return row, self.outbox.files(row, content)
 

@@ -11,7 +11,7 @@ import pytest
 import trustme
 from mail_testlib import Sink, smtp_sink
 
-from mindframe.sdk.mail import Mailer
+from mindframe.sdk.mail import Mailer, MailRequest
 
 pytestmark = pytest.mark.anyio
 
@@ -349,3 +349,29 @@ async def test_a_row_whose_last_attempt_died_mid_send_is_failed_not_tried_again(
     assert failed.attempts == shown["attempts"] == 2
     assert shown["reply"].startswith("no outcome was recorded for the last allowed attempt")
     assert sink.received == []
+
+
+async def test_an_idempotency_key_used_again_queues_nothing_and_answers_the_first(
+    mail_kernel, sink: Sink
+):
+    async with mail_kernel() as kernel:
+        mailer = kernel.runtime.container.resolve(Mailer)
+        first = await mailer.send(
+            ["ada@example.org"], subject="Invoice 1", text="one", idempotency_key="test:invoice:1"
+        )
+        await wait_state(kernel, first.id, "sent")
+        again = await mailer.send(
+            ["ada@example.org"], subject="Invoice 1", text="one", idempotency_key="test:invoice:1"
+        )
+        [batched, twice] = await mailer.send_many(
+            [
+                MailRequest(["ada@example.org"], subject="2", text="two", idempotency_key="k:2"),
+                MailRequest(["ada@example.org"], subject="2", text="two", idempotency_key="k:2"),
+            ]
+        )
+        other = await mailer.send(["ada@example.org"], subject="Plain", text="no key")
+        await wait_state(kernel, other.id, "sent")
+        await wait_state(kernel, batched.id, "sent")
+    assert (again.id, again.message_id, again.state) == (first.id, first.message_id, "sent")
+    assert twice.id == batched.id
+    assert sorted(str(mail["Subject"]) for mail in sink.received) == ["2", "Invoice 1", "Plain"]
