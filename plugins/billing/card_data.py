@@ -4,14 +4,16 @@ is refused before any handler reads it, and never logged.
 PCI-DSS scope stays with the providers: customers type card numbers into Stripe's Checkout
 page or Stripe.js, or pay in the Vipps MobilePay app. A request body or query holding a
 13 to 19 digit number (spaces and dashes allowed) that passes the Luhn check is taken for a
-card number and answered with 400.
+card number and answered with 400. Digits inside a longer word (a hexadecimal id such as
+`4a4242424242424242f0…`) are part of that word, not a card number: one in a few hundred
+random ids would otherwise hold a Luhn-valid run of digits and be refused.
 """
 
 from __future__ import annotations
 
 import re
 
-CANDIDATE = re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])")
+CANDIDATE = re.compile(r"(?<![\w.])(?:\d[ -]?){12,18}\d(?![\w.])")
 
 
 def luhn_valid(digits: str) -> bool:

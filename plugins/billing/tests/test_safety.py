@@ -35,6 +35,11 @@ async def test_a_card_number_is_refused_wherever_it_is_posted(billing):
 async def test_a_number_that_is_not_a_card_passes(billing):
     customer = await billing.customer(name="Order 1234567890123")  # fails the Luhn check
     assert customer["name"] == "Order 1234567890123"
+    an_id = "ab4242424242424242cd"  # a hex id whose digits alone would pass the Luhn check
+    found = await billing.operator.post(
+        f"/api/billing/customers/{customer['id']}/subscriptions", json={"plan_id": an_id}
+    )
+    assert found.status_code == 404, found.text  # no such plan: it was not taken for a card
 
 
 async def test_secrets_are_neither_returned_nor_logged(billing, caplog):
