@@ -10,9 +10,10 @@ import click
 from mindframe.sdk import PluginContext, Subject, hookimpl
 from mindframe.sdk.auth import declare_permissions
 
-from . import gdpr, ledger, models, routes
+from . import gdpr, ledger, models, routes, vipps_routes
 from .dunning import Dunning
 from .inbox import Inbox
+from .invoice_mail import InvoiceMail
 from .jobs import BillingJobs
 from .notices import Notices
 from .reconcile import reconcile
@@ -47,7 +48,7 @@ def register_tables(ctx: PluginContext) -> Any:
 
 @hookimpl
 def register_routes(ctx: PluginContext) -> list[Any]:
-    return routes.build(ctx)
+    return [*routes.build(ctx), *vipps_routes.build(ctx)]
 
 
 @hookimpl
@@ -63,7 +64,8 @@ async def startup(ctx: PluginContext) -> None:
     service = ctx.resolve(BillingService)
     inbox = ctx.resolve(Inbox)
     dunning = Dunning(ctx, service, ctx.resolve(Notices))
-    jobs = BillingJobs()
+    invoice_mail = InvoiceMail(ctx, ctx.resolve(Notices))
+    jobs = BillingJobs(invoice_mail=invoice_mail)
 
     async def reconcile_now() -> None:
         found = await reconcile(service)
@@ -76,7 +78,11 @@ async def startup(ctx: PluginContext) -> None:
 
     jobs.jobs = {
         "apply": ctx.singleton("apply", inbox.apply_pending, every=settings.apply_interval),
+        "mail": ctx.singleton("mail", invoice_mail.run, every=settings.apply_interval),
         "dunning": ctx.singleton("dunning", dunning.run, every=settings.dunning_interval),
+        "renewals": ctx.singleton(
+            "renewals", service.recurring.run, every=settings.dunning_interval
+        ),
         "reconcile": ctx.singleton("reconcile", reconcile_now, every=settings.reconcile_interval),
         "retention": ctx.singleton("retention", retention, every=86400.0),
     }
@@ -88,9 +94,11 @@ async def health(ctx: PluginContext) -> dict[str, Any]:
     inbox = ctx.resolve(Inbox)
     pending = await inbox.depth()
     jobs = ctx.resolve(BillingJobs)
+    unmailed = await jobs.invoice_mail.depth() if jobs.invoice_mail else 0
     return {
         "ok": pending == 0 or inbox.last_error is None,
         "webhooks_pending": pending,
+        "invoices_unmailed": unmailed,
         "last_error": inbox.last_error,
         "reconciliation_differences": jobs.differences,
         "jobs": {name: job.last_error for name, job in jobs.jobs.items() if job.last_error},

@@ -3,8 +3,10 @@ what to do, mail the customer in their locale, and retry the invoice when it is 
 
 A failure is recorded by the webhook that reports it (`dunning_attempts`); this job answers
 each failure once (`dunning_decided`), so a restart neither mails twice nor skips one. A
-retry is `POST /v1/invoices/{id}/pay` with a key per attempt; its outcome arrives as the
-next `invoice.paid` or `invoice.payment_failed` webhook.
+retry is `POST /v1/invoices/{id}/pay` with a key per attempt, or for a renewal charged
+through a Vipps agreement a new charge on it; its outcome arrives as the next
+`invoice.paid` or `invoice.payment_failed` webhook (Vipps: `recurring.charge-captured.v1` or
+`recurring.charge-failed.v1`). Giving up stops the agreement or cancels at Stripe.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from mindframe.sdk import PluginContext, ServiceError
@@ -47,7 +49,10 @@ class Dunning:
         for invoice in await self._ctx.transaction(_due, ledger.now()):
             key = operation_key("dunning", invoice["id"], str(invoice["dunning_attempts"]))
             try:
-                await self._service.stripe.pay_invoice(invoice["provider_ref"], key)
+                if invoice["provider_ref"] is None:  # a Vipps renewal: charge the agreement
+                    await self._service.recurring.retry(invoice)
+                else:
+                    await self._service.stripe.pay_invoice(invoice["provider_ref"], key)
             except ProviderError as error:  # declined: the webhook records the failure
                 self._ctx.log.info("billing: retry of %s refused: %s", invoice["number"], error)
 
@@ -73,7 +78,10 @@ class Dunning:
             if reference:
                 key = operation_key("dunning-cancel", invoice["id"])
                 try:
-                    await self._service.stripe.cancel_subscription(reference, key)
+                    if reference.startswith("agr_"):  # a Vipps agreement: stop it
+                        await self._service.recurring.gateway.stop(reference, key)
+                    else:
+                        await self._service.stripe.cancel_subscription(reference, key)
                 except ProviderError as error:
                     self._ctx.log.warning("billing: cancelling %s failed: %s", reference, error)
             await self._ctx.publish(
@@ -92,6 +100,7 @@ def _undecided(session: Session) -> list[dict[str, Any]]:
 
 def _due(session: Session, now: datetime) -> list[dict[str, Any]]:
     """Invoices whose retry is due, each claimed (its retry time cleared) in this commit."""
+    ours = select(subscriptions.c.id).where(subscriptions.c.provider == "vipps")
     rows = [
         dict(row._mapping)
         for row in session.execute(
@@ -99,7 +108,8 @@ def _due(session: Session, now: datetime) -> list[dict[str, Any]]:
                 invoices.c.status == "open",
                 invoices.c.next_retry_at.is_not(None),
                 invoices.c.next_retry_at <= now,
-                invoices.c.provider_ref.is_not(None),
+                # a Stripe invoice, or a renewal of a subscription we charge ourselves
+                or_(invoices.c.provider_ref.is_not(None), invoices.c.subscription_id.in_(ours)),
             )
         )
     ]

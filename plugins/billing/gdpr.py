@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from mindframe.sdk import Subject
 
 from . import ledger
-from .models import customers, invoices, payments, subscriptions
+from .models import customers, invoices, payments, subscriptions, vipps_agreements
 
 ERASED_BUYER_KEYS = ("name", "email", "vat_number")
 
@@ -43,6 +43,7 @@ def export(session: Session, subject: Subject) -> dict[str, Any]:
             {
                 "customer": customer,
                 "subscriptions": _rows(session, subscriptions, customer["id"]),
+                "vipps_agreements": _rows(session, vipps_agreements, customer["id"]),
                 "invoices": _rows(session, invoices, customer["id"]),
                 "payments": _rows(session, payments, customer["id"]),
                 "journal": ledger.entries(session, customer["id"]),

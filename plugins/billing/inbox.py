@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from mindframe.sdk import Event, PluginContext
 
-from . import ledger, stripe_events, vipps_events
+from . import ledger, stripe_events, vipps_events, vipps_recurring_events
 from .models import webhooks
 from .settings import BillingSettings
 
@@ -45,6 +45,14 @@ def parse_stripe(body: bytes) -> tuple[str, str, dict[str, Any]]:
 
 def parse_vipps(body: bytes) -> tuple[str, str, dict[str, Any]]:
     event = _json(body)
+    if vipps_recurring_events.is_recurring(event):
+        try:
+            return vipps_recurring_events.event_id(event), str(event["eventType"]), event
+        except (KeyError, TypeError, ValueError):
+            raise MalformedWebhook(
+                "a Recurring API event needs eventType, agreementId (and a charge's chargeId "
+                "and amount)"
+            ) from None
     try:
         int(event["amount"]["value"])
         return vipps_events.event_id(event), str(event["name"]), event
@@ -69,6 +77,8 @@ def _apply(
 ) -> list[Event]:
     if provider == "stripe":
         return stripe_events.apply(session, event, settings)
+    if vipps_recurring_events.is_recurring(event):
+        return vipps_recurring_events.apply(session, event)
     return vipps_events.apply(session, event)
 
 

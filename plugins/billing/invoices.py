@@ -4,7 +4,8 @@ The number comes from `billing_invoice_sequences` in the finalising transaction 
 `UPDATE … SET last_number = last_number + 1 … RETURNING` takes the row's write lock, so
 concurrent finalisations queue on it (PostgreSQL: the row lock; SQLite: the database write
 lock), and a finalisation that rolls back gives its number back with everything else.
-No number is ever skipped or given twice.
+No number is ever skipped or given twice. The same transaction puts the invoice in the
+mail outbox (`billing_invoice_mail`), so an issued invoice is never left unmailed.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from mindframe.sdk import Event
+
 from . import ledger
-from .models import customers, invoice_sequences, invoices
+from .events import InvoicePaid
+from .models import customers, invoice_mail, invoice_sequences, invoices
 from .vat import VatTreatment, treatment
 
 
@@ -161,8 +165,12 @@ def next_number(session: Session, series: str) -> str:
     return f"{series}-{number:06d}"
 
 
-def finalise(session: Session, invoice_id: str, series: str, due_days: int) -> dict[str, Any]:
-    """Number the draft, open it and book what it charges; returns the invoice row."""
+def finalise(
+    session: Session, invoice_id: str, series: str, due_days: int, *, mail: bool = True
+) -> dict[str, Any]:
+    """Number the draft, open it and book what it charges; returns the invoice row. With
+    `mail`, the invoice goes into the mail outbox too (a Stripe renewal's invoice, numbered
+    here from Stripe's webhook, is not mailed by us; it never was)."""
     row = session.execute(
         select(invoices).where(invoices.c.id == invoice_id).with_for_update()
     ).one_or_none()
@@ -186,7 +194,26 @@ def finalise(session: Session, invoice_id: str, series: str, due_days: int) -> d
         currency=row.currency,
         invoice_id=invoice_id,
     )
+    if mail and (row.buyer or {}).get("email"):  # the `mail` job mails it; committed here
+        session.execute(insert(invoice_mail).values(invoice_id=invoice_id, queued_at=issued))
     return {**row._mapping, **opened}
+
+
+def mark_paid(session: Session, invoice_id: str | None) -> list[Event]:
+    """Mark the invoice paid (once): its `InvoicePaid`, or nothing when it already was."""
+    if invoice_id is None:
+        return []
+    row = get(session, invoice_id)
+    if row is None or row["status"] in ("paid", "void"):
+        return []
+    session.execute(
+        update(invoices)
+        .where(invoices.c.id == invoice_id)
+        .values(status="paid", next_retry_at=None)
+    )
+    return [
+        InvoicePaid(invoice_id=invoice_id, number=row["number"], customer_id=row["customer_id"])
+    ]
 
 
 def get(session: Session, invoice_id: str) -> dict[str, Any] | None:

@@ -111,6 +111,39 @@ invoices = Table(
     Index("billing_invoices_retry", "status", "next_retry_at"),
 )
 
+vipps_agreements = Table(
+    "billing_vipps_agreements",
+    metadata,
+    # a Vipps MobilePay recurring agreement behind a subscription (provider "vipps",
+    # provider_ref = the agreement id): PENDING until the customer accepts it in the app,
+    # ACTIVE while it may be charged, then STOPPED or EXPIRED for good
+    Column("id", String(64), primary_key=True),  # Vipps's agreementId
+    Column("subscription_id", String(32), nullable=False, unique=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("confirmation_url", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+invoice_mail = Table(
+    "billing_invoice_mail",
+    metadata,
+    # the outbox of invoice mail: a row is written in the transaction that finalises the
+    # invoice, and `handed_at` set once the mail plugin has queued it (its key: the invoice)
+    Column("invoice_id", String(32), ForeignKey("billing_invoices.id"), primary_key=True),
+    Column("queued_at", DateTime(timezone=True), nullable=False),
+    Column("handed_at", DateTime(timezone=True), nullable=True),
+    Column("mail_id", String(36), nullable=True),  # the mail plugin's QueuedMail.id
+    Column("error", Text, nullable=True),  # why the mail plugin refused it, if it did
+    Index(
+        "billing_invoice_mail_pending",
+        "queued_at",
+        sqlite_where=text("handed_at IS NULL"),
+        postgresql_where=text("handed_at IS NULL"),
+    ),
+)
+
 invoice_sequences = Table(
     "billing_invoice_sequences",
     metadata,

@@ -29,6 +29,11 @@ GAVE_UP_TEXT = N_(
 )
 
 
+def invoice_mail_key(invoice_id: str) -> str:
+    """The mail plugin's idempotency key of an invoice's mail: one mail per invoice."""
+    return f"billing:invoice:{invoice_id}"
+
+
 class Notices:
     def __init__(self, ctx: PluginContext) -> None:
         self._ctx = ctx
@@ -58,7 +63,8 @@ class Notices:
 
     async def invoice(self, invoice: dict[str, Any]) -> QueuedMail | None:
         """Mail the invoice to its buyer: HTML, with the PDF attached (rendered on a worker
-        thread: fpdf2 takes milliseconds of CPU the event loop would otherwise wait for)."""
+        thread: fpdf2 takes milliseconds of CPU the event loop would otherwise wait for).
+        Keyed by the invoice, so handing it to the mail plugin again queues nothing more."""
         if not (invoice.get("buyer") or {}).get("email"):
             return None
         shown = self.render(invoice)
@@ -74,6 +80,7 @@ class Notices:
             ),
             html=rendering.html(shown),
             attachments=[Attachment(rendering.pdf_filename(invoice), "application/pdf", pdf)],
+            idempotency_key=invoice_mail_key(invoice["id"]),
         )
 
     async def payment_failed(

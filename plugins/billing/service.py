@@ -8,26 +8,30 @@ the answer and the webhook book it once between them.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import uuid
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from mindframe.sdk import Event, PluginContext
+from mindframe.sdk import Event, PluginContext, ServiceError
 from mindframe.sdk.i18n import N_
 
 from . import invoices, ledger, vipps_events
 from .errors import BillingError, Conflict, NotFound
 from .events import InvoiceFinalised, PaymentRefunded, PaymentSucceeded
 from .invoices import Line
+from .jobs import BillingJobs
+from .keys import operation_key
 from .models import customers, payments, plans, products, subscriptions
 from .money import CURRENCIES
 from .settings import BillingSettings
 from .stripe_gateway import StripeGateway
 from .vat import RATES, UnknownCountry, valid_eu_vat_number
 from .vipps_gateway import VippsGateway
+from .vipps_recurring import VippsRecurring
+from .vipps_recurring_gateway import VippsRecurringGateway
 
 CURRENCY_REFUSED = N_("currency must be one of {currencies}")
 NO_SUCH = N_("no {what} with id {id}")
@@ -39,17 +43,12 @@ NOT_VIPPS = N_("only Vipps MobilePay payments are captured or cancelled")
 NOT_A_DRAFT = N_("invoice {id} is not a draft")
 
 
-def operation_key(*parts: str) -> str:
-    """A provider idempotency key for one operation: stable for the same parts, at most 40
-    characters of letters and digits (within Stripe's and Vipps's limits)."""
-    return hashlib.sha256(":".join(parts).encode()).hexdigest()[:40]
-
-
 class BillingService:
     def __init__(self, ctx: PluginContext) -> None:
         self._ctx = ctx
         self.stripe = StripeGateway(ctx.settings)
         self.vipps = VippsGateway(ctx.settings)
+        self.recurring = VippsRecurring(ctx, VippsRecurringGateway(self.vipps))
 
     @property
     def settings(self) -> BillingSettings:
@@ -58,6 +57,11 @@ class BillingService:
     def explain(self, error: BillingError) -> str:
         """The refusal in the request's locale."""
         return self._ctx.gettext(error.message).format(**error.params)
+
+    def wake(self, job: str) -> None:
+        """Run one of the plugin's jobs now (they start with the plugin, after this)."""
+        with contextlib.suppress(ServiceError):  # not started yet: it runs when it starts
+            self._ctx.resolve(BillingJobs).wake(job)
 
     async def transaction(self, fn: Any, *args: Any) -> Any:
         return await self._ctx.transaction(fn, *args)
@@ -322,6 +326,30 @@ class BillingService:
         await self.transaction(_sync_vipps_state, payment_id, answer)
         return await self.payment(payment_id)
 
+    async def subscribe_vipps(
+        self, customer_id: str, plan_id: str, seats: int, phone: str | None
+    ) -> dict[str, Any]:
+        """A subscription paid through a Vipps MobilePay recurring agreement: the link where
+        the customer accepts the agreement in the app."""
+        customer = await self.customer(customer_id)
+        plan = await self.transaction(_get, plans, plan_id)
+        if plan is None:
+            raise NotFound(NO_SUCH, what="plan", id=plan_id)
+        return await self.recurring.subscribe(customer, plan, seats, phone)
+
+    async def cancel_subscription(self, subscription_id: str) -> dict[str, Any]:
+        """Cancel now: a Vipps agreement is stopped (and the subscription cancelled here);
+        a Stripe subscription is cancelled at Stripe, whose webhook cancels it here."""
+        subscription = await self.transaction(_get, subscriptions, subscription_id)
+        if subscription is None:
+            raise NotFound(NO_SUCH, what="subscription", id=subscription_id)
+        if subscription["provider"] == "vipps":
+            await self.recurring.stop(subscription)
+        elif subscription["provider_ref"] and subscription["status"] != "cancelled":
+            key = operation_key("cancel-subscription", subscription_id)
+            await self.stripe.cancel_subscription(subscription["provider_ref"], key)
+        return await self.transaction(_get, subscriptions, subscription_id)
+
     # --- invoices ------------------------------------------------------------------------
 
     async def draft_invoice(self, customer_id: str, lines: list[Line]) -> dict[str, Any]:
@@ -342,6 +370,7 @@ class BillingService:
             )
         except invoices.NotADraft:
             raise Conflict(NOT_A_DRAFT, id=invoice_id) from None
+        self.wake("mail")  # the invoice is in the mail outbox: mail it now
         await self._publish(
             [
                 InvoiceFinalised(

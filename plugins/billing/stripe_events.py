@@ -22,7 +22,6 @@ from mindframe.sdk import Event
 from . import invoices, ledger
 from .events import (
     InvoiceFinalised,
-    InvoicePaid,
     InvoicePaymentFailed,
     PaymentFailed,
     PaymentRefunded,
@@ -171,19 +170,7 @@ def _book_payment(
 
 
 def _mark_invoice_paid(session: Session, invoice_id: str | None) -> list[Event]:
-    if invoice_id is None:
-        return []
-    row = invoices.get(session, invoice_id)
-    if row is None or row["status"] in ("paid", "void"):
-        return []
-    session.execute(
-        update(invoice_table)
-        .where(invoice_table.c.id == invoice_id)
-        .values(status="paid", next_retry_at=None)
-    )
-    return [
-        InvoicePaid(invoice_id=invoice_id, number=row["number"], customer_id=row["customer_id"])
-    ]
+    return invoices.mark_paid(session, invoice_id)
 
 
 # --- appliers ----------------------------------------------------------------------------
@@ -430,7 +417,9 @@ def _our_invoice(
         subscription_id=subscription,
         provider_ref=stripe_invoice["id"],
     )
-    row = invoices.finalise(session, invoice_id, settings.invoice_series, settings.invoice_due_days)
+    row = invoices.finalise(
+        session, invoice_id, settings.invoice_series, settings.invoice_due_days, mail=False
+    )
     return row, [
         InvoiceFinalised(
             invoice_id=invoice_id,

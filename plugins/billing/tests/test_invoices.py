@@ -65,10 +65,10 @@ async def test_an_invoice_is_mailed_in_the_customers_locale_as_html_with_its_pdf
         json={"lines": [{"description": "Licenser", "unit_amount": 123450, "quantity": 2}]},
     )
     finalised = await billing.operator.post(f"/api/billing/invoices/{draft.json()['id']}/finalise")
-    mailed_at = time.time()  # its PDF was rendered before this
     assert finalised.status_code == 200, finalised.text
     assert finalised.json()["number"] == "INV-000001"
     await eventually(lambda: _received(billing))
+    mailed_at = time.time()  # its PDF was rendered before this
     [mail] = billing.sink.received
     assert str(mail["Subject"]) == "Faktura INV-000001 från Mindframe AS"
     html = mail.get_body(("html",)).get_content()

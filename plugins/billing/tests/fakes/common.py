@@ -102,7 +102,7 @@ class Server:
                 call.params = found.groupdict()
                 status, answer = await handler(call)
                 break
-        payload = json.dumps(answer).encode()
+        payload = b"" if answer is None else json.dumps(answer).encode()  # None: no content
         await send(
             {
                 "type": "http.response.start",

@@ -12,7 +12,22 @@ name, amount, timestamp, idempotencyKey, success`, signed as the Webhooks API si
 HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=<base64 HMAC of
 "POST\\n<path and query>\\n<date>;<host>;<hash>">`, sent again until answered 2xx.
 
-What happens in the app is a method here: `authorize`, `abort`.
+The Recurring API v3 beside it: `POST /recurring/v3/agreements` (`pricing {type, amount,
+currency}`, `interval {unit, count}`, `merchantRedirectUrl`, `merchantAgreementUrl`,
+`phoneNumber`, `productName`, `externalId`; with an `Idempotency-Key`) answers 201
+`{agreementId, vippsConfirmationUrl, chargeId}`; `GET …/agreements/{id}` answers its
+`status` (PENDING, ACTIVE, STOPPED, EXPIRED); `PATCH …/agreements/{id}` with
+`{"status": "STOPPED"}` stops it (204); `POST …/agreements/{id}/charges` (`amount`,
+`transactionType` DIRECT_CAPTURE, `description`, `due`, `retryDays`, `externalId`; an
+`Idempotency-Key`) answers 201 `{chargeId}`, a charge PENDING, then DUE, then CHARGED or
+FAILED; `GET …/charges/{chargeId}` answers it. Its webhooks (`recurring.agreement-activated.v1`,
+`…-stopped.v1`, `…-expired.v1`, `recurring.charge-captured.v1`, `recurring.charge-failed.v1`)
+carry `agreementId, agreementExternalId, chargeId, chargeExternalId, amount, currency,
+chargeType, eventType, occurred, actor` (and `failureReason` when a charge fails), signed as
+above.
+
+What happens in the app is a method here: `authorize`, `abort`, `accept_agreement`; what
+happens on a charge's due date is `collect` (charged, or failed with a reason).
 """
 
 from __future__ import annotations
@@ -82,6 +97,17 @@ class FakeVipps:
         self.server.route("POST", "/accesstoken/get", self._token)
         self.server.route("POST", base, self._api(self._create))
         self.server.route("GET", f"{base}/(?P<reference>[A-Za-z0-9-]+)", self._api(self._get))
+        self.agreements: dict[str, dict[str, Any]] = {}
+        self.charges: dict[str, dict[str, Any]] = {}
+        recurring = "/recurring/v3/agreements"
+        agreement = f"{recurring}/(?P<agreement>agr_[A-Za-z0-9]+)"
+        self.server.route("POST", recurring, self._api(self._create_agreement))
+        self.server.route("GET", agreement, self._api(self._get_agreement))
+        self.server.route("PATCH", agreement, self._api(self._update_agreement))
+        self.server.route("POST", f"{agreement}/charges", self._api(self._create_charge))
+        self.server.route(
+            "GET", f"{agreement}/charges/(?P<charge>chr-[A-Za-z0-9]+)", self._api(self._get_charge)
+        )
         for action in ("capture", "refund", "cancel"):
             handler = getattr(self, f"_{action}")
             self.server.route(
@@ -137,7 +163,7 @@ class FakeVipps:
             if call.headers.get("merchant-serial-number") != self.keys[3]:
                 return problem(400, "Bad Request", "wrong Merchant-Serial-Number", call.path)
             key = call.headers.get("idempotency-key")
-            if call.method == "POST":
+            if call.method in ("POST", "PATCH"):
                 if not key:
                     return problem(400, "Bad Request", "Idempotency-Key is required", call.path)
                 if (call.path, key) in self.replays:
@@ -148,7 +174,7 @@ class FakeVipps:
                 answer = await handler(call, body, key)
             finally:
                 made, self._collecting = self._collecting, None
-            if call.method == "POST" and answer[0] < 500:
+            if call.method in ("POST", "PATCH") and answer[0] < 500:
                 self.replays[(call.path, key or "")] = answer
             deliveries = [self._send(event) for event in made]
             if self.webhook_before_answer:
@@ -177,7 +203,8 @@ class FakeVipps:
         return event
 
     def _send(self, event: dict[str, Any]) -> Any:
-        return self.webhooks.send(event["pspReference"], self.body_of(event))
+        event_id = event.get("pspReference") or f"{event['eventType']}:{event['occurred']}"
+        return self.webhooks.send(event_id, self.body_of(event))
 
     @staticmethod
     def body_of(event: dict[str, Any]) -> bytes:
@@ -281,6 +308,143 @@ class FakeVipps:
         payment = self.payments[reference]
         payment["state"] = "ABORTED"
         return self.emit(payment, "ABORTED", payment["amount"]["value"], None)
+
+    # --- the Recurring API -----------------------------------------------------------------
+
+    def emit_recurring(
+        self, event_type: str, agreement: dict[str, Any], charge: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        event: dict[str, Any] = {
+            "msn": self.keys[3],
+            "agreementId": agreement["id"],
+            "agreementExternalId": agreement.get("externalId"),
+            "chargeId": None,
+            "chargeExternalId": None,
+            "amount": None,
+            "currency": agreement["pricing"]["currency"],
+            "chargeType": None,
+            "eventType": event_type,
+            "occurred": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "actor": "USER",
+        }
+        if charge is not None:
+            event.update(
+                chargeId=charge["id"],
+                chargeExternalId=charge.get("externalId"),
+                amount=charge["amount"],
+                chargeType=charge["type"],
+                actor="MERCHANT",
+            )
+            if charge["status"] == "FAILED":
+                event["failureReason"] = charge["failureReason"]
+                event["failureDescription"] = "The charge could not be completed"
+        agreement["events"].append(event)
+        if self._collecting is not None:
+            self._collecting.append(event)
+        else:
+            self._send(event)
+        return event
+
+    def agreement_view(self, agreement: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in agreement.items() if k not in ("events", "request")}
+
+    async def _create_agreement(self, call: Call, body: dict[str, Any], key: str) -> tuple:
+        pricing, interval = body.get("pricing") or {}, body.get("interval") or {}
+        needed = ("merchantRedirectUrl", "merchantAgreementUrl", "productName")
+        if (
+            pricing.get("type") != "LEGACY"
+            or int(pricing.get("amount") or 0) <= 0
+            or interval.get("unit") not in ("DAY", "WEEK", "MONTH", "YEAR")
+            or any(not body.get(name) for name in needed)
+        ):
+            return problem(400, "Bad Request", "pricing, interval, URLs, productName", call.path)
+        agreement_id = f"agr_{secrets.token_hex(6)}"
+        self.agreements[agreement_id] = {
+            "id": agreement_id,
+            "status": "PENDING",
+            "pricing": pricing,
+            "interval": interval,
+            "productName": body["productName"],
+            "merchantRedirectUrl": body["merchantRedirectUrl"],
+            "merchantAgreementUrl": body["merchantAgreementUrl"],
+            "externalId": body.get("externalId"),
+            "phoneNumber": body.get("phoneNumber"),
+            "start": None,
+            "stop": None,
+            "events": [],
+            "request": body,
+        }
+        token = secrets.token_urlsafe(12)
+        return 201, {
+            "agreementId": agreement_id,
+            "vippsConfirmationUrl": f"{self.url}/recurring/confirm?token={token}",
+            "chargeId": None,
+        }
+
+    async def _get_agreement(self, call: Call, body: dict[str, Any], key: str | None) -> tuple:
+        agreement = self.agreements.get(call.params["agreement"])
+        if agreement is None:
+            return problem(404, "Not Found", "no such agreement", call.path)
+        return 200, self.agreement_view(agreement)
+
+    async def _update_agreement(self, call: Call, body: dict[str, Any], key: str) -> tuple:
+        agreement = self.agreements.get(call.params["agreement"])
+        if agreement is None:
+            return problem(404, "Not Found", "no such agreement", call.path)
+        if body.get("status") == "STOPPED" and agreement["status"] in ("PENDING", "ACTIVE"):
+            agreement["status"] = "STOPPED"
+            agreement["stop"] = datetime.now(UTC).isoformat()
+            self.emit_recurring("recurring.agreement-stopped.v1", agreement)
+        return 204, None
+
+    async def _create_charge(self, call: Call, body: dict[str, Any], key: str) -> tuple:
+        agreement = self.agreements.get(call.params["agreement"])
+        if agreement is None or agreement["status"] != "ACTIVE":
+            return problem(400, "Bad Request", "the agreement is not ACTIVE", call.path)
+        if body.get("transactionType") not in ("DIRECT_CAPTURE", "RESERVE_CAPTURE"):
+            return problem(400, "Bad Request", "transactionType", call.path)
+        if int(body.get("amount") or 0) <= 0 or not body.get("due") or not body.get("description"):
+            return problem(400, "Bad Request", "amount, due and description", call.path)
+        charge_id = f"chr-{secrets.token_hex(6)}"
+        self.charges[charge_id] = {
+            "id": charge_id,
+            "agreementId": agreement["id"],
+            "status": "PENDING",
+            "amount": int(body["amount"]),
+            "currency": agreement["pricing"]["currency"],
+            "transactionType": body["transactionType"],
+            "description": body["description"],
+            "due": body["due"],
+            "retryDays": int(body.get("retryDays") or 0),
+            "externalId": body.get("externalId"),
+            "type": "RECURRING",
+            "failureReason": None,
+        }
+        return 201, {"chargeId": charge_id}
+
+    async def _get_charge(self, call: Call, body: dict[str, Any], key: str | None) -> tuple:
+        charge = self.charges.get(call.params["charge"])
+        if charge is None or charge["agreementId"] != call.params["agreement"]:
+            return problem(404, "Not Found", "no such charge", call.path)
+        return 200, charge
+
+    def accept_agreement(self, agreement_id: str) -> dict[str, Any]:
+        """The customer accepts the agreement in the app."""
+        agreement = self.agreements[agreement_id]
+        agreement["status"] = "ACTIVE"
+        agreement["start"] = datetime.now(UTC).isoformat()
+        return self.emit_recurring("recurring.agreement-activated.v1", agreement)
+
+    def collect(self, charge_id: str, failure: str | None = None) -> dict[str, Any]:
+        """The charge's due date came: it is charged, or it fails with `failure`
+        (`insufficient_funds`, `expired_card`, …) once its retry days are over."""
+        charge = self.charges[charge_id]
+        agreement = self.agreements[charge["agreementId"]]
+        if failure is None:
+            charge["status"] = "CHARGED"
+            return self.emit_recurring("recurring.charge-captured.v1", agreement, charge)
+        charge["status"], charge["failureReason"] = "FAILED", failure
+        return self.emit_recurring("recurring.charge-failed.v1", agreement, charge)
 
     async def settled(self, timeout: float = 10.0) -> None:
         await self.webhooks.settled(timeout)

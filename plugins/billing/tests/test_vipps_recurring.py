@@ -1,0 +1,247 @@
+"""Vipps MobilePay recurring agreements: a subscription's agreement is created and
+activated, each renewal is invoiced and charged through it with an Idempotency-Key, its
+webhooks are applied to the ledger exactly once, a failed charge enters dunning, and
+cancelling the subscription stops the agreement."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from billing_testlib import VIPPS_HOOK, VIPPS_SECRET, eventually, table_rows
+from fakes.vipps_server import FakeVipps, vipps_headers
+
+pytestmark = pytest.mark.anyio
+
+
+async def agreement(billing, locale="nb"):
+    """A customer subscribed to a monthly plan of 200 NOK (net) by a Vipps agreement."""
+    customer = await billing.customer(locale=locale, email="ola@example.no")
+    product = await billing.operator.post("/api/billing/products", json={"name": "Mindframe"})
+    plan = await billing.operator.post(
+        "/api/billing/plans",
+        json={
+            "product_id": product.json()["id"],
+            "name": "Pro",
+            "unit_amount": 20000,
+            "currency": "NOK",
+        },
+    )
+    response = await billing.operator.post(
+        f"/api/billing/customers/{customer['id']}/vipps-agreements",
+        json={"plan_id": plan.json()["id"], "phone": "4712345678"},
+    )
+    assert response.status_code == 201, response.text
+    return customer, response.json()
+
+
+async def active_agreement(billing, locale="nb"):
+    customer, created = await agreement(billing, locale)
+    billing.vipps.accept_agreement(created["agreement_id"])
+    await billing.vipps.settled()
+    return customer, created
+
+
+def recurring(billing):
+    from mindframe_plugins.billing.service import BillingService
+
+    return billing.kernel.runtime.container.resolve(BillingService).recurring
+
+
+async def renew(billing):
+    """The `renewals` job's work, now: invoice the ended period and charge it."""
+    await recurring(billing).run()
+    [charge] = [c for c in billing.vipps.charges.values() if c["status"] == "PENDING"]
+    return charge
+
+
+def calls(billing, method, suffix):
+    return [c for c in billing.vipps.server.calls if c.method == method and c.path.endswith(suffix)]
+
+
+async def one(billing, table):
+    [row] = await table_rows(billing, table)
+    return row
+
+
+async def test_an_agreement_is_created_pending_and_activated_by_its_webhook(billing):
+    _customer, created = await agreement(billing)
+    assert created["url"].startswith(f"{billing.vipps.url}/recurring/confirm")
+    [create] = calls(billing, "POST", "/recurring/v3/agreements")
+    assert create.headers["idempotency-key"]
+    body = json.loads(create.body)
+    assert body["pricing"] == {"type": "LEGACY", "amount": 25000, "currency": "NOK"}  # 25 % VAT
+    assert body["interval"] == {"unit": "MONTH", "count": 1}
+    assert body["phoneNumber"] == "4712345678" and body["productName"] == "Pro"
+    assert (await one(billing, "vipps_agreements"))["status"] == "PENDING"
+    assert (await one(billing, "subscriptions"))["status"] == "incomplete"
+    billing.vipps.accept_agreement(created["agreement_id"])
+    await billing.vipps.settled()
+    assert (await one(billing, "vipps_agreements"))["status"] == "ACTIVE"
+    subscription = await one(billing, "subscriptions")
+    assert (subscription["status"], subscription["provider_ref"]) == (
+        "active",
+        created["agreement_id"],
+    )
+    event = await billing.kernel.bus_probe.next("billing.subscription.updated")
+    assert event.status == "active"
+
+
+async def test_a_renewal_is_charged_with_an_idempotency_key_and_its_capture_pays_the_invoice(
+    billing,
+):
+    customer, created = await active_agreement(billing)
+    period_end = (await one(billing, "subscriptions"))["current_period_end"]
+    charge = await renew(billing)
+    [post] = calls(billing, "POST", "/charges")
+    assert post.headers["idempotency-key"]
+    assert (charge["amount"], charge["transactionType"]) == (25000, "DIRECT_CAPTURE")
+    assert charge["agreementId"] == created["agreement_id"]
+    await recurring(billing).run()  # the period moved on: nothing more is invoiced or charged
+    assert len(calls(billing, "POST", "/charges")) == 1
+    invoice = await one(billing, "invoices")
+    assert (invoice["number"], invoice["status"], invoice["total"]) == ("INV-000001", "open", 25000)
+    payment = await one(billing, "payments")
+    assert (payment["provider_ref"], payment["id"]) == (charge["id"], charge["externalId"])
+    subscription = await one(billing, "subscriptions")
+    assert subscription["current_period_end"] - period_end >= timedelta(days=28)
+    billing.vipps.collect(charge["id"])
+    await billing.vipps.settled()
+    assert (await one(billing, "invoices"))["status"] == "paid"
+    assert (await one(billing, "payments"))["state"] == "CHARGED"
+    journal = sorted((e["kind"], e["amount"]) for e in await billing.journal())
+    assert journal == [("invoice", 25000), ("payment", -25000)]
+    assert await billing.customer_balance(customer["id"]) == {"NOK": 0}
+    assert (await billing.kernel.bus_probe.next("billing.invoice.paid")).number == "INV-000001"
+
+
+async def test_a_charge_sent_again_after_a_crash_is_one_charge_at_vipps(billing):
+    await active_agreement(billing)
+    from mindframe_plugins.billing import vipps_recurring
+
+    service = recurring(billing)
+    now = vipps_recurring.ledger.now()
+    [subscription_id] = await service._ctx.transaction(vipps_recurring._due_renewals, now)
+    settings = service.settings
+    await service._ctx.transaction(
+        vipps_recurring._renew, subscription_id, now, settings.invoice_series, settings
+    )
+    [payment] = await service._ctx.transaction(vipps_recurring._unsent)
+    key = vipps_recurring.operation_key("charge", payment["id"])
+    first = await service.gateway.charge(  # sent, and the answer lost to a crash
+        payment["agreement_id"],
+        key=key,
+        external_id=payment["id"],
+        amount=payment["amount"],
+        description="INV-000001",
+        due=now.date(),
+    )
+    await service.send_charges()  # after the restart: sent again under the same key
+    assert len(billing.vipps.charges) == 1
+    assert (await one(billing, "payments"))["provider_ref"] == first
+
+
+async def test_a_failed_charge_enters_dunning_and_the_retry_is_a_new_charge(billing):
+    from test_dunning import _make_due, dunning_job, run_job
+
+    customer, _created = await active_agreement(billing)
+    charge = await renew(billing)
+    billing.vipps.collect(charge["id"], failure="insufficient_funds")
+    await billing.vipps.settled()
+    invoice = await one(billing, "invoices")
+    assert (invoice["status"], invoice["dunning_attempts"]) == ("open", 1)
+    assert (await one(billing, "subscriptions"))["status"] == "past_due"
+    assert (await one(billing, "payments"))["state"] == "FAILED"
+    failed = await billing.kernel.bus_probe.next("billing.payment.failed")
+    assert failed.reason == "insufficient_funds"
+    await run_job(dunning_job(billing))
+    mails = await eventually(lambda: _failure_mails(billing))
+    assert mails[0]["To"] == "ola@example.no" and "INV-000001" in str(mails[0]["Subject"])
+    await _make_due(billing, invoice["id"])
+    await run_job(dunning_job(billing))  # the retry: a new charge on the agreement
+    keys = {c.headers["idempotency-key"] for c in calls(billing, "POST", "/charges")}
+    assert len(billing.vipps.charges) == 2 and len(keys) == 2
+    [retry] = [c for c in billing.vipps.charges.values() if c["status"] == "PENDING"]
+    billing.vipps.collect(retry["id"])
+    await billing.vipps.settled()
+    assert (await one(billing, "invoices"))["status"] == "paid"
+    assert (await one(billing, "subscriptions"))["status"] == "active"
+    assert await billing.customer_balance(customer["id"]) == {"NOK": 0}
+
+
+async def _failure_mails(billing):
+    return [m for m in billing.sink.received if "ikke" in str(m["Subject"])]
+
+
+def captured_event(billing, charge):
+    agreement_row = billing.vipps.agreements[charge["agreementId"]]
+    charge["status"] = "CHARGED"
+    return FakeVipps.body_of(
+        {
+            "msn": billing.vipps.keys[3],
+            "agreementId": charge["agreementId"],
+            "agreementExternalId": agreement_row["externalId"],
+            "chargeId": charge["id"],
+            "chargeExternalId": charge["externalId"],
+            "amount": charge["amount"],
+            "currency": "NOK",
+            "chargeType": "RECURRING",
+            "eventType": "recurring.charge-captured.v1",
+            "occurred": "2026-11-30T10:00:00Z",
+            "actor": "MERCHANT",
+        }
+    )
+
+
+def sign(body, secret=VIPPS_SECRET):
+    return vipps_headers(body, secret, "mindframe.test", "/api/billing/webhooks/vipps")
+
+
+async def test_the_same_charge_webhook_five_times_is_applied_once(billing):
+    await active_agreement(billing)
+    charge = await renew(billing)
+    body = captured_event(billing, charge)
+    outcomes = [
+        (await billing.kernel.client.post(VIPPS_HOOK, content=body, headers=sign(body))).json()
+        for _ in range(5)
+    ]
+    assert [o["received"] for o in outcomes] == ["applied"] + ["duplicate"] * 4
+    journal = sorted((e["kind"], e["amount"]) for e in await billing.journal())
+    assert journal == [("invoice", 25000), ("payment", -25000)]
+    hooks = [h for h in await table_rows(billing, "webhooks") if h["provider"] == "vipps"]
+    assert [h["event_type"] for h in hooks].count("recurring.charge-captured.v1") == 1
+
+
+async def test_a_forged_or_malformed_recurring_webhook_is_refused_and_changes_nothing(billing):
+    await active_agreement(billing)
+    charge = await renew(billing)
+    body = captured_event(billing, charge)
+    forged = await billing.kernel.client.post(
+        VIPPS_HOOK, content=body, headers=sign(body, secret="not-the-secret")
+    )
+    no_charge = json.dumps({**json.loads(body), "chargeId": None}).encode()
+    malformed = await billing.kernel.client.post(
+        VIPPS_HOOK, content=no_charge, headers=sign(no_charge)
+    )
+    assert (forged.status_code, malformed.status_code) == (400, 400)
+    assert [e["kind"] for e in await billing.journal()] == ["invoice"]
+    assert (await one(billing, "invoices"))["status"] == "open"
+
+
+async def test_cancelling_the_subscription_stops_the_agreement(billing):
+    _customer, created = await active_agreement(billing)
+    subscription = await one(billing, "subscriptions")
+    response = await billing.operator.post(
+        f"/api/billing/subscriptions/{subscription['id']}/cancel"
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "cancelled"
+    [patch] = calls(billing, "PATCH", created["agreement_id"])
+    assert patch.headers["idempotency-key"] and json.loads(patch.body) == {"status": "STOPPED"}
+    assert billing.vipps.agreements[created["agreement_id"]]["status"] == "STOPPED"
+    await billing.vipps.settled()  # the stopped webhook: already known, nothing more
+    assert (await one(billing, "vipps_agreements"))["status"] == "STOPPED"
+    await billing.kernel.bus_probe.next("billing.subscription.cancelled")
+    with pytest.raises(TimeoutError):
+        await billing.kernel.bus_probe.next("billing.subscription.cancelled", timeout=0.5)
+    await recurring(billing).run()
+    assert billing.vipps.charges == {}  # a cancelled subscription is not charged
