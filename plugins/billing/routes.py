@@ -5,16 +5,18 @@ The webhooks are public and trust only their signatures. Everything else needs
 the card-data refusal (`card_data.py`). Errors are problem details in the request's locale.
 """
 
-from __future__ import annotations
-
+import inspect
+import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, HTTPException
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter
 
 from mindframe.sdk import PluginContext
 from mindframe.sdk.auth import requires_permission
@@ -102,7 +104,7 @@ class DraftInvoice(Strict):
     lines: Annotated[list[InvoiceLine], msgspec.Meta(min_length=1, max_length=500)]
 
 
-async def _answer(service: BillingService, work: Any) -> Any:
+async def _answer(service: BillingService, work: Awaitable[Any]) -> Any:
     """Await `work`, turning billing refusals into problem details in the request's locale."""
     try:
         return await work
@@ -117,37 +119,124 @@ def public(value: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in value.items()}
 
 
+# --- the kinds of operator route ------------------------------------------------------------
+#
+# Most operator routes hand their path id and body to one `BillingService` call and answer
+# its row. Each kind below is written once: a route is the decorator (path, guards, summary)
+# on a one-line function saying which call it makes; the handler is named after that function
+# (the name is in the OpenAPI operation id).
+
+Call = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def _as_route(route: HTTPRouteHandler, call: Call, handler: Callable[..., Any]) -> HTTPRouteHandler:
+    handler.__name__ = handler.__qualname__ = call.__name__
+    return route(handler)
+
+
+def _body_of(call: Call) -> Any:
+    """The request body a call takes: the type of its `data`."""
+    return inspect.signature(call).parameters["data"].annotation
+
+
+def _path_id(route: HTTPRouteHandler) -> Any:
+    """The argument type taking the route's one path parameter under its own name
+    (`customer_id`, `payment_id`, `invoice_id`), so one handler serves all of them."""
+    (name,) = {name for path in route.paths for name in re.findall(r"{(\w+):", path)}
+    return Annotated[str, PathParameter(name=name)]
+
+
+def created_route(route: HTTPRouteHandler) -> Callable[[Call], HTTPRouteHandler]:
+    """A route making a row from its body: `create(service, data)`."""
+
+    def kind(create: Call) -> HTTPRouteHandler:
+        async def handler(
+            data: JSONBody[_body_of(create)], billing_service: NamedDependency[BillingService]
+        ) -> dict[str, Any]:
+            return public(await _answer(billing_service, create(billing_service, data)))
+
+        return _as_route(route, create, handler)
+
+    return kind
+
+
+def row_route(route: HTTPRouteHandler) -> Callable[[Call], HTTPRouteHandler]:
+    """A route answering the row its path id names, or acting on it: `fetch(service, id)`."""
+
+    def kind(fetch: Call) -> HTTPRouteHandler:
+        async def handler(
+            record_id: _path_id(route), billing_service: NamedDependency[BillingService]
+        ) -> dict[str, Any]:
+            return public(await _answer(billing_service, fetch(billing_service, record_id)))
+
+        return _as_route(route, fetch, handler)
+
+    return kind
+
+
+def customer_route(route: HTTPRouteHandler) -> Callable[[Call], HTTPRouteHandler]:
+    """A route starting something for the customer in its path, from its body:
+    `start(service, customer_id, data)`."""
+
+    def kind(start: Call) -> HTTPRouteHandler:
+        async def handler(
+            customer_id: FromPath[str],
+            data: JSONBody[_body_of(start)],
+            billing_service: NamedDependency[BillingService],
+        ) -> dict[str, Any]:
+            work = start(billing_service, customer_id, data)
+            return public(await _answer(billing_service, work))
+
+        return _as_route(route, start, handler)
+
+    return kind
+
+
+def money_route(route: HTTPRouteHandler) -> Callable[[Call], HTTPRouteHandler]:
+    """A route moving money on the payment in its path: `move(service, payment_id, amount,
+    key)`, the key the client's Idempotency-Key (a new one without), so a retry moves it once."""
+
+    def kind(move: Call) -> HTTPRouteHandler:
+        async def handler(
+            payment_id: FromPath[str],
+            data: JSONBody[Amount],
+            billing_service: NamedDependency[BillingService],
+            idempotency_key: IdempotencyKey = None,
+        ) -> dict[str, Any]:
+            key = idempotency_key or uuid.uuid4().hex
+            work = move(billing_service, payment_id, data.amount, key)
+            return public(await _answer(billing_service, work))
+
+        return _as_route(route, move, handler)
+
+    return kind
+
+
 # --- operator API --------------------------------------------------------------------------
 
 
-@post("/products", status_code=201, guards=MANAGE, summary="Add a product")
-async def create_product(
-    data: JSONBody[NewProduct], billing_service: NamedDependency[BillingService]
-) -> dict[str, Any]:
-    return public(await billing_service.create_product(data.name))
+@created_route(post("/products", status_code=201, guards=MANAGE, summary="Add a product"))
+def create_product(service: BillingService, data: NewProduct) -> Awaitable[dict[str, Any]]:
+    return service.create_product(data.name)
 
 
-@post("/plans", status_code=201, guards=MANAGE, summary="Add a plan (flat or per seat)")
-async def create_plan(
-    data: JSONBody[NewPlan], billing_service: NamedDependency[BillingService]
-) -> dict[str, Any]:
-    values = msgspec.structs.asdict(data)
-    return public(await _answer(billing_service, billing_service.create_plan(**values)))
+@created_route(
+    post("/plans", status_code=201, guards=MANAGE, summary="Add a plan (flat or per seat)")
+)
+def create_plan(service: BillingService, data: NewPlan) -> Awaitable[dict[str, Any]]:
+    return service.create_plan(**msgspec.structs.asdict(data))
 
 
-@post("/customers", status_code=201, guards=MANAGE, summary="Add a customer")
-async def create_customer(
-    data: JSONBody[NewCustomer], billing_service: NamedDependency[BillingService]
-) -> dict[str, Any]:
-    values = msgspec.structs.asdict(data)
-    return public(await _answer(billing_service, billing_service.create_customer(**values)))
+@created_route(post("/customers", status_code=201, guards=MANAGE, summary="Add a customer"))
+def create_customer(service: BillingService, data: NewCustomer) -> Awaitable[dict[str, Any]]:
+    return service.create_customer(**msgspec.structs.asdict(data))
 
 
-@get("/customers/{customer_id:str}", guards=MANAGE, summary="A customer and their balances")
-async def show_customer(
-    customer_id: FromPath[str], billing_service: NamedDependency[BillingService]
-) -> dict[str, Any]:
-    return public(await _answer(billing_service, billing_service.customer(customer_id)))
+@row_route(
+    get("/customers/{customer_id:str}", guards=MANAGE, summary="A customer and their balances")
+)
+def show_customer(service: BillingService, customer_id: str) -> Awaitable[dict[str, Any]]:
+    return service.customer(customer_id)
 
 
 @get("/customers/{customer_id:str}/subscriptions", guards=MANAGE, summary="Subscriptions")
@@ -157,49 +246,40 @@ async def list_subscriptions(
     return [public(row) for row in await billing_service.subscriptions_of(customer_id)]
 
 
-@post(
-    "/customers/{customer_id:str}/subscriptions",
-    status_code=201,
-    guards=MANAGE,
-    summary="Start a subscription: a Stripe Checkout Session to send the customer to",
+@customer_route(
+    post(
+        "/customers/{customer_id:str}/subscriptions",
+        status_code=201,
+        guards=MANAGE,
+        summary="Start a subscription: a Stripe Checkout Session to send the customer to",
+    )
 )
-async def subscribe(
-    customer_id: FromPath[str],
-    data: JSONBody[Subscribe],
-    billing_service: NamedDependency[BillingService],
-) -> dict[str, Any]:
-    work = billing_service.subscribe(customer_id, data.plan_id, data.seats)
-    return await _answer(billing_service, work)
+def subscribe(service: BillingService, customer_id: str, data: Subscribe) -> Awaitable[Any]:
+    return service.subscribe(customer_id, data.plan_id, data.seats)
 
 
-@post(
-    "/customers/{customer_id:str}/checkouts",
-    status_code=201,
-    guards=MANAGE,
-    summary="A one-off payment through Stripe Checkout",
+@customer_route(
+    post(
+        "/customers/{customer_id:str}/checkouts",
+        status_code=201,
+        guards=MANAGE,
+        summary="A one-off payment through Stripe Checkout",
+    )
 )
-async def pay_once(
-    customer_id: FromPath[str],
-    data: JSONBody[Charge],
-    billing_service: NamedDependency[BillingService],
-) -> dict[str, Any]:
-    work = billing_service.pay_once(customer_id, data.description, data.amount, data.currency)
-    return await _answer(billing_service, work)
+def pay_once(service: BillingService, customer_id: str, data: Charge) -> Awaitable[Any]:
+    return service.pay_once(customer_id, data.description, data.amount, data.currency)
 
 
-@post(
-    "/customers/{customer_id:str}/payment-intents",
-    status_code=201,
-    guards=MANAGE,
-    summary="A Stripe PaymentIntent; its client secret is confirmed by Stripe.js",
+@customer_route(
+    post(
+        "/customers/{customer_id:str}/payment-intents",
+        status_code=201,
+        guards=MANAGE,
+        summary="A Stripe PaymentIntent; its client secret is confirmed by Stripe.js",
+    )
 )
-async def payment_intent(
-    customer_id: FromPath[str],
-    data: JSONBody[Charge],
-    billing_service: NamedDependency[BillingService],
-) -> dict[str, Any]:
-    work = billing_service.payment_intent(customer_id, data.amount, data.currency, data.invoice_id)
-    return await _answer(billing_service, work)
+def payment_intent(service: BillingService, customer_id: str, data: Charge) -> Awaitable[Any]:
+    return service.payment_intent(customer_id, data.amount, data.currency, data.invoice_id)
 
 
 @post(
@@ -214,89 +294,80 @@ async def portal(
     return {"url": await _answer(billing_service, billing_service.portal(customer_id))}
 
 
-@post(
-    "/customers/{customer_id:str}/vipps-payments",
-    status_code=201,
-    guards=MANAGE,
-    summary="A Vipps MobilePay payment; the customer approves it in the app",
+@customer_route(
+    post(
+        "/customers/{customer_id:str}/vipps-payments",
+        status_code=201,
+        guards=MANAGE,
+        summary="A Vipps MobilePay payment; the customer approves it in the app",
+    )
 )
-async def vipps_payment(
-    customer_id: FromPath[str],
-    data: JSONBody[Charge],
-    billing_service: NamedDependency[BillingService],
-) -> dict[str, Any]:
-    work = billing_service.vipps_payment(
+def vipps_payment(service: BillingService, customer_id: str, data: Charge) -> Awaitable[Any]:
+    return service.vipps_payment(
         customer_id, data.amount, data.currency, data.description, data.phone
     )
-    return await _answer(billing_service, work)
 
 
-@get("/payments/{payment_id:str}", guards=MANAGE, summary="A payment, captured and refunded")
-async def show_payment(
-    payment_id: FromPath[str], billing_service: NamedDependency[BillingService]
-) -> dict[str, Any]:
-    return public(await _answer(billing_service, billing_service.payment(payment_id)))
-
-
-@post(
-    "/payments/{payment_id:str}/captures",
-    status_code=200,
-    guards=MANAGE,
-    summary="Capture all or part of an authorized Vipps payment",
+@row_route(
+    get("/payments/{payment_id:str}", guards=MANAGE, summary="A payment, captured and refunded")
 )
-async def capture(
-    payment_id: FromPath[str],
-    data: JSONBody[Amount],
-    billing_service: NamedDependency[BillingService],
-    idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
-    key = idempotency_key or uuid.uuid4().hex
-    work = billing_service.capture(payment_id, data.amount, key)
-    return public(await _answer(billing_service, work))
+def show_payment(service: BillingService, payment_id: str) -> Awaitable[dict[str, Any]]:
+    return service.payment(payment_id)
 
 
-@post(
-    "/payments/{payment_id:str}/cancel",
-    status_code=200,
-    guards=MANAGE,
-    summary="Cancel a Vipps payment: what is reserved and not captured goes back",
+@money_route(
+    post(
+        "/payments/{payment_id:str}/captures",
+        status_code=200,
+        guards=MANAGE,
+        summary="Capture all or part of an authorized Vipps payment",
+    )
 )
-async def cancel(
-    payment_id: FromPath[str], billing_service: NamedDependency[BillingService]
-) -> dict[str, Any]:
-    return public(await _answer(billing_service, billing_service.cancel(payment_id)))
+def capture(
+    service: BillingService, payment_id: str, amount: int | None, key: str
+) -> Awaitable[dict[str, Any]]:
+    return service.capture(payment_id, amount, key)
 
 
-@post(
-    "/payments/{payment_id:str}/refunds",
-    status_code=200,
-    guards=REFUND,
-    summary="Refund all or part of a captured payment (Stripe or Vipps)",
+@row_route(
+    post(
+        "/payments/{payment_id:str}/cancel",
+        status_code=200,
+        guards=MANAGE,
+        summary="Cancel a Vipps payment: what is reserved and not captured goes back",
+    )
 )
-async def refund(
-    payment_id: FromPath[str],
-    data: JSONBody[Amount],
-    billing_service: NamedDependency[BillingService],
-    idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
-    key = idempotency_key or uuid.uuid4().hex
-    work = billing_service.refund(payment_id, data.amount, key)
-    return public(await _answer(billing_service, work))
+def cancel(service: BillingService, payment_id: str) -> Awaitable[dict[str, Any]]:
+    return service.cancel(payment_id)
 
 
-@post(
-    "/customers/{customer_id:str}/invoices",
-    status_code=201,
-    guards=MANAGE,
-    summary="Draft an invoice; VAT follows the customer's country",
+@money_route(
+    post(
+        "/payments/{payment_id:str}/refunds",
+        status_code=200,
+        guards=REFUND,
+        summary="Refund all or part of a captured payment (Stripe or Vipps)",
+    )
 )
-async def draft_invoice(
-    customer_id: FromPath[str],
-    data: JSONBody[DraftInvoice],
-    billing_service: NamedDependency[BillingService],
-) -> dict[str, Any]:
+def refund(
+    service: BillingService, payment_id: str, amount: int | None, key: str
+) -> Awaitable[dict[str, Any]]:
+    return service.refund(payment_id, amount, key)
+
+
+@customer_route(
+    post(
+        "/customers/{customer_id:str}/invoices",
+        status_code=201,
+        guards=MANAGE,
+        summary="Draft an invoice; VAT follows the customer's country",
+    )
+)
+def draft_invoice(
+    service: BillingService, customer_id: str, data: DraftInvoice
+) -> Awaitable[dict[str, Any]]:
     lines = [Line(line.description, line.quantity, line.unit_amount) for line in data.lines]
-    return public(await _answer(billing_service, billing_service.draft_invoice(customer_id, lines)))
+    return service.draft_invoice(customer_id, lines)
 
 
 @post(
@@ -315,11 +386,9 @@ async def finalise_invoice(
     return public(invoice)
 
 
-@get("/invoices/{invoice_id:str}", guards=MANAGE, summary="An invoice")
-async def show_invoice(
-    invoice_id: FromPath[str], billing_service: NamedDependency[BillingService]
-) -> dict[str, Any]:
-    return public(await _answer(billing_service, billing_service.invoice(invoice_id)))
+@row_route(get("/invoices/{invoice_id:str}", guards=MANAGE, summary="An invoice"))
+def show_invoice(service: BillingService, invoice_id: str) -> Awaitable[dict[str, Any]]:
+    return service.invoice(invoice_id)
 
 
 @get(
