@@ -126,16 +126,26 @@ class ImportedCode:
         sys.modules.update(self.displaced)
 
 
+STALE_WINDOW_NS = 2_000_000_000
+"""A `.pyc` written less than this before its source's last change may hold older code."""
+
+
 def drop_bytecode(folder: Path) -> None:
-    """Delete the cached bytecode of the folder's modules, so the next import compiles the
-    source as it is now.
+    """Delete the cached bytecode of the folder's modules that may not match their source,
+    so the next import compiles the source as it is now.
 
     Python trusts a `.pyc` whose recorded source mtime (whole seconds) and size match: an
     edit that keeps a file's size within the second of the previous import (`"1"` -> `"2"`)
-    would otherwise be served from the stale cache — exactly the edits a reload is for."""
+    would otherwise be served from the stale cache — exactly the edits a reload is for.
+    Such an edit is saved within a second of the import that wrote the `.pyc`, so only a
+    `.pyc` not clearly newer than its source goes; the rest are kept, and a boot of code
+    that did not change compiles nothing (deleting them all recompiled every plugin module
+    on every start)."""
     for source in folder.rglob("*.py"):
+        cached = Path(importlib.util.cache_from_source(str(source)))
         with contextlib.suppress(OSError):
-            Path(importlib.util.cache_from_source(str(source))).unlink()
+            if source.stat().st_mtime_ns > cached.stat().st_mtime_ns - STALE_WINDOW_NS:
+                cached.unlink()
 
 
 def import_folder(folder: Path, module_name: str) -> ImportedCode:

@@ -1,10 +1,13 @@
 """Discovery: folders with a plugin.toml anywhere under a root, each imported as a real package."""
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from mindframe.kernel.discovery import builtin_plugins_dir, discover, find_plugin_folders
+from mindframe.kernel.loader import forget_modules, import_folder
 from mindframe.kernel.records import PluginState
 
 pytestmark = pytest.mark.anyio
@@ -27,6 +30,24 @@ def test_nested_plugin_folders_are_found_and_a_plugins_own_subfolders_are_not_se
 def test_a_missing_root_is_reported_not_ignored(tmp_path):
     [candidate] = discover([tmp_path / "nowhere"], include_entry_points=False)
     assert candidate.error == f"{tmp_path / 'nowhere'}: plugins folder does not exist"
+
+
+def test_unchanged_plugin_code_is_imported_from_its_bytecode_not_compiled_again(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr("sys.dont_write_bytecode", False)
+    folder = make(tmp_path / "steady", "steady", "VALUE = 1\n")
+    a_minute_ago = time.time() - 60
+    os.utime(folder / "__init__.py", (a_minute_ago, a_minute_ago))
+    name = "mindframe_plugins.steady_bytecode"
+    try:
+        import_folder(folder, name)
+        [cached] = (folder / "__pycache__").glob("*.pyc")
+        written = cached.stat().st_mtime_ns
+        assert import_folder(folder, name).module.VALUE == 1
+        assert cached.stat().st_mtime_ns == written  # neither deleted nor written again
+    finally:
+        forget_modules(name)
 
 
 def test_the_built_in_plugins_folder_is_beside_the_kernel():
