@@ -1,4 +1,5 @@
-"""Shared helpers for the benchmarks: interleaved timing, servers as subprocesses, machine facts.
+"""Shared helpers for the benchmarks: interleaved timing, servers as subprocesses, machine facts,
+HTTP load and the CPU a server spends per request.
 
 Not a benchmark itself (the leading underscore keeps `benchmarks/run` from running it).
 The machine is shared and noisy, so every comparison runs subject and anchor in alternating
@@ -7,15 +8,20 @@ blocks and reports medians of the per-round ratios: a slow patch hits both sides
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
+import json
 import os
 import platform
+import re
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -223,3 +229,142 @@ def uvicorn_command(app_dir: Path, port: int, app: str = "bare_app:app") -> list
         "--no-access-log",
         "--log-level", "warning",
     ]  # fmt: skip
+
+
+# --- load generation ---------------------------------------------------------------------
+#
+# One load generator for the HTTP benchmarks: `wrk` when it is installed, else `drive` below
+# in a process of its own (so it does not share the benchmark's GIL). Both keep `connections`
+# keep-alive connections busy for `duration` seconds with a GET, or with a JSON POST of `body`
+# (and a bearer `token`), and answer requests/s with the p50 and p99 latency in ms.
+
+LoadFigures = dict[str, float]
+Load = Callable[..., LoadFigures]
+
+WRK_POST = """
+wrk.method = "POST"
+wrk.body = {body}
+wrk.headers["Content-Type"] = "application/json"
+{auth}
+"""
+
+
+def load_generator(choice: str = "auto") -> tuple[str, Load]:
+    """The load generator `choice` names (`auto`: wrk when installed), and its name."""
+    if choice == "auto":
+        choice = "wrk" if shutil.which("wrk") else "python"
+    return choice, run_wrk if choice == "wrk" else run_python_loadgen
+
+
+def run_wrk(
+    url: str, duration: float, connections: int, body: str | None = None, token: str | None = None
+) -> LoadFigures:
+    """One wrk run (one thread: the other core serves)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
+        if body is not None:
+            script.write(WRK_POST.format(body=json.dumps(body), auth=auth))
+    try:
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "5s",
+             "--latency", *(["-s", script.name] if body is not None else []), url],
+            capture_output=True, text=True, timeout=duration + 30, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        os.unlink(script.name)
+    if re.search(r"Non-2xx or 3xx responses: (\d+)", out) or re.search(r"Socket errors: ", out):
+        raise RuntimeError(f"wrk saw errors against {url}:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    latency = dict(re.findall(r"^\s+(\d+)%\s+([\d.]+\w+)", out, re.M))
+    return {
+        "rps": rps,
+        "p50_ms": _to_ms(latency["50"]) if "50" in latency else float("nan"),
+        "p99_ms": _to_ms(latency["99"]),
+    }
+
+
+def _to_ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+
+
+def run_python_loadgen(
+    url: str, duration: float, connections: int, body: str | None = None, token: str | None = None
+) -> LoadFigures:
+    """`drive` in a process of its own: `python _common.py --drive '<its arguments as JSON>'`."""
+    arguments = json.dumps([url, duration, connections, body, token])
+    out = subprocess.run(
+        [PYTHON, __file__, "--drive", arguments],
+        capture_output=True,
+        text=True,
+        timeout=duration + 30,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+async def drive(
+    url: str, duration: float, connections: int, body: str | None = None, token: str | None = None
+) -> LoadFigures:
+    """Keep-alive requests on `connections` raw sockets for `duration` seconds; any answer
+    but 200 stops it."""
+    match = re.match(r"http://([\d.]+):(\d+)(/.*)", url)
+    assert match, url
+    host, port, path = match.group(1), int(match.group(2)), match.group(3)
+    if body is None:
+        request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    else:
+        payload = body.encode()
+        auth = f"Authorization: Bearer {token}\r\n" if token else ""
+        request = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"{auth}Content-Length: {len(payload)}\r\n\r\n"
+        ).encode() + payload
+    latencies: list[float] = []
+    stop_at = time.monotonic() + duration
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while time.monotonic() < stop_at:
+                start = time.perf_counter()
+                writer.write(request)
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+                if not head.startswith(b"HTTP/1.1 200"):
+                    raise RuntimeError(head.decode(errors="replace"))
+                length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
+                await asyncio.wait_for(reader.readexactly(length), 5)
+                latencies.append(time.perf_counter() - start)
+        finally:
+            writer.close()
+
+    began = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    elapsed = time.monotonic() - began
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1e3,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1e3,
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process `pid` and all its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_cpu_per_request(pid: int, duration: float, load: Callable[[], LoadFigures]) -> LoadFigures:
+    """`load()`'s figures plus `cpu_us`: the CPU microseconds the server `pid` spent on each
+    request it served meanwhile (CPU per request hardly moves when other work shares the
+    machine; requests/s does)."""
+    before = cpu_seconds(pid)
+    result = load()
+    result["cpu_us"] = (cpu_seconds(pid) - before) / (result["rps"] * duration) * 1e6
+    return result
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--drive"]:
+        print(json.dumps(asyncio.run(drive(*json.loads(sys.argv[2])))))

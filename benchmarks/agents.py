@@ -28,9 +28,7 @@ CPU per run hardly moves when other work shares the machine, runs/s does.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import os
 import re
 import shutil
 import statistics
@@ -38,8 +36,8 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -49,10 +47,12 @@ from _common import (
     REPO,
     clean_env,
     free_port,
+    load_generator,
     machine_info,
     mindframe_command,
     server,
     uvicorn_command,
+    with_cpu_per_request,
 )
 
 GOAL = 0.8
@@ -190,13 +190,6 @@ route = post(f"/api/{{NAME}}/run", status_code=200)(run_agent)
 app = Litestar(route_handlers=[route])
 '''
 
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.body = {body}
-wrk.headers["Content-Type"] = "application/json"
-{auth}
-"""
-
 
 # --- the agent under test ------------------------------------------------------------------
 
@@ -262,100 +255,7 @@ def make_token(data_dir: Path, env: dict[str, str], permission: str) -> str:
     return out.split()[-1]
 
 
-# --- load generators -----------------------------------------------------------------------
-
-
-def run_wrk(url: str, body: str, token: str | None, duration: float, connections: int) -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
-        script.write(WRK_SCRIPT.format(body=json.dumps(body), auth=auth))
-    try:
-        out = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "5s",
-             "--latency", "-s", script.name, url],
-            capture_output=True, text=True, timeout=duration + 30, check=True,
-        ).stdout  # fmt: skip
-    finally:
-        os.unlink(script.name)
-    if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
-        raise RuntimeError(f"wrk saw errors against {url}:\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    latency = dict(re.findall(r"^\s+(\d+)%\s+([\d.]+\w+)", out, re.M))
-    units = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-    def ms(value: str) -> float:
-        number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
-        return float(number) * units[unit]
-
-    return {"rps": rps, "p50_ms": ms(latency["50"]), "p99_ms": ms(latency["99"])}
-
-
-def run_python_loadgen(
-    url: str, body: str, token: str | None, duration: float, connections: int
-) -> dict:
-    out = subprocess.run(
-        [PYTHON, __file__, "--drive", url, body, token or "", str(duration), str(connections)],
-        capture_output=True, text=True, timeout=duration + 30, check=True,
-    ).stdout  # fmt: skip
-    return json.loads(out.strip().splitlines()[-1])
-
-
-async def drive(url: str, body: str, token: str, duration: float, connections: int) -> dict:
-    """Keep-alive POSTs on `connections` raw sockets for `duration` seconds."""
-    match = re.match(r"http://([\d.]+):(\d+)(/.*)", url)
-    assert match, url
-    host, port, path = match.group(1), int(match.group(2)), match.group(3)
-    payload = body.encode()
-    auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    request = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        f"{auth}Content-Length: {len(payload)}\r\n\r\n"
-    ).encode() + payload
-    latencies: list[float] = []
-    stop_at = time.monotonic() + duration
-
-    async def worker() -> None:
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            while time.monotonic() < stop_at:
-                start = time.perf_counter()
-                writer.write(request)
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-                if not head.startswith(b"HTTP/1.1 200"):
-                    raise RuntimeError(head.decode(errors="replace"))
-                length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
-                await asyncio.wait_for(reader.readexactly(length), 5)
-                latencies.append(time.perf_counter() - start)
-        finally:
-            writer.close()
-
-    began = time.monotonic()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    elapsed = time.monotonic() - began
-    latencies.sort()
-    return {
-        "rps": len(latencies) / elapsed,
-        "p50_ms": latencies[len(latencies) // 2] * 1e3,
-        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1e3,
-    }
-
-
 # --- the comparison ------------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of process `pid` and all its threads so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def measured(load, pid: int, *arguments) -> dict:
-    """One round of `load`, with the server's CPU microseconds per run."""
-    before = cpu_seconds(pid)
-    result = load(*arguments)
-    duration = arguments[3]
-    result["cpu_us"] = (cpu_seconds(pid) - before) / (result["rps"] * duration) * 1e6
-    return result
 
 
 def post(url: str, body: str, token: str | None) -> dict:
@@ -378,19 +278,11 @@ def main() -> None:
     parser.add_argument("--agent-dir", help="an agent plugin folder")
     parser.add_argument("--input", help="the request body (JSON) for --agent/--agent-dir")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
-    parser.add_argument("--drive", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.drive:
-        url, body, token, duration, connections = args.drive
-        print(json.dumps(asyncio.run(drive(url, body, token, float(duration), int(connections)))))
-        return
     if (args.agent or args.agent_dir) and not args.input:
         raise SystemExit("--agent and --agent-dir need --input (the request body as JSON)")
     rounds, duration = (2, 2.0) if args.quick else (args.rounds, args.duration)
-    loadgen = args.loadgen
-    if loadgen == "auto":
-        loadgen = "wrk" if shutil.which("wrk") else "python"
-    load = run_wrk if loadgen == "wrk" else run_python_loadgen
+    loadgen, load = load_generator(args.loadgen)
     body = args.input or json.dumps(ECHO_INPUT)
 
     results: dict[str, list[dict]] = {"kernel": [], "bare": []}
@@ -436,15 +328,14 @@ def main() -> None:
             if run["status"] != "completed" or run["output"] != anchor:
                 raise RuntimeError(f"different answers: {run} vs {anchor}")
             for url, auth in ((kernel_url, token), (bare_url, None)):  # warm both
-                load(url, body, auth, 1.0, args.connections)
+                load(url, 1.0, args.connections, body, auth)
             for index in range(rounds):
                 order = [("kernel", kernel_url, token, k.pid), ("bare", bare_url, None, b.pid)]
                 if index % 2:
                     order.reverse()
                 for label, url, auth, pid in order:
-                    results[label].append(
-                        measured(load, pid, url, body, auth, duration, args.connections)
-                    )
+                    round_ = partial(load, url, duration, args.connections, body, auth)
+                    results[label].append(with_cpu_per_request(pid, duration, round_))
             stored = post_count(health)
 
     def median(label: str, key: str) -> float:

@@ -18,16 +18,11 @@ in alternating rounds of fixed duration. Reported: median requests/s, p50/p99 la
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -35,9 +30,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
-    PYTHON,
     clean_env,
     free_port,
+    load_generator,
     machine_info,
     mindframe_command,
     server,
@@ -92,90 +87,6 @@ def write_fixtures(root: Path) -> tuple[Path, Path]:
     return root / "plugins", bare
 
 
-# --- load generators ---------------------------------------------------------------------
-
-
-def run_wrk(url: str, duration: float, connections: int) -> dict[str, float]:
-    """One wrk run (one thread: the other core serves); requests/s and latency percentiles."""
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{max(1, round(duration))}s",
-            "--timeout",
-            "5s",
-            "--latency",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=duration + 30,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    latency = {
-        pct: _to_ms(value) for pct, value in re.findall(r"^\s+(\d+)%\s+([\d.]+\w+)", out, re.M)
-    }
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    if errors or socket_errors:
-        raise RuntimeError(f"wrk saw errors against {url}:\n{out}")
-    return {"rps": rps, "p50_ms": latency.get("50", float("nan")), "p99_ms": latency["99"]}
-
-
-def _to_ms(value: str) -> float:
-    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
-
-
-def run_python_loadgen(url: str, duration: float, connections: int) -> dict[str, float]:
-    """The fallback: `drive` below in a separate process (so it does not share our GIL)."""
-    out = subprocess.run(
-        [PYTHON, __file__, "--drive", url, str(duration), str(connections)],
-        capture_output=True,
-        text=True,
-        timeout=duration + 30,
-        check=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
-async def drive(url: str, duration: float, connections: int) -> dict[str, float]:
-    """Keep-alive GETs on `connections` raw sockets for `duration` seconds."""
-    match = re.match(r"http://([\d.]+):(\d+)(/.*)", url)
-    assert match, url
-    host, port, path = match.group(1), int(match.group(2)), match.group(3)
-    request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
-    latencies: list[float] = []
-    stop_at = time.monotonic() + duration
-
-    async def worker() -> None:
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            while time.monotonic() < stop_at:
-                start = time.perf_counter()
-                writer.write(request)
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-                if not head.startswith(b"HTTP/1.1 200"):
-                    raise RuntimeError(head.decode(errors="replace"))
-                length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
-                await asyncio.wait_for(reader.readexactly(length), 5)
-                latencies.append(time.perf_counter() - start)
-        finally:
-            writer.close()
-
-    began = time.monotonic()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    elapsed = time.monotonic() - began
-    latencies.sort()
-    return {
-        "rps": len(latencies) / elapsed,
-        "p50_ms": latencies[len(latencies) // 2] * 1e3,
-        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1e3,
-    }
-
-
 # --- the comparison ----------------------------------------------------------------------
 
 
@@ -199,17 +110,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
-    parser.add_argument("--drive", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.drive:
-        url, duration, connections = args.drive
-        print(json.dumps(asyncio.run(drive(url, float(duration), int(connections)))))
-        return
     rounds, duration = (2, 2.0) if args.quick else (args.rounds, args.duration)
-    loadgen = args.loadgen
-    if loadgen == "auto":
-        loadgen = "wrk" if shutil.which("wrk") else "python"
-    load = run_wrk if loadgen == "wrk" else run_python_loadgen
+    loadgen, load = load_generator(args.loadgen)
 
     results: dict[str, list[dict[str, float]]] = {"kernel": [], "bare": []}
     with tempfile.TemporaryDirectory(prefix="mf-bench-http-") as tmp:
