@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import sys
 import tempfile
@@ -32,8 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, clean_env, free_port, machine_info, server
-from http_throughput import HANDLER, PLUGIN_INIT, run_python_loadgen, run_wrk
+from _common import PYTHON, clean_env, free_port, load_generator, machine_info, server
+from http_throughput import HANDLER, PLUGIN_INIT
 
 GOAL = 0.40
 
@@ -81,10 +80,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     rounds, duration = (2, 2.0) if args.quick else (args.rounds, args.duration)
-    loadgen = args.loadgen
-    if loadgen == "auto":
-        loadgen = "wrk" if shutil.which("wrk") else "python"
-    load = run_wrk if loadgen == "wrk" else run_python_loadgen
+    loadgen, load = load_generator(args.loadgen)
 
     results: dict[str, list[dict[str, float]]] = {"sandboxed": [], "inprocess": []}
     with tempfile.TemporaryDirectory(prefix="mf-bench-sandbox-") as tmp:
