@@ -160,7 +160,7 @@ class UCB1(CountingLearner):
 class Thompson(CountingLearner):
     """Thompson sampling drawn afresh for every decision.
 
-    A decision draws `samples` (128 by default) independent draws of every action's mean
+    A decision draws `samples` (32 by default) independent draws of every action's mean
     from the posterior as it is now (samples x actions, vectorised), acts on the first
     draw's best action, and states as its propensity the share of the draws that action
     won. The first draw is as likely as any other to be the one acted on, so that share is
@@ -168,11 +168,13 @@ class Thompson(CountingLearner):
     weights by it are exact for every action the draws gave a share, and it is never below
     1 / samples. As an estimate of Thompson sampling's own probability p for the action it
     reads high by (1 - p) / samples on average, since the action chosen is one its draws
-    favoured. Nothing is kept between decisions, so no draw's luck outlives its decision."""
+    favoured. Nothing is kept between decisions, so no draw's luck outlives its decision.
+    32 draws rather than more because the draws are most of a decision's cost (Gamma
+    draws for Beta: 640 of them for ten actions)."""
 
     def __init__(self, n_actions: int, options: Mapping[str, Any]) -> None:
         super().__init__(n_actions, options)
-        self.samples = int(options.get("samples", 128))
+        self.samples = int(options.get("samples", 32))
         if self.samples < 1:
             raise ValueError(f"samples must be at least 1, got {self.samples}")
 
