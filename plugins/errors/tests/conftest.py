@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -14,15 +13,10 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-import uvicorn
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from mindframe.sdk.browser import free_port, serving
 
 
 @dataclass
@@ -76,30 +70,6 @@ class Live:
         return await self.until(ready, what=f"{total} events digested")
 
 
-@asynccontextmanager
-async def serve(app: Any, port: int) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn on loopback `port`, in this event loop."""
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-        access_log=False,
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    async with anyio.create_task_group() as group:
-        group.start_soon(server.serve)
-        with anyio.fail_after(10):
-            while not server.started:
-                await anyio.sleep(0.01)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-
-
 @pytest.fixture
 def live_errors(boot_kernel: Any) -> Callable[..., AbstractAsyncContextManager[Live]]:
     """`async with live_errors(settings={...}) as live:` errors (and auth) served on a port."""
@@ -111,7 +81,7 @@ def live_errors(boot_kernel: Any) -> Callable[..., AbstractAsyncContextManager[L
         async with boot_kernel(["errors", "auth"], settings={"errors": settings}) as kernel:
             manager = await kernel.as_user(["errors.read", "errors.manage"])
             async with (
-                serve(kernel.runtime.asgi, port) as base_url,
+                serving(kernel.runtime, port, timeout_graceful_shutdown=1) as base_url,
                 httpx.AsyncClient(base_url=base_url, timeout=10) as http,
             ):
                 yield Live(kernel, base_url, manager, http)

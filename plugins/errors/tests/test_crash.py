@@ -16,9 +16,9 @@ from contextlib import closing
 from pathlib import Path
 
 import httpx
-from conftest import free_port
 from test_intake import envelope, event
 
+from mindframe.sdk.browser import free_port
 from mindframe.sdk.testing import boot
 
 PLUGINS = Path(__file__).resolve().parents[2]
