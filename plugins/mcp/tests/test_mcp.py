@@ -148,3 +148,38 @@ async def test_arguments_that_do_not_fit_are_refused_as_the_run_route_refuses_th
     assert refused.content[0].text == route["detail"]
     assert refused.structured_content == {"errors": route["errors"]}
     assert route["errors"][0]["field"] == "$.days_left"
+
+
+NEWS2 = "health-news2"
+# RR 24 (2), SpO2 93 on scale 1 (2), on oxygen (2), systolic 105 (1), pulse 115 (2), alert
+# (0), 38.5 °C (1): 10 on the Royal College of Physicians' chart, an emergency response
+UNWELL = {
+    "patient_id": "p-4711",
+    "respiration_rate": 24,
+    "spo2": 93,
+    "on_oxygen": True,
+    "systolic_bp": 105,
+    "pulse": 115,
+    "temperature": 38.5,
+}
+
+
+async def test_the_official_client_scores_vital_signs_with_health_news2(boot_kernel):
+    async with (
+        boot_kernel(["mcp", NEWS2, "auth", "i18n"]) as kernel,
+        serving(kernel.runtime) as url,
+    ):
+        permissions = ["mcp.use", f"{NEWS2}.run", "auth.tokens.create"]
+        secret = await token(kernel, permissions, ["mcp.use", f"{NEWS2}.run"])
+        async with mcp_client(url, secret) as client:
+            tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+            assert list(tools) == [NEWS2]
+            assert tools[NEWS2].input_schema["properties"]["spo2"]["maximum"] == 100
+            result = await client.call_tool(NEWS2, UNWELL)
+            confused = await client.call_tool(NEWS2, {**UNWELL, "consciousness": "confusion"})
+    assert result.is_error is False, result.content
+    score = result.structured_content["output"]
+    assert (score["score"], score["risk"], score["response"]) == (10, "high", "emergency")
+    assert [p["score"] for p in score["parameters"]] == [2, 2, 2, 1, 2, 0, 1]
+    assert '"score": 10' in result.content[0].text
+    assert confused.structured_content["output"]["score"] == 13  # new confusion scores 3
