@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from contextlib import closing
 
 import anyio
@@ -80,3 +81,37 @@ async def test_a_torn_record_is_skipped_and_reported_and_the_rest_digested(
         [torn] = [t for t in titles(tracker.builtin.id) if t.startswith("TornRecord")]
         assert "not a whole record" in torn
         assert not (spool_dir / segment.name).exists(), "a digested segment is deleted"
+
+
+async def test_an_envelope_that_cannot_be_digested_is_set_aside_and_the_rest_go_in(
+    live_errors, monkeypatch, tmp_path
+):
+    async with live_errors(rate_limit=0, **HELD) as live:
+        digest = sys.modules[type(live.tracker.digest).__module__]  # the version running
+        normalize, create_issue = digest.normalize, digest._create_issue
+
+        def failing_normalize(event, *args, **kwargs):
+            if event.get("message") == "unreadable":
+                raise ValueError("cannot read this one")
+            return normalize(event, *args, **kwargs)
+
+        def failing_create(session, event):
+            if event.title == "unstorable":
+                raise RuntimeError("cannot store this one")
+            return create_issue(session, event)
+
+        monkeypatch.setattr(digest, "normalize", failing_normalize)
+        monkeypatch.setattr(digest, "_create_issue", failing_create)
+        project = await live.project("aside")
+        for message in ["fine 1", "unreadable", "fine 2", "unstorable", "fine 3"]:
+            body = envelope(({"type": "event"}, json.dumps(event(message)).encode()))
+            assert (await post(live, project, body)).status_code == 200
+        live.tracker.digest_job.wake()
+        issues = await live.issues_counting(3, project=project["id"])
+        assert sorted(i["title"] for i in issues) == ["fine 1", "fine 2", "fine 3"]
+        with closing(sqlite3.connect(tmp_path / "data" / "mindframe.db", timeout=10)) as db:
+            aside = [row[0] for row in db.execute("select error from errors_inbox order by id")]
+        assert aside == ["ValueError: cannot read this one", "RuntimeError: cannot store this one"]
+        live.tracker.digest_job.wake()  # nothing is read twice
+        await anyio.sleep(0.5)
+        assert sum(i["count"] for i in await live.issues(project=project["id"])) == 3
