@@ -62,3 +62,29 @@ async def test_thirty_concurrent_wrong_logins_hash_two_at_a_time_while_health_an
                 hashes.gate.set()
         assert statuses == [401] * 30
         assert hashes.most == 2
+
+
+async def test_an_unknown_user_costs_a_full_verification_and_starting_costs_no_hash(monkeypatch):
+    from mindframe_plugins.auth.passwords import Passwords
+    from mindframe_plugins.auth.settings import AuthSettings
+
+    def no_hashing(*_: object) -> str:
+        raise AssertionError("start-up hashed a password")
+
+    monkeypatch.setattr(PasswordHasher, "hash", no_hashing)
+    settings = AuthSettings.model_construct(
+        argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1, max_concurrent_hashes=1
+    )
+    passwords = Passwords(settings)
+    checked: list[str] = []
+    real = PasswordHasher.verify
+
+    def verify(hasher: PasswordHasher, stored: str, password: str) -> bool:
+        checked.append(stored)
+        return real(hasher, stored, password)  # raises on a malformed hash
+
+    monkeypatch.setattr(PasswordHasher, "verify", verify)
+    assert not await passwords.verify(None, "a password nobody has")
+    assert not await passwords.verify(None, "")
+    [stored, _] = checked
+    assert stored.startswith("$argon2id$v=19$m=8,t=1,p=1$")
