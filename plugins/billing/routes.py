@@ -374,16 +374,13 @@ def draft_invoice(
     "/invoices/{invoice_id:str}/finalise",
     status_code=200,
     guards=MANAGE,
-    summary="Number the invoice (no gaps), book it and mail it to the customer",
+    summary="Number the invoice (no gaps), book it and put it in the mail outbox",
 )
 async def finalise_invoice(
-    invoice_id: FromPath[str],
-    billing_service: NamedDependency[BillingService],
-    notices: NamedDependency[Notices],
+    invoice_id: FromPath[str], billing_service: NamedDependency[BillingService]
 ) -> dict[str, Any]:
     invoice = await _answer(billing_service, billing_service.finalise_invoice(invoice_id))
-    await notices.invoice(invoice)
-    return public(invoice)
+    return public(invoice)  # the `mail` job mails it, from the outbox row committed with it
 
 
 @row_route(get("/invoices/{invoice_id:str}", guards=MANAGE, summary="An invoice"))
