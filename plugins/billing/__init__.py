@@ -12,6 +12,7 @@ from mindframe.sdk.auth import declare_permissions
 
 from . import gdpr, ledger, models, routes, vipps_routes
 from .dunning import Dunning
+from .dunning_mail import DunningMail
 from .inbox import Inbox
 from .invoice_mail import InvoiceMail
 from .jobs import BillingJobs
@@ -65,6 +66,7 @@ async def startup(ctx: PluginContext) -> None:
     inbox = ctx.resolve(Inbox)
     dunning = Dunning(ctx, service, ctx.resolve(Notices))
     invoice_mail = InvoiceMail(ctx, ctx.resolve(Notices))
+    dunning_mail = DunningMail(ctx, ctx.resolve(Notices))
     jobs = BillingJobs(invoice_mail=invoice_mail)
 
     async def reconcile_now() -> None:
@@ -73,12 +75,16 @@ async def startup(ctx: PluginContext) -> None:
         for difference in found:
             ctx.log.warning("billing: reconciliation: %s", difference.as_dict())
 
+    async def mail() -> None:
+        await invoice_mail.run()
+        await dunning_mail.run()
+
     async def retention() -> None:
         await ctx.transaction(gdpr.expire, ledger.now(), settings.retention_years)
 
     jobs.jobs = {
         "apply": ctx.singleton("apply", inbox.apply_pending, every=settings.apply_interval),
-        "mail": ctx.singleton("mail", invoice_mail.run, every=settings.apply_interval),
+        "mail": ctx.singleton("mail", mail, every=settings.apply_interval),
         "dunning": ctx.singleton("dunning", dunning.run, every=settings.dunning_interval),
         "renewals": ctx.singleton(
             "renewals", service.recurring.run, every=settings.dunning_interval

@@ -2,7 +2,9 @@
 what to do, mail the customer in their locale, and retry the invoice when it is due.
 
 A failure is recorded by the webhook that reports it (`dunning_attempts`); this job answers
-each failure once (`dunning_decided`), so a restart neither mails twice nor skips one. A
+each failure once (`dunning_decided`). The mail it asks for goes into the dunning mail
+outbox in the transaction that records the step (`dunning_mail`), so neither a crash nor a
+second decider of the same failure loses it or sends it twice. A
 retry is `POST /v1/invoices/{id}/pay` with a key per attempt, or for a renewal charged
 through a Vipps agreement a new charge on it; its outcome arrives as the next
 `invoice.paid` or `invoice.payment_failed` webhook (Vipps: `recurring.charge-captured.v1` or
@@ -14,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from mindframe.sdk import PluginContext, ServiceError
@@ -22,7 +24,7 @@ from mindframe.sdk.billing import DunningPolicy, FailedRenewal, ScheduledDunning
 
 from . import ledger
 from .events import SubscriptionCancelled
-from .models import invoices, subscriptions
+from .models import dunning_mail, invoices, subscriptions
 from .notices import Notices
 from .service import BillingService, operation_key
 from .stripe_gateway import ProviderError
@@ -68,11 +70,13 @@ class Dunning:
             country=invoice["buyer"].get("country") or "",
         )
         step = await self.policy().next_step(failure)
-        ended = await self._ctx.transaction(
-            _record_step, invoice["id"], invoice["dunning_attempts"], step.retry_at
+        recorded, ended = await self._ctx.transaction(
+            _record_step, invoice["id"], invoice["dunning_attempts"], step.retry_at, step.notify
         )
+        if not recorded:  # another run decided this failure already
+            return
         if step.notify:
-            await self._notices.payment_failed(invoice, step.retry_at)
+            self._service.wake("mail")
         if ended is not None:
             reference, customer_id = ended
             if reference:
@@ -121,19 +125,26 @@ def _due(session: Session, now: datetime) -> list[dict[str, Any]]:
 
 
 def _record_step(
-    session: Session, invoice_id: str, attempt: int, retry_at: datetime | None
-) -> tuple[str | None, str | None] | None:
-    """Store the decision; when it gives up, the invoice is uncollectible and its
-    subscription cancelled: returns (the provider's subscription id, the customer)."""
+    session: Session, invoice_id: str, attempt: int, retry_at: datetime | None, notify: bool
+) -> tuple[bool, tuple[str | None, str | None] | None]:
+    """Store the decision, unless this attempt was decided already (then False), with its
+    mail in the outbox when the policy asks for one. When it gives up, the invoice is
+    uncollectible and its subscription cancelled: (the provider's subscription id, the
+    customer) is returned too."""
     values: dict[str, Any] = {"dunning_decided": attempt, "next_retry_at": retry_at}
     if retry_at is None:
         values["status"] = "uncollectible"
-    session.execute(update(invoices).where(invoices.c.id == invoice_id).values(**values))
+    undecided = (invoices.c.id == invoice_id) & (invoices.c.dunning_decided < attempt)
+    if session.execute(update(invoices).where(undecided).values(**values)).rowcount == 0:
+        return False, None
+    if notify:
+        step = {"invoice_id": invoice_id, "attempt": attempt, "retry_at": retry_at}
+        session.execute(insert(dunning_mail).values(**step, queued_at=ledger.now()))
     if retry_at is not None:
-        return None
+        return True, None
     invoice = session.execute(select(invoices).where(invoices.c.id == invoice_id)).one()
     if invoice.subscription_id is None:
-        return None, invoice.customer_id
+        return True, (None, invoice.customer_id)
     session.execute(
         update(subscriptions)
         .where(subscriptions.c.id == invoice.subscription_id)
@@ -142,4 +153,4 @@ def _record_step(
     reference = session.execute(
         select(subscriptions.c.provider_ref).where(subscriptions.c.id == invoice.subscription_id)
     ).scalar_one_or_none()
-    return reference, invoice.customer_id
+    return True, (reference, invoice.customer_id)

@@ -144,6 +144,20 @@ invoice_mail = Table(
     ),
 )
 
+dunning_mail = Table(
+    "billing_dunning_mail",
+    metadata,
+    # the outbox of dunning mail: a row per notified attempt, written in the transaction
+    # that records the dunning step; `handed_at` set once the mail plugin has queued it
+    Column("invoice_id", String(32), ForeignKey("billing_invoices.id"), primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("retry_at", DateTime(timezone=True), nullable=True),  # None: dunning gave up
+    Column("queued_at", DateTime(timezone=True), nullable=False),
+    Column("handed_at", DateTime(timezone=True), nullable=True),
+    Column("mail_id", String(36), nullable=True),
+    Column("error", Text, nullable=True),
+)
+
 invoice_sequences = Table(
     "billing_invoice_sequences",
     metadata,

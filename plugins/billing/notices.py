@@ -34,6 +34,11 @@ def invoice_mail_key(invoice_id: str) -> str:
     return f"billing:invoice:{invoice_id}"
 
 
+def dunning_mail_key(invoice_id: str, attempt: int) -> str:
+    """The mail plugin's idempotency key of a dunning step's mail: one per failed attempt."""
+    return f"billing:dunning:{invoice_id}:{attempt}"
+
+
 class Notices:
     def __init__(self, ctx: PluginContext) -> None:
         self._ctx = ctx
@@ -84,8 +89,10 @@ class Notices:
         )
 
     async def payment_failed(
-        self, invoice: dict[str, Any], retry_at: datetime | None
+        self, invoice: dict[str, Any], retry_at: datetime | None, attempt: int
     ) -> QueuedMail | None:
+        """Tell the buyer a collection failed (and when we retry, or that we stopped);
+        keyed by the attempt, so handing it over again queues nothing more."""
         l10n = self.localizer(invoice["locale"])
         total = l10n.format_currency(major(invoice["total"]), invoice["currency"])
         number = invoice["number"] or ""
@@ -99,4 +106,5 @@ class Notices:
                 link=self._link("/billing/portal"),
             )
         subject = l10n.gettext(FAILED_SUBJECT).format(number=number)
-        return await self._send(invoice, subject=subject, text=text)
+        key = dunning_mail_key(invoice["id"], attempt)
+        return await self._send(invoice, subject=subject, text=text, idempotency_key=key)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from billing_testlib import eventually, running_billing, table_rows
+from sqlalchemy import text
 
 from mindframe.sdk.billing import FailedRenewal, ScheduledDunning
 
@@ -143,3 +144,50 @@ async def _make_due(billing, invoice_id):
         )
 
     await billing.kernel.runtime.container.resolve(BillingService).transaction(due)
+
+
+async def test_a_dunning_step_decided_twice_and_handed_over_twice_mails_once(billing):
+    """Two deciders of the same failure (a redelivery, or a crash between the decision and
+    the mail) and a handover whose mark was lost: the customer gets one mail."""
+    from mindframe_plugins.billing.dunning import Dunning, _undecided
+    from mindframe_plugins.billing.jobs import BillingJobs
+    from mindframe_plugins.billing.notices import Notices
+    from mindframe_plugins.billing.service import BillingService
+
+    _customer, subscription = await active_subscription(billing)
+    billing.stripe.renew(subscription, succeed=False)
+    await billing.stripe.settled()
+    container = billing.kernel.runtime.container
+    service = container.resolve(BillingService)
+    dunning = Dunning(service._ctx, service, container.resolve(Notices))
+    [failure] = await service.transaction(_undecided)
+    await dunning._decide(failure)
+    await dunning._decide(failure)  # the same step again, read before the first committed
+    await run_job(container.resolve(BillingJobs).jobs["mail"])
+    await eventually(lambda: _mails(billing, 1))
+    await eventually(lambda: _mail_settled(service))
+    assert len(billing.sink.received) == 1
+
+    await service.transaction(_forget_handover)  # as if we crashed before marking it
+    await run_job(container.resolve(BillingJobs).jobs["mail"])
+    await eventually(lambda: _mail_settled(service, handed=True))
+    assert len(billing.sink.received) == 1
+
+
+def _forget_handover(session):
+    session.execute(text("UPDATE billing_dunning_mail SET handed_at = NULL"))
+
+
+async def _mail_settled(service, handed=False):
+    """The mail plugin has sent all it queued (and billing handed every dunning mail)."""
+
+    def settled(session):
+        unsent = session.execute(text("SELECT count(*) FROM mail_outbox WHERE state != 'sent'"))
+        if unsent.scalar_one():
+            return False
+        if not handed:
+            return True
+        waiting = "SELECT count(*) FROM billing_dunning_mail WHERE handed_at IS NULL"
+        return session.execute(text(waiting)).scalar_one() == 0
+
+    return await service.transaction(settled)
