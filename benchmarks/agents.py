@@ -13,16 +13,19 @@ token for a user holding it, sent with every request.
 Anchor: a bare Litestar app under the same uvicorn flags with `POST /api/<agent>/run` whose
 handler decodes the same input struct and awaits the same `run` function with a `Run` that
 only calls through (steps run, nothing stored, texts as written), returning the output.
-The agent is a parameter: `--agent NAME` takes a built-in agent plugin (`health-news2`), or
-`--agent-dir FOLDER` any agent plugin folder, with `--input JSON` as the body; by default a
-cheap agent written here (`bench-echo`: upper-cases a short text).
+The agent is a parameter. By default `health-news2`, the agent issue 16 names, on a set of
+normal vital signs: a health-data agent, so every run is authorised (auth plugin, bearer
+token) and its hash-chained access audit entry is committed before the answer.
+`--agent bench-echo` is a cheap agent written here (upper-cases a short text, no health
+data); `--agent NAME` takes any built-in agent plugin, or `--agent-dir FOLDER` any agent
+plugin folder, with `--input JSON` as the body.
 One load generator (`wrk` with a POST script, or a keep-alive asyncio client in a separate
 process when wrk is missing) drives both in alternating rounds of fixed duration. Besides
 runs/s and latency, each round reads the CPU time each server process used (`/proc/<pid>/
 stat`, all its threads, the history writer included) and divides it by the runs it served:
 CPU per run hardly moves when other work shares the machine, runs/s does.
 
-    .venv/bin/python benchmarks/agents.py [--quick] [--agent health-news2 --input '{…}']
+    .venv/bin/python benchmarks/agents.py [--quick] [--agent bench-echo | NAME --input '{…}']
 """
 
 from __future__ import annotations
@@ -84,6 +87,19 @@ AGENT = Agent(
 )
 """
 ECHO_INPUT = {"text": "hello, agents"}
+DEFAULT_AGENT = "health-news2"
+BODIES = {
+    "bench-echo": ECHO_INPUT,
+    "health-news2": {
+        "patient_id": "p-1",
+        "respiration_rate": 18,
+        "spo2": 96,
+        "systolic_bp": 120,
+        "pulse": 80,
+        "temperature": 37.1,
+    },
+}
+"""The request body of the agents that need no --input."""
 WIRING = """
 from typing import Any
 
@@ -196,7 +212,7 @@ app = Litestar(route_handlers=[route])
 
 def agent_folder(root: Path, name: str | None, folder: str | None) -> tuple[Path, str]:
     """The agent plugin folder to benchmark (copied into `root`) and its name."""
-    if folder is None and name is None:
+    if folder is None and name == "bench-echo":
         target = root / "bench-echo"
         target.mkdir()
         (target / "plugin.toml").write_text(ECHO_MANIFEST)
@@ -274,16 +290,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per round")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--agent", help="a built-in agent plugin's name (default: bench-echo)")
+    parser.add_argument(
+        "--agent",
+        default=DEFAULT_AGENT,
+        help=f"bench-echo or a built-in agent plugin's name (default: {DEFAULT_AGENT})",
+    )
     parser.add_argument("--agent-dir", help="an agent plugin folder")
     parser.add_argument("--input", help="the request body (JSON) for --agent/--agent-dir")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     args = parser.parse_args()
-    if (args.agent or args.agent_dir) and not args.input:
-        raise SystemExit("--agent and --agent-dir need --input (the request body as JSON)")
+    if (args.agent_dir or args.agent not in BODIES) and not args.input:
+        raise SystemExit("this agent needs --input (the request body as JSON)")
     rounds, duration = (2, 2.0) if args.quick else (args.rounds, args.duration)
     loadgen, load = load_generator(args.loadgen)
-    body = args.input or json.dumps(ECHO_INPUT)
+    body = args.input or json.dumps(BODIES[args.agent])
 
     results: dict[str, list[dict]] = {"kernel": [], "bare": []}
     with tempfile.TemporaryDirectory(prefix="mf-bench-agents-") as tmp:
@@ -293,7 +313,7 @@ def main() -> None:
         shutil.copytree(
             REGISTRY, plugins / "agents", ignore=shutil.ignore_patterns("tests", "__pycache__")
         )
-        folder, name = agent_folder(plugins, args.agent, args.agent_dir)
+        folder, name = agent_folder(plugins, None if args.agent_dir else args.agent, args.agent_dir)
         env = clean_env(MINDFRAME_BUILTIN_PLUGINS="false")
         permission = needed_permission(folder, name)
         token = None
