@@ -1,40 +1,19 @@
 """Helpers of the alert tests: a local HTTP server standing in for a Slack incoming webhook,
-the mail plugin's SMTP sink, and events posted the way an SDK posts them."""
+and events posted the way an SDK posts them."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import anyio
 import uvicorn
 
 from mindframe.sdk.browser import free_port
-
-_MAIL_TESTLIB = Path(__file__).resolve().parents[2] / "mail" / "tests" / "mail_testlib.py"
-
-
-def _mail_testlib() -> Any:
-    """The mail plugin's test helpers (a real aiosmtpd server), loaded under a name of their
-    own: both test folders have a `conftest`, so the folder cannot go on `sys.path`."""
-    spec = importlib.util.spec_from_file_location("errors_alerts_mail_testlib", _MAIL_TESTLIB)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-mail_testlib = _mail_testlib()
-smtp_sink = mail_testlib.smtp_sink
-mail_settings = mail_testlib.mail_settings
 
 
 @dataclass

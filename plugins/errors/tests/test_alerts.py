@@ -11,15 +11,10 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from alert_testlib import (
-    Webhook,
-    error_event,
-    listening,
-    mail_settings,
-    smtp_sink,
-    until,
-)
+from alert_testlib import Webhook, error_event, listening, until
 from mindframe_plugins.errors.alerts import Alerts
+
+from mindframe.sdk.smtp_sink import mail_settings, smtp_sink
 
 pytestmark = pytest.mark.anyio
 

@@ -13,7 +13,9 @@ import trustme
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mail_testlib import FAKE_AUTH, Sink, mail_settings, smtp_sink
+from mail_testlib import FAKE_AUTH
+
+from mindframe.sdk.smtp_sink import Sink, mail_settings, smtp_sink
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from mail_testlib import Sink
 
 from mindframe.sdk.mail import Attachment, AttachmentTooLarge, Mailer, MailError
+from mindframe.sdk.smtp_sink import Sink
 
 pytestmark = pytest.mark.anyio
 

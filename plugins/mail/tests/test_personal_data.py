@@ -6,10 +6,10 @@ import base64
 import sqlite3
 
 import pytest
-from mail_testlib import Sink
 
 from mindframe.sdk import PluginHooks, Subject
 from mindframe.sdk.mail import Attachment, Mailer
+from mindframe.sdk.smtp_sink import Sink
 
 pytestmark = pytest.mark.anyio
 

@@ -12,9 +12,9 @@ from collections import Counter
 
 import anyio
 import pytest
-from mail_testlib import Sink, mail_settings
 
 from mindframe.sdk.mail import Mailer, MailRequest
+from mindframe.sdk.smtp_sink import Sink, mail_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import anyio
 import pytest
 import trustme
-from mail_testlib import Sink, smtp_sink
 
 from mindframe.sdk.mail import Mailer, MailRequest
+from mindframe.sdk.smtp_sink import Sink, smtp_sink
 
 pytestmark = pytest.mark.anyio
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from mail_testlib import Sink
 
 from mindframe.sdk.mail import Mailer
+from mindframe.sdk.smtp_sink import Sink
 
 pytestmark = pytest.mark.anyio
 

@@ -8,10 +8,10 @@ from email.message import EmailMessage
 
 import aiosmtplib
 import pytest
-from mail_testlib import Sink
 
 from mindframe.sdk.browser import free_port
 from mindframe.sdk.mail import Mailer, MailError
+from mindframe.sdk.smtp_sink import Sink
 
 pytestmark = pytest.mark.anyio
 

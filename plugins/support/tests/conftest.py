@@ -11,11 +11,9 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[2] / "mail" / "tests"))  # its SMTP sink
-
-from mail_testlib import Sink, mail_settings, smtp_sink
 
 from mindframe.sdk.browser import free_port
+from mindframe.sdk.smtp_sink import Sink, mail_settings, smtp_sink
 
 FAST = {"assignment_interval": 0.1, "sla_interval": 0.1, "reassign_after": 0.0}
 """Jobs that run often, so a test waits milliseconds for what production waits seconds."""
