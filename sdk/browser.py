@@ -6,15 +6,18 @@ driven by Playwright (never a browser Playwright downloads).
             page = await browser.new_page()
             await page.goto(f"{url}/hello/")
 
-`browser` skips, saying why, where `/usr/bin/chromium` is missing (`scripts/chromium`
+`serving_page(html)` serves a page of your own on another origin (a shop embedding a
+widget). `browser` skips, saying why, where `/usr/bin/chromium` is missing (`scripts/chromium`
 installs it; CI runs that).
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +77,34 @@ async def serving(runtime: Runtime, port: int | None = None, **config: Any) -> A
             yield f"http://127.0.0.1:{port}"
         finally:
             server.should_exit = True
+
+
+@contextmanager
+def serving_page(html: str) -> Iterator[str]:
+    """Serve one HTML page on another loopback port than the runtime (another origin, as a
+    customer's site embedding a widget is) for as long as the block runs; yields its URL.
+    A real server: Chromium lets only a loopback page reach a loopback runtime."""
+    body = html.encode()
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture

@@ -5,42 +5,11 @@ disable/enable of it (the 1012 "reconnect now" close)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 
 import pytest
 
-from mindframe.sdk.browser import browser, free_port  # noqa: F401 - the fixture
-
-
-@contextmanager
-def shop_serving(html: str) -> Iterator[str]:
-    """A shop's page on another loopback port than the chat server (another origin, as on a
-    customer's site); a real server, since Chromium lets only a loopback page reach loopback."""
-    body = html.encode()
-
-    class Shop(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Shop)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
+from mindframe.sdk.browser import browser, serving_page  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 SHOP = """<!doctype html><html lang="nb"><head><title>Butikk</title></head>
@@ -57,7 +26,7 @@ async def talk_through_the_widget(chat, browser, stack: ExitStack) -> None:  # n
     admin = await kernel.as_user(admin=True, username="root")
     context = await browser.new_context(locale="nb-NO")
     page = await context.new_page()
-    shop = stack.enter_context(shop_serving(SHOP.format(url=chat.url)))
+    shop = stack.enter_context(serving_page(SHOP.format(url=chat.url)))
     async with chat.socket(await chat.agent_headers("per")) as agent_ws:
         agent = await chat.agent(agent_ws)
         await page.goto(shop)

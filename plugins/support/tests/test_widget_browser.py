@@ -5,45 +5,15 @@ console with the Norwegian canned greeting, and the widget shows it."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from support_testlib import AGENT, MANAGER, agent_socket, ticket_of, user_id
 
-from mindframe.sdk.browser import browser, free_port, serving  # noqa: F401 - the fixture
+from mindframe.sdk.browser import browser, serving, serving_page  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 SHOP = """<!doctype html><html lang="nb"><head><title>Butikk</title></head>
 <body><h1>Butikken</h1><script src="{url}/chat/widget.js" async></script></body></html>"""
-
-
-@contextmanager
-def shop_serving(page: str) -> Iterator[str]:
-    """A shop's page on another loopback origin than the runtime, as on a customer's site."""
-    body = page.encode()
-
-    class Shop(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Shop)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 async def signed_in_page(browser, url: str, signed_in):  # noqa: F811
@@ -65,7 +35,7 @@ async def test_an_agent_answers_the_widget_with_a_norwegian_canned_response(
         await manager.put(f"/api/support/agents/{await user_id(agent)}", json={"name": "Per"})
         visitor_context = await browser.new_context(locale="nb-NO")
         widget_page = await visitor_context.new_page()
-        with shop_serving(SHOP.format(url=url)) as shop:
+        with serving_page(SHOP.format(url=url)) as shop:
             async with agent_socket(url, agent) as socket:
                 await widget_page.goto(shop)
                 await widget_page.locator("[data-mindframe-chat] .button").click()
