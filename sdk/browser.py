@@ -54,12 +54,19 @@ async def serving(runtime: Runtime, port: int | None = None, **config: Any) -> A
     """Serve an already started runtime over HTTP on loopback (`port`, or a free one) for as
     long as the block runs; yields its base URL (`http://127.0.0.1:PORT`). `config` goes to
     `uvicorn.Config`."""
+    async with serving_app(runtime.asgi, port, **config) as url:
+        yield url
+
+
+@asynccontextmanager
+async def serving_app(app: Any, port: int | None = None, **config: Any) -> AsyncIterator[str]:
+    """`serving` for any ASGI app (a fake of another service a plugin calls, say)."""
     import uvicorn
 
     port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            runtime.asgi,
+            app,
             host="127.0.0.1",
             port=port,
             lifespan="off",

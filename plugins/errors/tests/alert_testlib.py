@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import uvicorn
 
-from mindframe.sdk.browser import free_port
+from mindframe.sdk.browser import free_port, serving_app
 
 
 @dataclass
@@ -50,25 +49,8 @@ class Webhook:
 @asynccontextmanager
 async def listening(webhook: Webhook) -> AsyncIterator[Webhook]:
     """Serve `webhook` on its port (with uvicorn) for as long as the block runs."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            webhook,
-            host="127.0.0.1",
-            port=webhook.port,
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-        )
-    )
-    async with anyio.create_task_group() as group:
-        group.start_soon(server.serve)
-        with anyio.fail_after(10):
-            while not server.started:
-                await anyio.sleep(0.01)
-        try:
-            yield webhook
-        finally:
-            server.should_exit = True
+    async with serving_app(webhook, webhook.port):
+        yield webhook
 
 
 async def until(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
