@@ -2,7 +2,7 @@
 
 A propensity must be the probability the action really had, so the choice is made from an
 explicit distribution (`from_probabilities`) or from an ensemble of sampled scores whose
-empirical argmax distribution is exactly what was sampled from (`from_ensemble`).
+empirical argmax distribution is exactly what was sampled from (`ensemble_probabilities`).
 """
 
 from __future__ import annotations

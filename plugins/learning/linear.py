@@ -83,8 +83,9 @@ class LinUCB(LinearLearner):
 
 class LinThompson(LinearLearner):
     """Linear Thompson sampling: theta_k ~ N(theta_hat_k, v^2 A_k^-1), so the score at x is
-    normal with mean theta_hat_k . x and sd v * sqrt(x^T A_k^-1 x); `samples` draws of it
-    make the ensemble whose winner shares are the exact propensities."""
+    normal with mean theta_hat_k . x and sd v * sqrt(x^T A_k^-1 x); `samples` draws of it,
+    fresh for every decision, make the ensemble whose winner shares are the propensities
+    (exact given those draws)."""
 
     kind = "lin_thompson"
 
