@@ -12,6 +12,7 @@ than an ORM session: that is the hot path.)
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any, Literal
@@ -20,9 +21,10 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
-from mindframe.sdk import Event, PluginContext
+from mindframe.sdk import Event, PluginContext, ServiceError
 
 from . import ledger, stripe_events, vipps_events, vipps_recurring_events
+from .jobs import BillingJobs
 from .models import webhooks
 from .settings import BillingSettings
 
@@ -165,12 +167,17 @@ class Inbox:
             )
             self.last_error = f"{provider} event {event_id} could not be applied yet"
             self._ctx.log.warning("billing: %s (%s)", self.last_error, _describe(error))
-        await self.publish(found)
+        await self.publish(found, event_type)
         return outcome
 
-    async def publish(self, found: list[Event]) -> None:
+    async def publish(self, found: list[Event], event_type: str) -> None:
+        """Publish what an applied webhook changed; an activated Vipps agreement also wakes
+        the `renewals` job, which charges its first period (keyed as any renewal)."""
         for event in found:
             await self._ctx.publish(event)
+        if vipps_recurring_events.made_a_period_due(event_type, found):
+            with contextlib.suppress(ServiceError):  # not started yet: it runs when it starts
+                self._ctx.resolve(BillingJobs).wake("renewals")
 
     async def apply_pending(self) -> int:
         """Retry stored webhooks that were not applied (the `apply` job); how many now are."""
@@ -187,7 +194,7 @@ class Inbox:
                 continue
             if outcome == "applied":
                 applied += 1
-                await self.publish(found)
+                await self.publish(found, str(event.get("eventType") or event.get("type")))
         if applied and not await self.depth():
             self.last_error = None
         return applied

@@ -2,7 +2,8 @@
 
 `subscribe` writes the subscription (`incomplete`) before asking Vipps for an agreement,
 keyed by the subscription, so a retried call makes one agreement. The customer accepts it
-in the app; its `recurring.agreement-activated.v1` webhook makes the first period due.
+in the app; its `recurring.agreement-activated.v1` webhook makes the first period due
+and wakes the `renewals` job, which invoices and charges it at once.
 
 The `renewals` job then, for each active subscription whose period has ended, issues the
 invoice (numbered, booked and put in the mail outbox) and a payment row and moves the
@@ -188,7 +189,8 @@ def _renew(
     session: Session, subscription_id: str, now: datetime, series: str, settings: BillingSettings
 ) -> list[Event]:
     """Invoice one ended period and move the period on; the payment waits to be charged.
-    Claimed by the period's end: a second run finds it moved and does nothing."""
+    Claimed by moving the period's end first, only from the end this run read: a second
+    run (the job woken by an activation beside a scheduled one) moves nothing and stops."""
     subscription = session.execute(
         select(subscriptions).where(subscriptions.c.id == subscription_id)
     ).one()
@@ -200,6 +202,17 @@ def _renew(
     if period_end > now:
         return []
     plan = session.execute(select(plans).where(plans.c.id == subscription.plan_id)).one()
+    claimed = session.execute(
+        update(subscriptions)
+        .where(
+            subscriptions.c.id == subscription_id,
+            subscriptions.c.status == "active",
+            subscriptions.c.current_period_end == subscription.current_period_end,
+        )
+        .values(current_period_end=next_period_end(period_end, plan.interval))
+    ).rowcount
+    if not claimed:
+        return []
     invoice_id = invoices.draft(
         session,
         subscription.customer_id,
@@ -210,11 +223,6 @@ def _renew(
     )
     row = invoices.finalise(session, invoice_id, series, settings.invoice_due_days)
     _new_payment(session, row)
-    session.execute(
-        update(subscriptions)
-        .where(subscriptions.c.id == subscription_id)
-        .values(current_period_end=next_period_end(period_end, plan.interval))
-    )
     return [
         InvoiceFinalised(
             invoice_id=invoice_id,

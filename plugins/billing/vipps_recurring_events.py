@@ -39,6 +39,13 @@ AGREEMENT_EVENTS = {
     "recurring.agreement-expired.v1": "EXPIRED",
 }
 CAPTURED, FAILED = "recurring.charge-captured.v1", "recurring.charge-failed.v1"
+ACTIVATED = "recurring.agreement-activated.v1"
+
+
+def made_a_period_due(event_type: str, found: list[Event]) -> bool:
+    """Whether applying this event activated a subscription, so its first period is due:
+    the `renewals` job should invoice and charge it now rather than at its next run."""
+    return event_type == ACTIVATED and bool(found)
 
 
 def is_recurring(event: dict[str, Any]) -> bool:

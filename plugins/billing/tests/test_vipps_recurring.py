@@ -48,7 +48,9 @@ def recurring(billing):
 
 
 async def renew(billing):
-    """The `renewals` job's work, now: invoice the ended period and charge it."""
+    """The first period's charge, made on activation (by the `renewals` job, woken), and a
+    renewals run after it that finds nothing more to do."""
+    await eventually(lambda: _charges(billing))
     await recurring(billing).run()
     [charge] = [c for c in billing.vipps.charges.values() if c["status"] == "PENDING"]
     return charge
@@ -116,10 +118,11 @@ async def test_a_renewal_is_charged_with_an_idempotency_key_and_its_capture_pays
 
 async def test_a_charge_sent_again_after_a_crash_is_one_charge_at_vipps(billing):
     await active_agreement(billing)
+    await eventually(lambda: _charges(billing))  # the first period, charged on activation
     from mindframe_plugins.billing import vipps_recurring
 
     service = recurring(billing)
-    now = vipps_recurring.ledger.now()
+    now = await _end_period(billing)
     [subscription_id] = await service._ctx.transaction(vipps_recurring._due_renewals, now)
     settings = service.settings
     await service._ctx.transaction(
@@ -132,12 +135,13 @@ async def test_a_charge_sent_again_after_a_crash_is_one_charge_at_vipps(billing)
         key=key,
         external_id=payment["id"],
         amount=payment["amount"],
-        description="INV-000001",
+        description="INV-000002",
         due=now.date(),
     )
     await service.send_charges()  # after the restart: sent again under the same key
-    assert len(billing.vipps.charges) == 1
-    assert (await one(billing, "payments"))["provider_ref"] == first
+    assert len(billing.vipps.charges) == 2  # the first period's and this one
+    second = [p for p in await table_rows(billing, "payments") if p["id"] == payment["id"]]
+    assert second[0]["provider_ref"] == first
 
 
 async def test_a_failed_charge_enters_dunning_and_the_retry_is_a_new_charge(billing):
@@ -229,6 +233,7 @@ async def test_a_forged_or_malformed_recurring_webhook_is_refused_and_changes_no
 
 async def test_cancelling_the_subscription_stops_the_agreement(billing):
     _customer, created = await active_agreement(billing)
+    await eventually(lambda: _charges(billing))  # the first period, charged on activation
     subscription = await one(billing, "subscriptions")
     response = await billing.operator.post(
         f"/api/billing/subscriptions/{subscription['id']}/cancel"
@@ -243,5 +248,45 @@ async def test_cancelling_the_subscription_stops_the_agreement(billing):
     await billing.kernel.bus_probe.next("billing.subscription.cancelled")
     with pytest.raises(TimeoutError):
         await billing.kernel.bus_probe.next("billing.subscription.cancelled", timeout=0.5)
+    await _end_period(billing)
     await recurring(billing).run()
-    assert billing.vipps.charges == {}  # a cancelled subscription is not charged
+    assert len(billing.vipps.charges) == 1  # a cancelled subscription is charged no more
+
+
+async def test_activation_charges_the_first_period_at_once_and_the_renewals_job_not_again(
+    billing,
+):
+    from mindframe_plugins.billing.jobs import BillingJobs
+    from test_dunning import run_job
+
+    _customer, created = await active_agreement(billing)  # no renewals run asked for
+    [charge] = await eventually(lambda: _charges(billing))
+    assert (charge["agreementId"], charge["amount"]) == (created["agreement_id"], 25000)
+    invoice = await one(billing, "invoices")
+    assert (invoice["number"], invoice["total"]) == ("INV-000001", 25000)
+    assert (await one(billing, "payments"))["provider_ref"] == charge["id"]
+    await run_job(billing.kernel.runtime.container.resolve(BillingJobs).jobs["renewals"])
+    assert len(billing.vipps.charges) == 1
+    assert len(calls(billing, "POST", "/charges")) == 1
+    assert len(await table_rows(billing, "invoices")) == 1
+
+
+async def _charges(billing):
+    """The fake's charges once ours has learnt the charge id of its payment."""
+    linked = [p for p in await table_rows(billing, "payments") if p["provider_ref"]]
+    return list(billing.vipps.charges.values()) if linked else None
+
+
+async def _end_period(billing):
+    """Move the subscription's period end to now, as if a month had passed; returns now."""
+    from mindframe_plugins.billing import ledger
+    from mindframe_plugins.billing.models import subscriptions
+    from sqlalchemy import update
+
+    now = ledger.now()
+
+    def period_ended(session):
+        session.execute(update(subscriptions).values(current_period_end=now))
+
+    await recurring(billing)._ctx.transaction(period_ended)
+    return now
