@@ -2,7 +2,9 @@
 
 Reports every difference (nothing is changed: a person decides): a payment the provider
 has and we do not, amounts captured or refunded that differ, a state that differs, a
-subscription whose status differs, and what we hold that the provider does not know.
+subscription whose status differs, and what we hold that the provider does not know. For
+Vipps, ePayments and recurring agreements are apart: each agreement's status, and each
+charge's status and amount against the payment row it was made for.
 Run by the `reconcile` singleton job and by `mindframe billing reconcile`.
 """
 
@@ -16,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import ledger
-from .models import payments, subscriptions
+from .models import invoices, payments, subscriptions, vipps_agreements
 from .service import BillingService
 from .stripe_events import SUBSCRIPTION_STATUS
 from .stripe_gateway import ProviderError
@@ -83,7 +85,11 @@ async def _stripe(service: BillingService) -> list[Difference]:
 
 async def _vipps(service: BillingService) -> list[Difference]:
     found: list[Difference] = []
-    for reference, mine in (await service.transaction(_payments_of, "vipps")).items():
+    charges = await service.transaction(_charges)
+    epayments = await service.transaction(_payments_of, "vipps")
+    for reference, mine in epayments.items():
+        if reference in charges:
+            continue
         try:
             live = await service.vipps.get(reference)
         except ProviderError as error:
@@ -96,6 +102,37 @@ async def _vipps(service: BillingService) -> list[Difference]:
                 found.append(Difference("vipps", reference, field, mine[field], theirs))
         if mine["state"] != live.get("state"):
             found.append(Difference("vipps", reference, "state", mine["state"], live.get("state")))
+    return found + await _vipps_recurring(service, charges)
+
+
+# a charge Vipps has not settled yet is one our payment row still calls PENDING
+CHARGE_STATUS = {"DUE": "PENDING", "PROCESSING": "PENDING"}
+
+
+async def _vipps_recurring(
+    service: BillingService, charges: dict[str, dict[str, Any]]
+) -> list[Difference]:
+    found: list[Difference] = []
+    gateway = service.recurring.gateway
+    for agreement_id, status in (await service.transaction(_agreement_statuses)).items():
+        try:
+            live = await gateway.agreement(agreement_id)
+        except ProviderError as error:
+            found.append(Difference("vipps", agreement_id, "agreement", status, str(error)))
+            continue
+        if live.get("status") != status:
+            found.append(Difference("vipps", agreement_id, "status", status, live.get("status")))
+    for charge_id, mine in charges.items():
+        try:
+            live = await gateway.get_charge(mine["agreement_id"], charge_id)
+        except ProviderError as error:
+            found.append(Difference("vipps", charge_id, "charge", mine["state"], str(error)))
+            continue
+        theirs = CHARGE_STATUS.get(live.get("status"), live.get("status"))
+        if mine["state"] != theirs:
+            found.append(Difference("vipps", charge_id, "state", mine["state"], theirs))
+        if mine["amount"] != int(live.get("amount") or 0):
+            found.append(Difference("vipps", charge_id, "amount", mine["amount"], live["amount"]))
     return found
 
 
@@ -110,6 +147,27 @@ def _payments_of(session: Session, provider: str) -> dict[str, dict[str, Any]]:
         captured, refunded = ledger.payment_totals(session, row.id)
         found[row.provider_ref] = {"state": row.state, "captured": captured, "refunded": refunded}
     return found
+
+
+def _agreement_statuses(session: Session) -> dict[str, str]:
+    rows = session.execute(select(vipps_agreements.c.id, vipps_agreements.c.status))
+    return {agreement_id: status for agreement_id, status in rows}
+
+
+def _charges(session: Session) -> dict[str, dict[str, Any]]:
+    """Our payments sent as charges on an agreement, by charge id."""
+    rows = session.execute(
+        select(
+            payments.c.provider_ref,
+            payments.c.state,
+            payments.c.amount,
+            vipps_agreements.c.id.label("agreement_id"),
+        )
+        .join(invoices, invoices.c.id == payments.c.invoice_id)
+        .join(vipps_agreements, vipps_agreements.c.subscription_id == invoices.c.subscription_id)
+        .where(payments.c.provider == "vipps", payments.c.provider_ref.is_not(None))
+    )
+    return {row.provider_ref: dict(row._mapping) for row in rows}
 
 
 def _subscription_statuses(session: Session) -> dict[str, str]:

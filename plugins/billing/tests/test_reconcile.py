@@ -105,3 +105,33 @@ async def test_mindframe_help_lists_billing_without_importing_it(tmp_path):
     async with asyncio.timeout(60):
         out, _ = await process.communicate()
     assert "billing" in out.decode() and "reconcile" in out.decode()
+
+
+async def test_a_vipps_agreement_stopped_behind_our_back_and_a_charge_amount_are_reported(
+    billing,
+):
+    from billing_testlib import eventually
+    from test_vipps_recurring import _charges, active_agreement
+
+    _customer, created = await active_agreement(billing)
+    [charge] = await eventually(lambda: _charges(billing))  # the first period's
+    agreement = created["agreement_id"]
+    billing.vipps.agreements[agreement]["status"] = "STOPPED"  # no webhook tells us
+    billing.vipps.charges[charge["id"]]["amount"] = 24000
+    response = await billing.operator.get("/api/billing/reconciliation")
+    assert response.json()["differences"] == [
+        {
+            "provider": "vipps",
+            "object_id": agreement,
+            "field": "status",
+            "ours": "ACTIVE",
+            "theirs": "STOPPED",
+        },
+        {
+            "provider": "vipps",
+            "object_id": charge["id"],
+            "field": "amount",
+            "ours": 25000,
+            "theirs": 24000,
+        },
+    ]
