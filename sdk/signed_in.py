@@ -25,6 +25,36 @@ FAST_PASSWORD_HASHING = {"argon2_time_cost": 1, "argon2_memory_cost": 8, "argon2
 """The auth plugin's settings under the test harness: hashing a password takes
 milliseconds instead of the production setting's tenth of a second and 64 MiB."""
 
+HEADER_PERMISSIONS_PLUGIN = '''
+from mindframe.sdk import hookimpl
+from mindframe.sdk.auth import Authenticator, Identity, install_authenticator
+
+
+class HeaderAuthenticator(Authenticator):
+    """Tests only: whoever sends `X-Test-Permissions: a,b` holds permissions a and b."""
+
+    async def authenticate(self, connection):
+        granted = connection.headers.get("x-test-permissions")
+        if granted is None:
+            return None
+        permissions = frozenset(p for p in granted.split(",") if p)
+        return Identity(user_id="u1", username="tester", permissions=permissions)
+
+    async def enforcing(self):
+        return True
+
+    async def permission_denied(self, connection, identity, permission):
+        pass
+
+
+@hookimpl
+def startup(ctx):
+    install_authenticator(ctx, HeaderAuthenticator())
+'''
+"""A plugin's `__init__.py` for `plugin_factory.make(name, HEADER_PERMISSIONS_PLUGIN)`: an
+authenticator that enforces permissions and grants those a request names in its
+`X-Test-Permissions` header, for tests of guards without the auth plugin's users."""
+
 
 def _user_maker(runtime: Runtime) -> Any:
     """The auth plugin's service, which can create users and roles; a clear error when the

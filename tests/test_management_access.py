@@ -13,6 +13,7 @@ import pytest
 
 from mindframe.kernel.records import PluginState
 from mindframe.sdk.auth import Authenticator
+from mindframe.sdk.signed_in import HEADER_PERMISSIONS_PLUGIN
 
 pytestmark = pytest.mark.anyio
 REMOTE = ("203.0.113.9", 5000)
@@ -26,33 +27,6 @@ from mindframe.sdk import hookimpl
 def startup(ctx):
     raise RuntimeError(f"cannot read the key in {__file__}")
 """
-
-GATE = '''
-from mindframe.sdk import hookimpl
-from mindframe.sdk.auth import Authenticator, Identity, install_authenticator
-
-
-class HeaderAuthenticator(Authenticator):
-    """Whoever sends `X-Test-Permissions: a,b` holds permissions a and b."""
-
-    async def authenticate(self, connection):
-        granted = connection.headers.get("x-test-permissions")
-        if granted is None:
-            return None
-        permissions = frozenset(p for p in granted.split(",") if p)
-        return Identity(user_id="u1", username="tester", permissions=permissions)
-
-    async def enforcing(self):
-        return True
-
-    async def permission_denied(self, connection, identity, permission):
-        pass
-
-
-@hookimpl
-def startup(ctx):
-    install_authenticator(ctx, HeaderAuthenticator())
-'''
 
 
 @asynccontextmanager
@@ -126,7 +100,7 @@ async def test_before_the_first_user_errors_and_paths_are_for_loopback_only(
 async def test_once_auth_enforces_errors_are_for_users_who_may_read_the_management_api(
     boot_kernel, plugin_factory
 ):
-    plugin_factory.make("gate", GATE)
+    plugin_factory.make("gate", HEADER_PERMISSIONS_PLUGIN)
     plugin_factory.make("broken", BROKEN)
     async with boot_kernel(["gate", "broken"], builtin=False) as kernel:
         async with client_at(kernel, LOOPBACK) as anonymous:
@@ -171,7 +145,7 @@ async def test_disabling_a_requirement_of_the_authenticator_needs_confirm_too(
     boot_kernel, plugin_factory, caplog
 ):
     plugin_factory.make("base", "")
-    plugin_factory.make("gate", GATE, requires=["base"])
+    plugin_factory.make("gate", HEADER_PERMISSIONS_PLUGIN, requires=["base"])
     plugin_factory.make("other", "")
     async with boot_kernel(["gate", "other"], builtin=False) as kernel:
         async with client_at(kernel, LOOPBACK, **{"X-Test-Permissions": "kernel.*"}) as admin:

@@ -13,8 +13,7 @@ import trustme
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mail_testlib import FAKE_AUTH
-
+from mindframe.sdk.signed_in import HEADER_PERMISSIONS_PLUGIN
 from mindframe.sdk.smtp_sink import Sink, mail_settings, smtp_sink
 
 
@@ -38,7 +37,7 @@ def mail_kernel(
 ) -> Callable[..., AbstractAsyncContextManager[Any]]:
     """`async with mail_kernel(max_attempts=2) as kernel:` the mail plugin sending to `sink`,
     with a stand-in auth plugin; the client holds `mail.*` unless `permissions=` says else."""
-    plugin_factory.make("testauth", FAKE_AUTH)
+    plugin_factory.make("testauth", HEADER_PERMISSIONS_PLUGIN)
 
     @asynccontextmanager
     async def start(
