@@ -1,47 +1,16 @@
 """The intake, digest and issue states on PostgreSQL (upserts, tuple IN, generation bumps),
-each test in a database of its own (see plugins/mail/tests/test_postgres.py). Skipped when
-PostgreSQL is not reachable at 127.0.0.1:5432."""
+each test in a database of its own (the SDK's `postgres_url`). Skipped when PostgreSQL is
+not reachable."""
 
 from __future__ import annotations
 
 import json
-import socket
-import uuid
-from collections.abc import AsyncIterator
 
 import anyio
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 from test_intake import envelope, event
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
-
-SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
-
-
-def reachable() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
-@pytest.fixture
-async def postgres() -> AsyncIterator[str]:
-    if not reachable():
-        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432 (database test, user postgres)")
-    name = f"errors_test_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(f"{SERVER}/test", isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 def crash(kind: str, release: str, user: str) -> bytes:
@@ -50,11 +19,11 @@ def crash(kind: str, release: str, user: str) -> bytes:
     return envelope(({"type": "event"}, json.dumps(sent).encode()))
 
 
-async def test_events_group_count_users_and_regress_on_postgresql(boot_kernel, postgres: str):
+async def test_events_group_count_users_and_regress_on_postgresql(boot_kernel, postgres_url: str):
     from mindframe_plugins.errors import issue_states, reading
     from mindframe_plugins.errors.service import ErrorTracker
 
-    async with boot_kernel(["errors"], database_url=postgres) as kernel:
+    async with boot_kernel(["errors"], database_url=postgres_url) as kernel:
         tracker = kernel.runtime.container.resolve(ErrorTracker)
         project, _ = await tracker.projects.create("pg", rate_limit=0)
 
