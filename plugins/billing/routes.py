@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException, HTTPException
+from litestar.exceptions import ClientException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter
 
@@ -22,30 +22,19 @@ from mindframe.sdk import PluginContext
 from mindframe.sdk.auth import requires_permission
 from mindframe.sdk.i18n import N_
 
-from . import card_data, rendering
-from .errors import BillingError
+from . import rendering
 from .inbox import Inbox, MalformedWebhook, parse_stripe, parse_vipps
 from .invoices import Line
 from .notices import Notices
 from .reconcile import reconcile
+from .route_helpers import MANAGE, Strict, answer, card_number_refusal, public
 from .service import BillingService
 from .signatures import WebhookRefused, verify_stripe, verify_vipps
-from .stripe_gateway import ProviderError
 
-CARD_REFUSED = N_(
-    "card numbers are never accepted here: customers pay on Stripe's checkout page or in "
-    "the Vipps MobilePay app"
-)
 WEBHOOK_REFUSED = N_("webhook refused: {reason}")
-PROVIDER_FAILED = N_("the payment provider did not accept the request: {reason}")
 
-MANAGE = [requires_permission("billing.manage")]
 REFUND = [requires_permission("billing.refund")]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
-
-
-class Strict(msgspec.Struct, forbid_unknown_fields=True):
-    """Request bodies name every field they take: anything else (a card number) is a 400."""
 
 
 class NewProduct(Strict):
@@ -104,21 +93,6 @@ class DraftInvoice(Strict):
     lines: Annotated[list[InvoiceLine], msgspec.Meta(min_length=1, max_length=500)]
 
 
-async def _answer(service: BillingService, work: Awaitable[Any]) -> Any:
-    """Await `work`, turning billing refusals into problem details in the request's locale."""
-    try:
-        return await work
-    except BillingError as error:
-        raise HTTPException(status_code=error.status, detail=service.explain(error)) from None
-    except ProviderError as error:
-        detail = service._ctx.gettext(PROVIDER_FAILED).format(reason=str(error))
-        raise HTTPException(status_code=error.status, detail=detail) from None
-
-
-def public(value: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in value.items()}
-
-
 # --- the kinds of operator route ------------------------------------------------------------
 #
 # Most operator routes hand their path id and body to one `BillingService` call and answer
@@ -153,7 +127,7 @@ def created_route(route: HTTPRouteHandler) -> Callable[[Call], HTTPRouteHandler]
         async def handler(
             data: JSONBody[_body_of(create)], billing_service: NamedDependency[BillingService]
         ) -> dict[str, Any]:
-            return public(await _answer(billing_service, create(billing_service, data)))
+            return public(await answer(billing_service, create(billing_service, data)))
 
         return _as_route(route, create, handler)
 
@@ -167,7 +141,7 @@ def row_route(route: HTTPRouteHandler) -> Callable[[Call], HTTPRouteHandler]:
         async def handler(
             record_id: _path_id(route), billing_service: NamedDependency[BillingService]
         ) -> dict[str, Any]:
-            return public(await _answer(billing_service, fetch(billing_service, record_id)))
+            return public(await answer(billing_service, fetch(billing_service, record_id)))
 
         return _as_route(route, fetch, handler)
 
@@ -185,7 +159,7 @@ def customer_route(route: HTTPRouteHandler) -> Callable[[Call], HTTPRouteHandler
             billing_service: NamedDependency[BillingService],
         ) -> dict[str, Any]:
             work = start(billing_service, customer_id, data)
-            return public(await _answer(billing_service, work))
+            return public(await answer(billing_service, work))
 
         return _as_route(route, start, handler)
 
@@ -205,7 +179,7 @@ def money_route(route: HTTPRouteHandler) -> Callable[[Call], HTTPRouteHandler]:
         ) -> dict[str, Any]:
             key = idempotency_key or uuid.uuid4().hex
             work = move(billing_service, payment_id, data.amount, key)
-            return public(await _answer(billing_service, work))
+            return public(await answer(billing_service, work))
 
         return _as_route(route, move, handler)
 
@@ -291,7 +265,7 @@ def payment_intent(service: BillingService, customer_id: str, data: Charge) -> A
 async def portal(
     customer_id: FromPath[str], billing_service: NamedDependency[BillingService]
 ) -> dict[str, str]:
-    return {"url": await _answer(billing_service, billing_service.portal(customer_id))}
+    return {"url": await answer(billing_service, billing_service.portal(customer_id))}
 
 
 @customer_route(
@@ -379,7 +353,7 @@ def draft_invoice(
 async def finalise_invoice(
     invoice_id: FromPath[str], billing_service: NamedDependency[BillingService]
 ) -> dict[str, Any]:
-    invoice = await _answer(billing_service, billing_service.finalise_invoice(invoice_id))
+    invoice = await answer(billing_service, billing_service.finalise_invoice(invoice_id))
     return public(invoice)  # the `mail` job mails it, from the outbox row committed with it
 
 
@@ -399,7 +373,7 @@ async def invoice_pdf(
     billing_service: NamedDependency[BillingService],
     notices: NamedDependency[Notices],
 ) -> Response[bytes]:
-    invoice = await _answer(billing_service, billing_service.invoice(invoice_id))
+    invoice = await answer(billing_service, billing_service.invoice(invoice_id))
     content = rendering.pdf(notices.render(invoice))
     name = rendering.pdf_filename(invoice)
     return Response(
@@ -420,13 +394,13 @@ async def invoice_html(
     billing_service: NamedDependency[BillingService],
     notices: NamedDependency[Notices],
 ) -> str:
-    invoice = await _answer(billing_service, billing_service.invoice(invoice_id))
+    invoice = await answer(billing_service, billing_service.invoice(invoice_id))
     return rendering.html(notices.render(invoice))
 
 
 @get("/reconciliation", guards=MANAGE, summary="Compare the ledger with Stripe and Vipps now")
 async def reconciliation(billing_service: NamedDependency[BillingService]) -> dict[str, Any]:
-    found = await _answer(billing_service, reconcile(billing_service))
+    found = await answer(billing_service, reconcile(billing_service))
     return {"differences": [difference.as_dict() for difference in found]}
 
 
@@ -500,11 +474,6 @@ def build(ctx: PluginContext) -> list[Any]:
             raise refused(str(error)) from None
         return {"received": outcome}
 
-    async def refuse_card_numbers(request: Request) -> None:
-        body = (await request.body()).decode(errors="replace")
-        query = request.scope.get("query_string", b"").decode(errors="replace")
-        if card_data.holds_card_number(body) or card_data.holds_card_number(query):
-            raise ClientException(ctx.gettext(CARD_REFUSED))
-
-    operator = Router(path="/", route_handlers=OPERATOR_ROUTES, before_request=refuse_card_numbers)
+    refusal = card_number_refusal(ctx)
+    operator = Router(path="/", route_handlers=OPERATOR_ROUTES, before_request=refusal)
     return [stripe_webhook, vipps_webhook, operator]

@@ -1,21 +1,20 @@
 """HTTP for subscriptions paid through Vipps MobilePay recurring agreements, and for
 cancelling a subscription: operator routes under `/api/billing/`, behind `billing.manage`
-and the card-data refusal, like the rest of the operator API (`routes.py`)."""
+and the card-data refusal, like the rest of the operator API (`routes.py`); what they
+share is in `route_helpers.py`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Router, post
+from litestar import Router, post
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException
 from litestar.params import FromPath, JSONBody
 
 from mindframe.sdk import PluginContext
 
-from . import card_data
-from .routes import CARD_REFUSED, MANAGE, Strict, _answer, public
+from .route_helpers import MANAGE, Strict, answer, card_number_refusal, public
 from .service import BillingService
 
 
@@ -37,7 +36,7 @@ async def subscribe_vipps(
     billing_service: NamedDependency[BillingService],
 ) -> dict[str, Any]:
     work = billing_service.subscribe_vipps(customer_id, data.plan_id, data.seats, data.phone)
-    return await _answer(billing_service, work)
+    return await answer(billing_service, work)
 
 
 @post(
@@ -50,15 +49,9 @@ async def cancel_subscription(
     subscription_id: FromPath[str], billing_service: NamedDependency[BillingService]
 ) -> dict[str, Any]:
     work = billing_service.cancel_subscription(subscription_id)
-    return public(await _answer(billing_service, work))
+    return public(await answer(billing_service, work))
 
 
 def build(ctx: PluginContext) -> list[Any]:
-    async def refuse_card_numbers(request: Request) -> None:
-        body = (await request.body()).decode(errors="replace")
-        query = request.scope.get("query_string", b"").decode(errors="replace")
-        if card_data.holds_card_number(body) or card_data.holds_card_number(query):
-            raise ClientException(ctx.gettext(CARD_REFUSED))
-
     handlers = [subscribe_vipps, cancel_subscription]
-    return [Router(path="/", route_handlers=handlers, before_request=refuse_card_numbers)]
+    return [Router(path="/", route_handlers=handlers, before_request=card_number_refusal(ctx))]
