@@ -177,6 +177,7 @@ finally:
 def write_plugins(root: Path, count: int) -> Path:
     """`count` plugin folders (plugin.toml, hooks, route, service, table) under root/plugins."""
     plugins = root / "plugins"
+    plugins.mkdir(exist_ok=True)  # with --plugins 0 too: a missing folder is reported failed
     for index in range(count):
         name = f"gen{index:03d}"
         cls = f"Gen{index:03d}Service"
