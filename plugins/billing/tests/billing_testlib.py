@@ -9,16 +9,14 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
 from typing import Any
 
 import httpx
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from fakes.common import client_target
 from fakes.stripe_server import FakeStripe
 from fakes.vipps_server import FakeVipps
+
+from mindframe.sdk.smtp_sink import Sink, smtp_sink
 
 STRIPE_SECRET = "whsec_test_current"
 STRIPE_OLD_SECRET = "whsec_test_previous"
@@ -26,32 +24,6 @@ VIPPS_SECRET = base64.b64encode(b"vipps webhook secret for tests, 64 bytes long.
 HOST = "http://mindframe.test"
 STRIPE_HOOK = f"{HOST}/api/billing/webhooks/stripe"
 VIPPS_HOOK = f"{HOST}/api/billing/webhooks/vipps"
-
-
-class Sink:
-    """An SMTP server (aiosmtpd) that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.received: list[EmailMessage] = []
-        self.port = 0
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        parser = BytesParser(policy=policy.default)
-        self.received.append(parser.parsebytes(envelope.original_content or b""))  # type: ignore[arg-type]
-        return "250 2.0.0 OK"
-
-
-@asynccontextmanager
-async def smtp_sink() -> AsyncIterator[Sink]:
-    sink = Sink()
-    server = await asyncio.get_running_loop().create_server(
-        lambda: SMTP(sink, hostname="sink"), "127.0.0.1", 0
-    )
-    sink.port = server.sockets[0].getsockname()[1]
-    try:
-        yield sink
-    finally:
-        server.close()
 
 
 def billing_settings(stripe: FakeStripe, vipps: FakeVipps, **overrides: Any) -> dict[str, Any]:
@@ -179,6 +151,22 @@ async def held_stripe_payment(billing: Billing, amount: int = 10000) -> tuple[st
     billing.stripe.webhooks.paused = True
     billing.stripe.confirm(response.json()["id"])
     return response.json()["payment_id"], billing.stripe.events[-1]
+
+
+async def monthly_plan(billing: Billing, locale: str = "nb") -> tuple[dict[str, Any], str]:
+    """A customer and a monthly plan of 200 NOK (net) to subscribe them to: (customer, plan id)."""
+    customer = await billing.customer(locale=locale, email="ola@example.no")
+    product = await billing.operator.post("/api/billing/products", json={"name": "Mindframe"})
+    plan = await billing.operator.post(
+        "/api/billing/plans",
+        json={
+            "product_id": product.json()["id"],
+            "name": "Pro",
+            "unit_amount": 20000,
+            "currency": "NOK",
+        },
+    )
+    return customer, plan.json()["id"]
 
 
 async def table_rows(billing: Billing, table: str) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ mailed in their locale each time, and billing gives up when the policy says so."
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from billing_testlib import eventually, running_billing, table_rows
+from billing_testlib import eventually, monthly_plan, running_billing, table_rows
 from sqlalchemy import text
 
 from mindframe.sdk.billing import FailedRenewal, ScheduledDunning
@@ -13,20 +13,10 @@ pytestmark = pytest.mark.anyio
 
 
 async def active_subscription(billing, locale="nb"):
-    customer = await billing.customer(locale=locale, email="ola@example.no")
-    product = await billing.operator.post("/api/billing/products", json={"name": "Mindframe"})
-    plan = await billing.operator.post(
-        "/api/billing/plans",
-        json={
-            "product_id": product.json()["id"],
-            "name": "Pro",
-            "unit_amount": 20000,
-            "currency": "NOK",
-        },
-    )
+    customer, plan_id = await monthly_plan(billing, locale)
     await billing.operator.post(
         f"/api/billing/customers/{customer['id']}/subscriptions",
-        json={"plan_id": plan.json()["id"]},
+        json={"plan_id": plan_id},
     )
     session = billing.stripe.complete_checkout(billing.stripe.sessions()[0]["id"])
     await billing.stripe.settled()

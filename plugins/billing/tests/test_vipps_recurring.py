@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from billing_testlib import VIPPS_HOOK, VIPPS_SECRET, eventually, table_rows
+from billing_testlib import VIPPS_HOOK, VIPPS_SECRET, eventually, monthly_plan, table_rows
 from fakes.vipps_server import FakeVipps, vipps_headers
 
 pytestmark = pytest.mark.anyio
@@ -15,20 +15,10 @@ pytestmark = pytest.mark.anyio
 
 async def agreement(billing, locale="nb"):
     """A customer subscribed to a monthly plan of 200 NOK (net) by a Vipps agreement."""
-    customer = await billing.customer(locale=locale, email="ola@example.no")
-    product = await billing.operator.post("/api/billing/products", json={"name": "Mindframe"})
-    plan = await billing.operator.post(
-        "/api/billing/plans",
-        json={
-            "product_id": product.json()["id"],
-            "name": "Pro",
-            "unit_amount": 20000,
-            "currency": "NOK",
-        },
-    )
+    customer, plan_id = await monthly_plan(billing, locale)
     response = await billing.operator.post(
         f"/api/billing/customers/{customer['id']}/vipps-agreements",
-        json={"plan_id": plan.json()["id"], "phone": "4712345678"},
+        json={"plan_id": plan_id, "phone": "4712345678"},
     )
     assert response.status_code == 201, response.text
     return customer, response.json()
