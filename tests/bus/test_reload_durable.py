@@ -290,3 +290,34 @@ async def test_nats_dedups_by_event_id(bus: Bus) -> None:
     await bus.publish(Ping(n=9))
     await eventually(lambda: 9 in got)
     assert sorted(got) == [1, 5, 9]
+
+
+@pytest.mark.parametrize("backend", [pytest.param("nats", marks=pytest.mark.nats)], indirect=True)
+async def test_a_plain_timeout_from_the_nats_client_still_dead_letters_the_backlog(
+    bus: Bus,
+) -> None:
+    """nats-py 2.16 raises the plain asyncio TimeoutError, not its own subclass, when a
+    fetch's deadline is spent before the server's no-wait answer arrives (a loaded machine);
+    the backlog of a retired subscription must still be pulled and dead-lettered."""
+
+    async def handle(e: Ping) -> None: ...
+
+    await ready(bus.subscribe("bt.ping", handle, owner="plug", name="gone"))
+    await bus.suspend("plug")
+    for n in range(3):
+        await bus.publish(Ping(n=n))
+    for psub in bus._feeds["gone"].consumers.values():  # type: ignore[attr-defined]
+        real_fetch = psub.fetch
+        calls = {"n": 0}
+
+        async def fetch(*args, _real=real_fetch, _calls=calls, **kwargs):
+            _calls["n"] += 1
+            if _calls["n"] == 1:
+                raise asyncio.TimeoutError  # noqa: UP041 (the very class nats-py raises)
+            return await _real(*args, **kwargs)
+
+        psub.fetch = fetch
+    bus.unsubscribe_owner("plug", keep_queues=True)
+    await bus.resume("plug")
+    letters = await bus.dead_letters.list()
+    assert len(letters) == 3
