@@ -115,3 +115,39 @@ async def test_an_envelope_that_cannot_be_digested_is_set_aside_and_the_rest_go_
         live.tracker.digest_job.wake()  # nothing is read twice
         await anyio.sleep(0.5)
         assert sum(i["count"] for i in await live.issues(project=project["id"])) == 3
+
+
+async def test_a_batch_two_digests_read_from_the_same_cursor_is_stored_once(live_errors):
+    async with live_errors(rate_limit=0, **HELD) as live:
+        project = await live.project("raced")
+        for n in range(3):
+            sent = {"message": f"raced {n}"}  # no event_id: the digest cannot tell repeats
+            body = envelope(({"type": "event"}, json.dumps(sent).encode()))
+            assert (await post(live, project, body)).status_code == 200
+        digest = live.tracker.digest
+        # two digests (an old and a new version of the plugin) read the same batch
+        first = await digest._ctx.transaction(digest._prepare, None, None)
+        second = await digest._ctx.transaction(digest._prepare, None, None)
+        assert first.start == second.start and len(first.records) == len(second.records) == 3
+        assert (await digest._write(first)).events == 3
+        assert (await digest._write(second)).events == 0  # the cursor moved: not stored again
+        issues = await live.issues(project=project["id"])
+        assert sum(issue["count"] for issue in issues) == 3
+
+
+async def test_a_batch_read_but_not_yet_stored_stays_in_the_spool(live_errors, boot_kernel):
+    async with live_errors(rate_limit=0, **HELD) as live:
+        project = await live.project("unstored")
+        for n in range(3):
+            body = envelope(({"type": "event"}, json.dumps(event(f"unstored {n}")).encode()))
+            assert (await post(live, project, body)).status_code == 200
+    async with boot_kernel(["errors"], settings={"errors": HELD}) as kernel:  # a restart
+        from mindframe_plugins.errors.service import ErrorTracker
+
+        tracker = kernel.runtime.container.resolve(ErrorTracker)
+        digest, spool = tracker.digest, tracker.inbox.spool
+        assert len(spool.segments()) == 2  # the one written before the restart is closed
+        prepared = await digest._ctx.transaction(digest._prepare, None, None)
+        assert len(prepared.records) == 3 and prepared.next > prepared.records[-1].position
+        # the process dies here, before the batch and its cursor are committed
+        assert len(spool.read(0, 100).records) == 3, "the batch's segment is still there"
