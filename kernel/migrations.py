@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, Connection, Index, MetaData, String, Table, inspect, select
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from .stamp import newest_revisions, write_version_rows
+
 if TYPE_CHECKING:  # Alembic is imported only when a schema has to be compared or migrated
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
@@ -373,6 +375,21 @@ def _create(connection: Connection, tables: Sequence[Table]) -> None:
 
 
 def _stamp(connection: Connection, prefix: str, revisions: Revisions) -> None:
+    """Record the newest of `revisions` as applied to a database that has none of them:
+    written directly when the files say plainly which is newest (`kernel/stamp.py`),
+    through Alembic's stamp otherwise."""
+    newest = newest_revisions(
+        revisions.folder,
+        revisions.names,
+        whole_folder=Revisions.of(revisions.folder).names == revisions.names,
+    )
+    if newest is not None:
+        write_version_rows(connection, version_table(prefix), newest)
+    else:
+        _stamp_with_alembic(connection, prefix, revisions)
+
+
+def _stamp_with_alembic(connection: Connection, prefix: str, revisions: Revisions) -> None:
     directory = script_directory(revisions.folder)
     target = revisions.target(directory)
     _run(connection, prefix, directory, lambda rev, _c: directory._stamp_revs(target, rev))
