@@ -11,7 +11,7 @@ import asyncio
 import gettext
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from .container import Container, Lifetime, Registration
 from .http.current_request import REQUEST_SCOPE
+from .http.endpoint_routes import Endpoint as HttpEndpoint
+from .http.endpoint_routes import EndpointRegistry, Handler
 from .http.socket_endpoints import Endpoint, SocketRegistry
 from .jobs import Job
 from .ledger import Entry, Ledger, Release
@@ -57,6 +59,7 @@ class PluginContext:
         task_group: TaskGroup,
         report_error: ErrorReporter,
         sockets: SocketRegistry | None = None,
+        endpoints: EndpointRegistry | None = None,
         data_dir: Path | None = None,
     ) -> None:
         self.manifest = manifest
@@ -72,6 +75,7 @@ class PluginContext:
         self._task_group = task_group
         self._report_error = report_error
         self._sockets = sockets
+        self._endpoints = endpoints
         self._data_dir = data_dir
         self._jobs: dict[str, Job] = {}
         self._transactions = 0  # running now (`transaction`)
@@ -156,6 +160,38 @@ class PluginContext:
         names services by key rather than type: a sandboxed plugin's calls across the
         process boundary."""
         return self._container.by_key(key)
+
+    # --- HTTP ----------------------------------------------------------------------------
+
+    def endpoint(
+        self,
+        methods: str | Iterable[str],
+        path: str,
+        handler: Handler,
+        *,
+        max_body: int | None = None,
+        openapi: Mapping[str, Any] | None = None,
+    ) -> HttpEndpoint:
+        """Serve `methods` on `/api/<plugin><path>` with `async def handler(request) ->
+        Response` for as long as this version is loaded, straight from the kernel's
+        dispatcher: no Litestar app in between (see `mindframe.sdk.endpoints`). `path` may
+        hold `{name}` and `{name:int}` segments; bodies over `max_body` bytes (default 10 MB)
+        are refused with 413; `openapi` maps a method to its OpenAPI operation object."""
+        if self._endpoints is None:
+            raise RuntimeError(f"plugin '{self.name}': this runtime serves no HTTP")
+        endpoints = self._endpoints
+        declared = endpoints.declare(
+            self.name,
+            methods,
+            path,
+            handler,
+            report=self.report_error,
+            max_body=max_body,
+            openapi=openapi,
+        )
+        label = f"{', '.join(declared.methods)} {declared.path}"
+        self.ledger.record("endpoint", label, lambda: endpoints.withdraw(declared))
+        return declared
 
     # --- WebSockets -----------------------------------------------------------------------
 

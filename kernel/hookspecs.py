@@ -133,6 +133,10 @@ def register_routes(ctx: PluginContext) -> list[Any]:
     to the plugin's prefix: `@get("/greetings")` in plugin `hello` serves
     `/api/hello/greetings`. The routes appear in the merged OpenAPI schema, tagged with
     the plugin name.
+
+    A hot path that needs nothing Litestar adds (an SDK's intake, a webhook) can instead
+    be declared here with `ctx.endpoint(["POST"], "/path", handler)`: the kernel serves it
+    itself, without the plugin's app (see `mindframe.sdk.endpoints`).
     """
 
 

@@ -378,6 +378,7 @@ class Runtime:
             task_group=self.task_group,
             report_error=self.report_error,
             sockets=self.dispatcher.sockets,
+            endpoints=self.dispatcher.endpoints,
             data_dir=self.settings.kernel.data_dir,
         )
 

@@ -2,7 +2,8 @@
 
 Routes use Litestar's own decorators (`from litestar import get, post`) and tables use
 SQLAlchemy as they are; this module adds only what is Mindframe's: the hook marker, the
-context a hook receives, the settings base, event types and the GDPR subject.
+context a hook receives, the settings base, event types and the GDPR subject. A hot path
+that needs none of Litestar is a lean endpoint (`ctx.endpoint`, `mindframe.sdk.endpoints`).
 """
 
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -18,6 +19,7 @@ from mindframe.kernel.jobs import Job
 from mindframe.kernel.plugin_hooks import HookOutcome, PluginHooks
 from mindframe.kernel.settings import PluginSettings
 
+from . import endpoints
 from .subject import Subject
 
 hookimpl = HookimplMarker("mindframe")
@@ -47,6 +49,7 @@ __all__ = [
     "ServiceError",
     "Subject",
     "booted",
+    "endpoints",
     "hookimpl",
     "idempotent",
 ]

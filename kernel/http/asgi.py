@@ -7,6 +7,8 @@ mounted when the hold is released, so nobody sees the swap. A hold not released 
 
 WebSockets on a path a plugin declared with `ctx.socket` are the kernel's own
 (`socket_serving`): each frame waits on the same hold, then goes to the version serving.
+So are HTTP requests to a lean endpoint declared with `ctx.endpoint` (`endpoint_serving`):
+no plugin app is involved; one more dict lookup is all it costs any other request.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import anyio
 from litestar.connection import ASGIConnection
 
 from .access import may_see_errors
+from .endpoint_routes import EndpointRegistry
+from .endpoint_serving import serve_endpoint
 from .problems import PROBLEM_MEDIA_TYPE, problem_body
 from .socket_endpoints import SocketRegistry
 from .socket_serving import serve_socket
@@ -51,9 +55,17 @@ class Dispatcher:
     holds: dict[str, anyio.Event] = field(default_factory=dict)
     hold_timeout: float = HOLD_TIMEOUT
     sockets: SocketRegistry = field(init=False)
+    endpoints: EndpointRegistry = field(init=False)
 
     def __post_init__(self) -> None:
         self.sockets = SocketRegistry(is_held=self.holds.__contains__)
+        self.endpoints = EndpointRegistry(on_change=self._schema_changed)
+
+    def _schema_changed(self) -> None:
+        """The merged OpenAPI document the kernel's app keeps is stale."""
+        state = getattr(self.kernel_app, "state", None)
+        if state is not None:
+            state.merged_schema = None
 
     def mount(self, name: str, mount: Mount) -> None:
         self.unavailable.pop(name, None)
@@ -103,6 +115,20 @@ class Dispatcher:
                     f"{self.hold_timeout:g} s; try again shortly"
                 )
                 await send_problem(send, 503, detail, {"plugin": name}, [(b"retry-after", b"1")])
+                return
+        if api and kind == "http":
+            found = self.endpoints.find(name, path)
+            if found is not None:
+                await serve_endpoint(
+                    scope,
+                    receive,
+                    send,
+                    served=found[0],
+                    path_params=found[1],
+                    registry=self.endpoints,
+                    holds=self.holds,
+                    wait_for_hold=self.wait_for_hold,
+                )
                 return
         endpoint = self.sockets.find(path.rstrip("/")) if kind == "websocket" else None
         if endpoint is not None:
