@@ -21,10 +21,11 @@ from anyio.abc import TaskGroup
 from litestar.connection import ASGIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from .change_marks import ChangeMark
 from .container import Container, Lifetime, Registration
 from .http.current_request import REQUEST_SCOPE
+from .http.endpoint_routes import AnswerHeaders, EndpointRegistry, Handler
 from .http.endpoint_routes import Endpoint as HttpEndpoint
-from .http.endpoint_routes import EndpointRegistry, Handler
 from .http.socket_endpoints import Endpoint, SocketRegistry
 from .jobs import Job
 from .ledger import Entry, Ledger, Release
@@ -171,12 +172,15 @@ class PluginContext:
         *,
         max_body: int | None = None,
         openapi: Mapping[str, Any] | None = None,
+        answer_headers: AnswerHeaders | None = None,
     ) -> HttpEndpoint:
         """Serve `methods` on `/api/<plugin><path>` with `async def handler(request) ->
         Response` for as long as this version is loaded, straight from the kernel's
         dispatcher: no Litestar app in between (see `mindframe.sdk.endpoints`). `path` may
         hold `{name}` and `{name:int}` segments; bodies over `max_body` bytes (default 10 MB)
-        are refused with 413; `openapi` maps a method to its OpenAPI operation object."""
+        are refused with 413; `openapi` maps a method to its OpenAPI operation object;
+        `answer_headers(request)` gives headers for every answer, the kernel's 413s and
+        500s included (CORS)."""
         if self._endpoints is None:
             raise RuntimeError(f"plugin '{self.name}': this runtime serves no HTTP")
         endpoints = self._endpoints
@@ -188,6 +192,7 @@ class PluginContext:
             report=self.report_error,
             max_body=max_body,
             openapi=openapi,
+            answer_headers=answer_headers,
         )
         label = f"{', '.join(declared.methods)} {declared.path}"
         self.ledger.record("endpoint", label, lambda: endpoints.withdraw(declared))
@@ -243,6 +248,17 @@ class PluginContext:
         spool = SPOOLS.acquire(directory, report)
         self.ledger.record("spool", name, lambda: SPOOLS.release(spool))
         return spool
+
+    def change_mark(self, name: str) -> ChangeMark:
+        """The plugin's change mark `name` (`<data_dir>/marks/<plugin>/<name>`): `bump()` it
+        after a change every process sharing the data directory must notice at once,
+        `read()` it (one `stat`) to learn whether anything bumped it since the last reading
+        (see `mindframe.kernel.change_marks`)."""
+        if not name.isidentifier():
+            raise ValueError(f"a change mark's name is an identifier, not {name!r}")
+        if self._data_dir is None:
+            return ChangeMark(None)
+        return ChangeMark(self._data_dir / "marks" / self.name / name)
 
     # --- bus -----------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """Lean HTTP endpoints: a hot path the kernel serves itself, with no Litestar app in between.
 
-Declare one with `ctx.endpoint(methods, path, handler, *, max_body=None, openapi=None)` (in
-`register_routes` or `startup`); it serves `/api/<plugin><path>` for as long as the version
-that declared it is loaded::
+Declare one with `ctx.endpoint(methods, path, handler, *, max_body=None, openapi=None,
+answer_headers=None)` (in `register_routes` or `startup`); it serves `/api/<plugin><path>`
+for as long as the version that declared it is loaded::
 
     async def take(request: Request) -> Response:
         if request.headers.get("x-token") != SECRET:
@@ -38,21 +38,30 @@ What the kernel still does:
 - a reload holds requests as it holds the plugin's Litestar routes: they wait, then reach
   the new version's handler (a version that no longer declares the path: 404 from its
   routes); an unloaded or failed plugin's endpoints are gone with it;
+- `answer_headers(request) -> dict` (optional) adds headers to every answer of the
+  endpoint, the kernel's own 413s and 500s included: CORS for browsers, which must see
+  every refusal (the request's `body` is still empty when it is called);
 - `ctx.gettext` answers in the request's locale;
 - the plugin's OpenAPI document lists the endpoint: `openapi` maps a method to its OpenAPI
   operation object (without it every method but OPTIONS and HEAD is listed with the
   handler's first docstring line as summary); the kernel adds the plugin's tag, the path's
   parameters and a default response.
 
-What it does not do: no dependency injection, no CORS, no guards, no signed-in user: read
+What it does not do: no dependency injection, no CORS policy, no guards, no signed-in user: read
 what you need from `headers` (or `scope`) yourself.
 """
 
 from mindframe.kernel.http.endpoint_messages import Problem, Request, Response, json_response
-from mindframe.kernel.http.endpoint_routes import DEFAULT_MAX_BODY, Endpoint, Handler
+from mindframe.kernel.http.endpoint_routes import (
+    DEFAULT_MAX_BODY,
+    AnswerHeaders,
+    Endpoint,
+    Handler,
+)
 
 __all__ = [
     "DEFAULT_MAX_BODY",
+    "AnswerHeaders",
     "Endpoint",
     "Handler",
     "Problem",

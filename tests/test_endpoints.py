@@ -38,6 +38,10 @@ async def echo(request):
     return Response(request.body, media_type="text/plain", headers={{"X-Version": VERSION}})
 
 
+def origin(request):
+    return {{"X-Origin": request.headers.get("origin", "-")}}
+
+
 async def boom(request):
     raise RuntimeError("an endpoint bug")
 
@@ -68,7 +72,7 @@ DECLARE = """ctx.endpoint(
         item,
         openapi={"get": {"summary": "One item", "responses": {"200": {"description": "it"}}}},
     )
-    ctx.endpoint("POST", "/echo", echo, max_body=100)
+    ctx.endpoint("POST", "/echo", echo, max_body=100, answer_headers=origin)
     ctx.endpoint(["GET"], "/boom", boom)"""
 
 
@@ -149,6 +153,7 @@ async def test_a_body_over_the_limit_is_413_by_its_length_before_it_is_read(kern
     await kernel.runtime.asgi(scope, receive, send)
     assert sent[0]["status"] == 413
     assert (b"content-type", b"application/problem+json") in sent[0]["headers"]
+    assert (b"x-origin", b"-") in sent[0]["headers"]  # the endpoint's headers for every answer
     assert b"at most 100" in sent[1]["body"]
 
 
@@ -157,12 +162,19 @@ async def test_a_body_sent_without_a_length_is_counted_while_read(kernel):
         for part in parts:
             yield part
 
-    too_big = await kernel.client.post("/api/lean/echo", content=chunks(b"a" * 60, b"b" * 60))
+    origin = {"Origin": "http://shop.example"}
+    too_big = await kernel.client.post(
+        "/api/lean/echo", content=chunks(b"a" * 60, b"b" * 60), headers=origin
+    )
     assert "content-length" not in too_big.request.headers
     assert too_big.status_code == 413, too_big.text
     assert too_big.json()["status"] == 413
-    fits = await kernel.client.post("/api/lean/echo", content=chunks(b"a" * 50, b"b" * 50))
+    assert too_big.headers["x-origin"] == "http://shop.example"
+    fits = await kernel.client.post(
+        "/api/lean/echo", content=chunks(b"a" * 50, b"b" * 50), headers=origin
+    )
     assert (fits.status_code, fits.text) == (200, "a" * 50 + "b" * 50)
+    assert fits.headers["x-origin"] == "http://shop.example"
 
 
 async def test_a_problem_is_answered_as_problem_details_with_its_status_headers_and_extra(kernel):

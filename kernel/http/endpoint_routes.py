@@ -15,6 +15,7 @@ from typing import Any
 
 ErrorReporter = Callable[..., None]
 Handler = Callable[[Any], Any]
+AnswerHeaders = Callable[[Any], Mapping[str, str]]
 DEFAULT_MAX_BODY = 10_000_000
 """Bytes a request body may have unless the endpoint says otherwise (Litestar's default,
 which every plugin's Litestar routes get)."""
@@ -35,6 +36,7 @@ class Endpoint:
     max_body: int
     report: ErrorReporter
     openapi: Mapping[str, Any] | None = None
+    answer_headers: AnswerHeaders | None = None
 
 
 @dataclass(eq=False)
@@ -95,6 +97,7 @@ class EndpointRegistry:
         report: ErrorReporter,
         max_body: int | None = None,
         openapi: Mapping[str, Any] | None = None,
+        answer_headers: AnswerHeaders | None = None,
     ) -> Endpoint:
         """Serve `methods` on `/api/<plugin><path>` with `handler`."""
         if not path.startswith("/"):
@@ -110,7 +113,9 @@ class EndpointRegistry:
         if taken:
             raise ValueError(f"plugin '{plugin}' already serves {', '.join(taken)} {template}")
         limit = DEFAULT_MAX_BODY if max_body is None else max_body
-        endpoint = Endpoint(plugin, wanted, template, handler, limit, report, openapi)
+        endpoint = Endpoint(
+            plugin, wanted, template, handler, limit, report, openapi, answer_headers
+        )
         for method in wanted:
             served.by_method[method] = endpoint
         self._changed()

@@ -11,7 +11,7 @@ logged and reported through `capture_exception`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -51,10 +51,12 @@ async def serve_endpoint(
         await send_answer(send, problem_answer(Problem(405, detail)), allow)
         return
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    request = Request(scope, headers, path_params, b"")
+    extra = _answer_headers(endpoint, request)
     try:
-        body = await read_body(receive, headers.get("content-length"), endpoint.max_body)
+        request.body = await read_body(receive, headers.get("content-length"), endpoint.max_body)
     except Problem as problem:
-        await send_answer(send, problem_answer(problem))
+        await send_answer(send, problem_answer(problem), extra)
         return
     except _Disconnected:
         return
@@ -64,8 +66,15 @@ async def serve_endpoint(
             detail = f"plugin '{served.plugin}' no longer serves {method} {scope['path']}"
             await send_answer(send, problem_answer(Problem(503, detail, plugin=served.plugin)))
             return
-    request = Request(scope, headers, path_params, body)
-    await send_answer(send, await answer(endpoint, request))
+        extra = _answer_headers(endpoint, request)
+    await send_answer(send, await answer(endpoint, request), extra)
+
+
+def _answer_headers(endpoint: Endpoint, request: Request) -> list[tuple[bytes, bytes]] | None:
+    """The endpoint's headers for every answer to `request` (CORS), encoded for ASGI."""
+    if endpoint.answer_headers is None:
+        return None
+    return _encoded(endpoint.answer_headers(request))
 
 
 async def answer(endpoint: Endpoint, request: Request) -> Response:
@@ -140,9 +149,7 @@ def problem_answer(problem: Problem) -> Response:
 async def send_answer(
     send: Send, response: Response, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    headers = [
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()
-    ]
+    headers = _encoded(response.headers) if response.headers else []
     if response.status not in (204, 304):
         headers.append((b"content-length", str(len(response.body)).encode()))
         if response.media_type is not None:
@@ -151,3 +158,7 @@ async def send_answer(
         headers += extra
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
+
+
+def _encoded(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
