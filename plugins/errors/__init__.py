@@ -17,7 +17,7 @@ from . import capture, issue_routes, models, personal_data, project_routes, rete
 from .access import PERMISSIONS
 from .alerts import Alerts
 from .demo_page import DEMO_PAGES
-from .intake_routes import intake_routes
+from .intake_routes import declare_intake
 from .pages import PAGES
 from .service import ErrorTracker
 from .settings import ErrorsSettings
@@ -50,8 +50,8 @@ def register_tables(ctx: PluginContext) -> Any:
 @hookimpl
 def register_routes(ctx: PluginContext) -> list[Any]:
     service = tracker(ctx)
-    intake = intake_routes(service.intake, service.settings.max_envelope_bytes, ctx.gettext)
-    return [*intake, *project_routes.ROUTES, *issue_routes.ROUTES]
+    declare_intake(ctx, service.intake, service.settings.max_envelope_bytes)  # lean endpoints
+    return [*project_routes.ROUTES, *issue_routes.ROUTES]
 
 
 @hookimpl

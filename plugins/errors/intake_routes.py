@@ -1,31 +1,30 @@
 """HTTP for the SDKs: `POST /api/errors/api/{project_id}/envelope/` and the legacy
 `…/store/`, each answering CORS preflights, since browser SDKs post from other origins.
 
-Every answer, refusals included, carries `Access-Control-Allow-Origin` and exposes the
-rate-limit headers, or a browser SDK could neither post nor see that it must back off.
+Both are lean endpoints (`ctx.endpoint`): the kernel serves them without the plugin's
+Litestar app, whose per-request cost was most of an envelope's. Every answer, the kernel's
+413 included, carries `Access-Control-Allow-Origin` and exposes the rate-limit headers, or a
+browser SDK could neither post nor see that it must back off.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from litestar import HttpMethod, Request, Response, route
-from litestar.exceptions import HTTPException
-from litestar.params import FromPath
-
-from mindframe.sdk.http import RowId
-from mindframe.sdk.i18n import N_
+from mindframe.sdk import PluginContext
+from mindframe.sdk.endpoints import Problem, Request, Response, json_response
+from mindframe.sdk.http import MAX_ROW_ID
 
 from .dsn import public_key_of
-from .intake import Intake
+from .intake import NO_PROJECT, Intake
 from .refusal import Refusal
 
-TOO_LARGE = N_("the body is {size} bytes; at most {limit} are accepted")
 EXPOSED = "x-sentry-error, x-sentry-rate-limits, retry-after"
 ALLOWED_HEADERS = (
     "content-type, content-encoding, x-sentry-auth, authorization, sentry-trace, baggage"
 )
+METHODS = ["POST", "OPTIONS"]
+NOT_DESCRIBED = {"description": "refused: problem details, with X-Sentry-Error"}
 
 
 def cors_headers(request: Request) -> dict[str, str]:
@@ -41,13 +40,11 @@ def ascii_only(refusal: Refusal) -> str:
     return str(refusal)[:200].encode("ascii", "replace").decode("ascii")
 
 
-def preflight(request: Request) -> Response[None]:
+def preflight(request: Request) -> Response:
     asked = request.headers.get("access-control-request-headers")
     return Response(
-        None,
-        status_code=204,
+        status=204,
         headers={
-            **cors_headers(request),
             "Access-Control-Allow-Methods": "POST, OPTIONS",
             "Access-Control-Allow-Headers": asked or ALLOWED_HEADERS,
             "Access-Control-Max-Age": "86400",
@@ -55,60 +52,53 @@ def preflight(request: Request) -> Response[None]:
     )
 
 
-def intake_routes(intake: Intake, max_body: int, gettext: Callable[[str], str]) -> list[Any]:
-    """The two intake routes, posting to `intake` (bodies up to `max_body` bytes)."""
+def declare_intake(ctx: PluginContext, intake: Intake, max_body: int) -> None:
+    """Serve the two intake endpoints, posting to `intake` (bodies up to `max_body` bytes)."""
+    gettext = ctx.gettext
 
-    async def receive(request: Request, project_id: int, legacy_event: bool) -> Response[Any]:
-        if request.method == "OPTIONS":
-            return preflight(request)
-        headers = cors_headers(request)
-        try:
-            length = request.headers.get("content-length")
-            if length is not None and length.isdigit() and int(length) > max_body:
-                raise Refusal(413, TOO_LARGE, size=int(length), limit=max_body)
+    def receiver(legacy_event: bool) -> Callable[[Request], Awaitable[Response]]:
+        async def receive(request: Request) -> Response:
+            if request.method == "OPTIONS":
+                return preflight(request)
+            project_id: int = request.path_params["project_id"]
             try:
-                body = await request.body()
-            except HTTPException as error:  # over max_body without a Content-Length
-                if error.status_code == 413:
-                    raise Refusal(413, TOO_LARGE, size=f"> {max_body}", limit=max_body) from None
-                raise
-            project = await intake.authenticate(
-                project_id, public_key_of(request.headers, request.query_params)
-            )
-            accepted = await intake.accept(
-                project,
-                body,
-                request.headers.get("content-encoding"),
-                legacy_event=legacy_event,
-            )
-        except Refusal as refusal:
-            detail = refusal.detail(gettext)
-            raise HTTPException(
-                status_code=refusal.status,
-                detail=detail,
-                headers={**headers, **refusal.headers, "X-Sentry-Error": ascii_only(refusal)},
-                extra=refusal.where or None,
-            ) from None
-        return Response({"id": accepted.event_id}, status_code=200, headers=headers)
+                if not 0 < project_id <= MAX_ROW_ID:
+                    raise Refusal(404, NO_PROJECT, project_id=project_id)
+                project = await intake.authenticate(
+                    project_id, public_key_of(request.headers, request.query)
+                )
+                accepted = await intake.accept(
+                    project,
+                    request.body,
+                    request.headers.get("content-encoding"),
+                    legacy_event=legacy_event,
+                )
+            except Refusal as refusal:
+                headers = {**refusal.headers, "X-Sentry-Error": ascii_only(refusal)}
+                raise Problem(
+                    refusal.status, refusal.detail(gettext), headers=headers, **refusal.where
+                ) from None
+            return json_response({"id": accepted.event_id})
 
-    @route(
-        "/api/{project_id:int}/envelope/",
-        http_method=[HttpMethod.POST, HttpMethod.OPTIONS],
-        status_code=200,
-        request_max_body_size=max_body,
-        summary="Take an envelope from a Sentry SDK; committed before it answers",
-    )
-    async def take_envelope(request: Request, project_id: FromPath[RowId]) -> Response[Any]:
-        return await receive(request, project_id, legacy_event=False)
+        return receive
 
-    @route(
-        "/api/{project_id:int}/store/",
-        http_method=[HttpMethod.POST, HttpMethod.OPTIONS],
-        status_code=200,
-        request_max_body_size=max_body,
-        summary="Take one event from an older Sentry SDK (the legacy store endpoint)",
-    )
-    async def take_event(request: Request, project_id: FromPath[RowId]) -> Response[Any]:
-        return await receive(request, project_id, legacy_event=True)
-
-    return [take_envelope, take_event]
+    for path, legacy_event, summary in (
+        ("/api/{project_id:int}/envelope/", False, "Take an envelope from a Sentry SDK"),
+        ("/api/{project_id:int}/store/", True, "Take one event from an older Sentry SDK"),
+    ):
+        described = {
+            "summary": f"{summary}; durable before it answers",
+            "requestBody": {"content": {"application/x-sentry-envelope": {}}},
+            "responses": {
+                "200": {"description": "accepted: the event id"},
+                "4XX": NOT_DESCRIBED,
+            },
+        }
+        ctx.endpoint(
+            METHODS,
+            path,
+            receiver(legacy_event),
+            max_body=max_body,
+            openapi={"post": described},
+            answer_headers=cors_headers,
+        )
