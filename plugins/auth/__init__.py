@@ -11,6 +11,7 @@ from mindframe.sdk import PluginContext, Subject, hookimpl
 from mindframe.sdk.auth import Authenticator, declare_permissions, install_authenticator
 
 from . import admin, gdpr, models, permissions, routes
+from .identities import PROCESS, IdentitiesChanged
 from .service import AuthService
 from .settings import AuthSettings
 
@@ -44,7 +45,14 @@ def register_routes(ctx: PluginContext) -> list[Any]:
 
 @hookimpl
 async def startup(ctx: PluginContext) -> None:
-    await ctx.resolve(Authenticator).normalise_stored_usernames()  # type: ignore[attr-defined]
+    service: AuthService = ctx.resolve(Authenticator)  # type: ignore[assignment]
+    ctx.subscribe(  # a name per process: every process must hear it, not one of them
+        IdentitiesChanged.topic,
+        service.on_identities_changed,
+        name=f"{IdentitiesChanged.topic}:{PROCESS}",
+        max_retries=0,
+    )
+    await service.normalise_stored_usernames()
 
 
 @hookimpl

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from mindframe.sdk import HookOutcome, PluginContext, PluginHooks, ServiceError, Subject
+from mindframe.sdk.auth import Authenticator
 
 from .models import audit, erasures, lockouts, sessions, tokens
 from .service import AuthService, now
@@ -141,3 +142,5 @@ async def own_erase(ctx: PluginContext, subject: Subject) -> None:
             update(audit).where(audit.c.user_id == subject.user_id).values(client=None)
         )
         await session.commit()
+    service: AuthService = ctx.resolve(Authenticator)  # type: ignore[assignment]
+    await service.identities_changed()

@@ -22,6 +22,7 @@ from mindframe.sdk.auth import ADMIN_PERMISSION, Authenticator, Identity, curren
 from mindframe.sdk.i18n import N_
 
 from . import usernames
+from .identities import PROCESS, IdentitiesChanged, IdentityCache, Remembered
 from .models import audit, lockouts, roles, sessions, tokens, users
 from .passwords import Passwords
 from .permissions import OWN_ACCOUNT
@@ -33,6 +34,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SESSION = "session"  # Identity.extra: the digest of the session a request came with
 CSRF_HEADER = "x-csrf-token"
 TOKEN_PREFIX = "mf_"
+SESSION_KEY = "session:"  # sessions and tokens share the identity cache: keep their keys apart
 
 
 TOKEN_USE_PRECISION = timedelta(minutes=1)
@@ -63,6 +65,19 @@ class AuthService(Authenticator):
         self.passwords = Passwords(self.settings)
         self._attempts: dict[str, deque[float]] = defaultdict(deque)
         self._has_users = False
+        self.identities = IdentityCache(
+            self.settings.identity_recheck_seconds, ctx.change_mark("identities")
+        )
+
+    async def identities_changed(self) -> None:
+        """A user, role, token or session changed: forget every remembered identity, here
+        at once and in every other process on the bus."""
+        self.identities.changed()
+        await self.ctx.publish(IdentitiesChanged(origin=PROCESS))
+
+    async def on_identities_changed(self, event: IdentitiesChanged) -> None:
+        if event.origin != PROCESS:
+            self.identities.forget_all()
 
     # --- users -------------------------------------------------------------------------
 
@@ -117,6 +132,7 @@ class AuthService(Authenticator):
                 )
                 continue
             await self._run(update(users).where(users.c.id == row["id"]).values(username=name))
+            await self.identities_changed()
             taken.add(name)
 
     async def user(self, user_id: str) -> dict[str, Any] | None:
@@ -133,6 +149,7 @@ class AuthService(Authenticator):
             changes["password_hash"] = await self.passwords.hash(changes.pop("password"))
         if changes:
             await self._run(update(users).where(users.c.id == user_id).values(**changes))
+            await self.identities_changed()
         return await self.user(user_id)
 
     async def change_password(
@@ -159,6 +176,7 @@ class AuthService(Authenticator):
             if keep_session
             else delete(sessions).where(sessions.c.user_id == user_id)
         )
+        await self.identities_changed()
         revoked = await self.revoke_tokens(user_id) if revoke_tokens else 0
         await self.record(
             "password.changed", username=user["username"], user_id=user_id, tokens_revoked=revoked
@@ -181,6 +199,7 @@ class AuthService(Authenticator):
 
     async def remove_user(self, user_id: str) -> None:
         await self._run(delete(users).where(users.c.id == user_id))
+        await self.identities_changed()
 
     async def enforcing(self) -> bool:
         if not self._has_users:
@@ -195,6 +214,7 @@ class AuthService(Authenticator):
             await session.execute(delete(roles).where(roles.c.name == name))
             await session.execute(insert(roles).values(name=name, permissions=sorted(permissions)))
             await session.commit()
+        await self.identities_changed()
 
     async def list_roles(self) -> dict[str, list[str]]:
         return {r["name"]: r["permissions"] for r in await self._all(select(roles))}
@@ -320,6 +340,7 @@ class AuthService(Authenticator):
         secret = connection.cookies.get(self.settings.cookie_name)
         if secret:
             await self._run(delete(sessions).where(sessions.c.digest == digest(secret)))
+            await self.identities_changed()
 
     async def csrf_token(self, connection: ASGIConnection) -> str | None:
         secret = connection.cookies.get(self.settings.cookie_name)
@@ -335,30 +356,48 @@ class AuthService(Authenticator):
         secret = connection.cookies.get(self.settings.cookie_name)
         if not secret:
             return None
-        row = await self._one(select(sessions).where(sessions.c.digest == digest(secret)))
-        if row is None or aware(row["expires_at"]) <= now():  # type: ignore[operator]
-            raise Refusal(N_("your session has ended; sign in again"), 401).http(
-                connection, self.ctx
-            )
+        key = digest(secret)
+        known = self.identities.get(SESSION_KEY + key)
+        if known is None:
+            known = await self._by_session(connection, key)
         if connection.scope.get("method") not in SAFE_METHODS and not secrets.compare_digest(
-            connection.headers.get(CSRF_HEADER, ""), row["csrf_token"]
+            connection.headers.get(CSRF_HEADER, ""), known.csrf_token or ""
         ):
             raise Refusal(
                 N_("a signed-in browser must send the {header} header it got at login"),
                 403,
                 header=CSRF_HEADER,
             ).http(connection, self.ctx)
+        return known.identity
+
+    async def _by_session(self, connection: ASGIConnection, key: str) -> Remembered:
+        generation = self.identities.generation
+        row = await self._one(select(sessions).where(sessions.c.digest == key))
+        expires = aware(row["expires_at"]) if row is not None else None
+        if row is None or expires is None or expires <= now():
+            raise Refusal(N_("your session has ended; sign in again"), 401).http(
+                connection, self.ctx
+            )
         user = await self.user(row["user_id"])
         if user is None:
             raise Refusal(N_("your account no longer exists"), 401).http(connection, self.ctx)
-        return await self.identity(user, via="session", extra={SESSION: digest(secret)})
+        identity = await self.identity(user, via="session", extra={SESSION: key})
+        self.identities.put(SESSION_KEY + key, identity, expires, generation, row["csrf_token"])
+        return Remembered(identity, 0.0, row["csrf_token"])
 
     async def _by_token(self, connection: ASGIConnection, secret: str) -> Identity:
-        found = await self.ctx.transaction(self._use_token, digest(secret), core=True)
+        key = digest(secret)
+        known = self.identities.get(key)
+        if known is not None:
+            return known.identity
+        generation = self.identities.generation
+        found = await self.ctx.transaction(self._use_token, key, core=True)
         if isinstance(found, str):
             raise Refusal(found, 401).http(connection, self.ctx)
         row, user = found
-        return await self.identity(user, via="token", scopes=frozenset(row["scopes"]))
+        identity = await self.identity(user, via="token", scopes=frozenset(row["scopes"]))
+        self.identities.put(key, identity, self.token_expiry(row), generation)
+        return identity
 
     def _use_token(
         self, connection: Connection, token_digest: str
@@ -453,6 +492,7 @@ class AuthService(Authenticator):
                 .values(revoked_at=now())
             )
             await session.commit()
+        await self.identities_changed()
         return result.rowcount  # type: ignore[attr-defined]
 
     async def revoke_token(self, user_id: str, token_id: str) -> bool:
@@ -463,6 +503,7 @@ class AuthService(Authenticator):
                 .values(revoked_at=now())
             )
             await session.commit()
+        await self.identities_changed()
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     # --- audit log -------------------------------------------------------------------------

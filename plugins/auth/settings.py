@@ -18,6 +18,7 @@ class AuthSettings(PluginSettings):
     login_attempts_per_minute: int = Field(ge=1)
     session_seconds: int = Field(ge=60)
     token_ttl_days: int = Field(ge=1)
+    identity_recheck_seconds: float = Field(ge=0)
     cookie_name: str
     cookie_secure: bool
     cookie_samesite: Literal["strict", "lax"]
