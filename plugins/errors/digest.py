@@ -468,17 +468,14 @@ def _create_issue(session: Session, event: Normalized) -> int:
 
 def _without_duplicates(session: Session, batch: list[Normalized]) -> list[Normalized]:
     """The batch less events already stored (an SDK's retry) or repeated within it."""
-    if not batch:
-        return []
-    stored = set(
-        session.execute(
-            select(events.c.project_id, events.c.event_id).where(
-                tuple_(events.c.project_id, events.c.event_id).in_(
-                    list({(e.project_id, e.event_id) for e in batch})
-                )
-            )
-        ).all()
-    )
+    wanted: dict[int, set[str]] = defaultdict(set)
+    for event in batch:
+        wanted[event.project_id].add(event.event_id)
+    stored = {
+        (project_id, event_id)
+        for project_id, ids in wanted.items()
+        for event_id in session.scalars(_STORED_IDS, {"project_id": project_id, "ids": list(ids)})
+    }
     fresh = []
     for event in batch:
         key = (event.project_id, event.event_id)
@@ -486,6 +483,14 @@ def _without_duplicates(session: Session, batch: list[Normalized]) -> list[Norma
             stored.add(key)
             fresh.append(event)
     return fresh
+
+
+_STORED_IDS = select(events.c.event_id).where(
+    events.c.project_id == bindparam("project_id"),
+    events.c.event_id.in_(bindparam("ids", expanding=True)),
+)
+"""A project's event ids among `ids` (one bound list: a tuple `IN` is rendered as literals,
+which cost more than the look-up)."""
 
 
 def _event_row(event: Normalized, refs: dict[tuple[int, str], IssueRef]) -> dict[str, Any]:
