@@ -32,9 +32,10 @@ What the kernel still does:
   (default 10 MB, as for Litestar routes) is a 413, by `Content-Length` before reading and
   by counting while reading a body sent without one;
 - `raise Problem(status, detail, headers=..., **extra)` answers RFC 9457
-  `application/problem+json`; any other exception is a 500 problem that tells the client
-  nothing private, logged and reported through `capture_exception` with the plugin, method
-  and path (the server goes on serving);
+  `application/problem+json`, and so does a Litestar `HTTPException` (what an
+  authenticator's `authorize` raises: 401, 403); any other exception is a 500 problem
+  that tells the client nothing private, logged and reported through `capture_exception`
+  with the plugin, method and path (the server goes on serving);
 - a reload holds requests as it holds the plugin's Litestar routes: they wait, then reach
   the new version's handler (a version that no longer declares the path: 404 from its
   routes); an unloaded or failed plugin's endpoints are gone with it;

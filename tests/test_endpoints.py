@@ -287,3 +287,45 @@ async def test_the_openapi_document_lists_the_endpoints(kernel):
     assert (await reload(kernel))["ok"] is True
     paths = (await kernel.client.get("/schema/openapi.json")).json()["paths"]
     assert "/api/lean/other" in paths and "/api/lean/echo" not in paths
+
+
+SIGNED_IN = """
+from litestar.connection import ASGIConnection
+
+from mindframe.sdk import hookimpl
+from mindframe.sdk.auth import authenticator_of, current_identity, declare_permissions
+from mindframe.sdk.endpoints import json_response
+
+
+async def whoami(request):
+    connection = ASGIConnection(request.scope)
+    await authenticator_of(connection).authorize(connection, "lean.read")
+    return json_response({"username": (await current_identity(connection)).username})
+
+
+@hookimpl
+def register_services(ctx):
+    declare_permissions(ctx, {"lean.read": "Read"})
+
+
+@hookimpl
+def register_routes(ctx):
+    ctx.endpoint("GET", "/whoami", whoami)
+    return []
+"""
+
+
+async def test_a_handler_authenticates_through_the_runtimes_authenticator(
+    boot_kernel, plugin_factory
+):
+    plugin_factory.make("lean", SIGNED_IN, requires=["auth"])
+    async with boot_kernel(["lean"]) as kernel:
+        reader = await kernel.as_user(["lean.read"], username="reader")
+        answer = await reader.get("/api/lean/whoami")
+        assert (answer.status_code, answer.json()) == (200, {"username": "reader"})
+        stranger = await kernel.as_user([])
+        refused = await stranger.get("/api/lean/whoami")
+        assert refused.status_code == 403, refused.text  # the authenticator's, as a problem
+        assert refused.headers["content-type"] == "application/problem+json"
+        anonymous = await kernel.client.get("/api/lean/whoami")
+        assert anonymous.status_code == 401

@@ -4,8 +4,9 @@ The kernel does what a plugin's Litestar app would have done around the handler:
 an unknown method (405 with `Allow`) and a body over the limit (413, by `Content-Length`
 before reading and by counting while reading), waits out a reload that began while the body
 arrived (the next version's handler then answers), sets the request for `ctx.gettext`, and
-turns a `Problem` into RFC 9457 problem details and any other exception into a 500 that is
-logged and reported through `capture_exception`.
+turns a `Problem` (or a Litestar `HTTPException`, as an authenticator raises) into RFC 9457
+problem details and any other exception into a 500 that is logged and reported through
+`capture_exception`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
+from litestar.exceptions import HTTPException
 
 from .current_request import REQUEST_SCOPE
 from .endpoint_messages import Problem, Request, Response
@@ -87,6 +89,8 @@ async def answer(endpoint: Endpoint, request: Request) -> Response:
         return response
     except Problem as problem:
         return problem_answer(problem)
+    except HTTPException as error:  # from Litestar-based code: an authenticator's 401 or 403
+        return problem_answer(from_http_exception(error))
     except Exception as error:
         log.exception(
             "plugin %s: unhandled error on %s %s", endpoint.plugin, request.method, request.path
@@ -137,6 +141,13 @@ async def _after_hold(
         return None
     path_params.update(found[1])
     return found[0].by_method.get(method)
+
+
+def from_http_exception(error: HTTPException) -> Problem:
+    extra = error.extra if isinstance(error.extra, dict) else {"errors": error.extra}
+    return Problem(
+        error.status_code, error.detail, headers=error.headers, **(extra if error.extra else {})
+    )
 
 
 def problem_answer(problem: Problem) -> Response:
