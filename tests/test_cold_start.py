@@ -39,6 +39,7 @@ BOOT = textwrap.dedent(
 NOT_AT_START = {
     "alembic": "the fresh database is stamped without Alembic (kernel/stamp.py)",
     "mako": "Alembic's templates, for writing revisions only",
+    "numpy": "imported by the learners and agents where they compute",
     "scipy": "imported inside agents' and experiments' computations",
     "sklearn": "imported inside an agent's run",
     "statsmodels": "imported inside an agent's run and an experiment's analysis",

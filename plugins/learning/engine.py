@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -36,12 +36,12 @@ from mindframe.sdk.learning import (
 
 from . import messages as m
 from . import store
-from .curves import curve, curves_by_agent
 from .ids import new_decision_id
-from .kinds import make_learner
-from .learner import Learner
 from .log_writer import LogWriter
 from .settings import LearningSettings
+
+if TYPE_CHECKING:  # the learners and curves need numpy: imported at first use, not at load
+    from .learner import Learner
 
 encode = msgspec.json.encode
 NAME_LIMIT = 200
@@ -231,6 +231,8 @@ class Engine(LearningEngine):
         live = self.get(policy)
         await self.log.flush()
         values = await self.ctx.transaction(store.reward_values, policy)
+        from .curves import curve, curves_by_agent
+
         return PolicyInfo(
             name=live.name,
             kind=live.kind,
@@ -497,3 +499,11 @@ def _duplicate(decision_id: str, first: float, value: float) -> RewardReceipt:
 def _check_name(name: str) -> None:
     if not name or len(name) > NAME_LIMIT or "/" in name or name.strip() != name:
         raise LearningError(m.BAD_NAME, limit=NAME_LIMIT)
+
+
+def make_learner(kind: str, n_actions: int, options: Mapping[str, Any]) -> Learner:
+    """`kinds.make_learner`, imported at the first policy: the learners need numpy, which
+    a start with no policies (a fresh database) then never imports."""
+    from .kinds import make_learner as make
+
+    return make(kind, n_actions, options)

@@ -13,16 +13,18 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-import numpy as np
 
 from mindframe.sdk.learning import Context, Decision, LearningError, PolicyExists, UnknownPolicy
 
 from . import messages as m
 from . import store
 from .engine import Engine
+
+if TYPE_CHECKING:
+    import numpy as np
 
 METRICS = ("binary", "continuous")
 
@@ -115,6 +117,7 @@ async def decide(
 
 def minimum_sample(experiment: Experiment, baseline: float, sd: float) -> int:
     """Rewarded decisions each arm needs to find a difference of `effect`."""
+    import numpy as np
     from statsmodels.stats.power import NormalIndPower, TTestIndPower
     from statsmodels.stats.proportion import proportion_effectsize
 
@@ -130,6 +133,7 @@ def minimum_sample(experiment: Experiment, baseline: float, sd: float) -> int:
 
 
 async def results(engine: Engine, experiment: Experiment) -> dict[str, Any]:
+    import numpy as np
     from scipy import stats
     from statsmodels.stats.multitest import multipletests
     from statsmodels.stats.proportion import proportions_ztest

@@ -17,7 +17,7 @@ from mindframe.sdk import PluginContext
 from mindframe.sdk.http import Limit, TypedJSONRequest
 from mindframe.sdk.learning import LearningError
 
-from . import candidates, experiments
+from . import experiments
 from . import messages as m
 from .access import MANAGE, READ, USE
 from .engine import Engine
@@ -162,6 +162,8 @@ def build(ctx: PluginContext, engine: Engine) -> list[Any]:
     )
     async def evaluate(name: FromPath[str], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
         (kind,), options = split(data, "kind")
+        from . import candidates  # numpy and the learners: imported at the first evaluation
+
         evaluation, _ = await refusing(
             lambda: candidates.evaluate(engine, name, str(kind), options)
         )
@@ -175,6 +177,8 @@ def build(ctx: PluginContext, engine: Engine) -> list[Any]:
     )
     async def propose(name: FromPath[str], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
         (kind,), options = split(data, "kind")
+        from . import candidates
+
         return await refusing(lambda: candidates.propose(engine, name, str(kind), options))
 
     @post(

@@ -5,15 +5,17 @@ forecast, so the reader can judge how far to trust it."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
-import numpy as np
 
 from mindframe.sdk.agents import Agent, Run
 from mindframe.sdk.i18n import N_, Localizer
 
-from .forecast import SEASON, Backtest, Forecast, backtest, forecast
+from .forecast import SEASON, backtest, forecast
+
+if TYPE_CHECKING:
+    from .forecast import Backtest, Forecast
 
 MAX_HISTORY = 52 * SEASON
 BACKTEST_WEEKS = 3
@@ -86,6 +88,8 @@ class ArrivalsForecast(msgspec.Struct, kw_only=True):
 
 def by_day(result: Forecast, level: float) -> list[DayForecast]:
     """Daily totals with their own interval, from the same simulated paths."""
+    import numpy as np  # here and in the model, not at start-up
+
     tail = (1 - level) / 2
     days: dict[date, list[int]] = {}
     for row, moment in enumerate(result.hours):
@@ -134,6 +138,8 @@ def summarise(days: list[DayForecast], checked: Backtest | None, level: float, r
 
 
 def predict(data: ArrivalHistory) -> tuple[Forecast, Backtest | None]:
+    import numpy as np
+
     counts = np.asarray(data.arrivals)
     result = forecast(data.start, counts, data.horizon_hours, data.level)
     checked = backtest(data.start, counts) if len(counts) >= BACKTEST_WEEKS * SEASON else None

@@ -5,8 +5,8 @@ Counts are modelled on their square root, which steadies a Poisson-like variance
 nights vary less than busy afternoons); forecasts and intervals come from simulated future
 paths squared back, so the hourly and the daily intervals agree. A backtest on the last
 week of the history compares the model with the seasonal naive forecast (same hour last
-week). statsmodels and pandas are imported inside the functions, so loading the plugin
-stays fast.
+week). numpy, statsmodels and pandas are imported inside the functions, so loading the
+plugin stays fast.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 SEASON = 168
 """Hours in a week: arrivals follow the hour of the day and the day of the week."""
@@ -42,6 +43,7 @@ class Backtest:
 
 def fitted_model(start: datetime, arrivals: np.ndarray) -> Any:
     """ETS(A,N,A) on the square roots of the counts, weekly season."""
+    import numpy as np
     import pandas as pd
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
@@ -64,6 +66,7 @@ def forecast(
     start: datetime, arrivals: np.ndarray, horizon: int, level: float, seed: int = 0
 ) -> Forecast:
     """The next `horizon` hours: mean and central `level` interval, in whole arrivals."""
+    import numpy as np
     import pandas as pd
 
     fitted = fitted_model(start, arrivals)
@@ -85,6 +88,8 @@ def forecast(
 def backtest(start: datetime, arrivals: np.ndarray) -> Backtest:
     """Forecast the last week from the weeks before it; MASE scales the error by the
     seasonal naive forecast's in-sample error, so below 1 beats same-hour-last-week."""
+    import numpy as np
+
     train, held_out = arrivals[:-SEASON], arrivals[-SEASON:]
     predicted = forecast(start, train, SEASON, 0.8).mean
     naive_in_sample = float(np.mean(np.abs(train[SEASON:] - train[:-SEASON])))

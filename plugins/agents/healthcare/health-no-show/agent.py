@@ -10,8 +10,6 @@ import msgspec
 from mindframe.sdk.agents import Agent, AgentError, Run
 from mindframe.sdk.i18n import N_, Localizer
 
-from .model import fit_and_predict
-
 AgeBand = Literal["0-17", "18-34", "35-49", "50-64", "65-79", "80+"]
 MIN_HISTORY = 20
 MIN_EACH_OUTCOME = 2
@@ -151,6 +149,8 @@ def summarise(quality: Quality, flagged: int, run: Run) -> str:
 async def run(data: NoShowRequest, run: Run) -> NoShowRisk:
     refuse_inconsistent(data, run)
     outcomes = [item.no_show for item in data.history]
+    from .model import fit_and_predict  # numpy: imported at the first run, not at start-up
+
     fitted = await run.thread(fit_and_predict, data.history, outcomes, data.upcoming)
     predictions = [
         Prediction(

@@ -10,8 +10,6 @@ import msgspec
 from mindframe.sdk.agents import Agent, AgentError, Run
 from mindframe.sdk.i18n import N_
 
-from .newsvendor import plan_session
-
 Probability = Annotated[float, msgspec.Meta(ge=0, le=1)]
 
 
@@ -101,6 +99,8 @@ def plan(data: OverbookingRequest, session: Session, run: Run) -> SessionPlan:
                 ).format(session=session.session_id)
             )
         extra_risk = sum(risks) / len(risks)
+    from .newsvendor import plan_session  # numpy: imported at the first run, not at start-up
+
     best = plan_session(
         session.capacity,
         [1.0 - risk for risk in risks],
