@@ -64,8 +64,9 @@ def declare_intake(ctx: PluginContext, intake: Intake, max_body: int) -> None:
             try:
                 if not 0 < project_id <= MAX_ROW_ID:
                     raise Refusal(404, NO_PROJECT, project_id=project_id)
+                query = request.query if request.query_string else {}  # parsed only if sent
                 project = await intake.authenticate(
-                    project_id, public_key_of(request.headers, request.query)
+                    project_id, public_key_of(request.headers, query)
                 )
                 accepted = await intake.accept(
                     project,
