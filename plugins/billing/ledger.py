@@ -11,6 +11,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from . import direct_sql
 from .models import journal
 
 PAYMENT, REFUND, INVOICE = "payment", "refund", "invoice"
@@ -30,8 +31,8 @@ _INSERT_ONCE: dict[tuple[str, str], Any] = {}
 def insert_once(session: Session, table: Table, values: dict[str, Any]) -> bool:
     """Insert `values` unless a row with the same unique key exists; whether it inserted.
     One statement (`ON CONFLICT DO NOTHING`), so concurrent duplicates never raise. The
-    statement is built once per table and dialect, its values bound at execution: building
-    it anew each time cost more CPU than SQLite spends running it."""
+    statement is built once per table and dialect and run through `direct_sql`: building
+    and executing it the usual way cost more CPU than SQLite spends running it."""
     dialect = (
         session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
     )
@@ -39,7 +40,7 @@ def insert_once(session: Session, table: Table, values: dict[str, Any]) -> bool:
     if statement is None:
         builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = _INSERT_ONCE[(dialect, table.name)] = builder(table).on_conflict_do_nothing()
-    return bool(session.execute(statement, values).rowcount)
+    return bool(direct_sql.rowcount(session, statement, values))
 
 
 def book(
