@@ -132,10 +132,14 @@ class Database:
             held = self.owners.get(table.name)
             if held is not None and held != owner:
                 raise TableError(f"table {table.name!r} already belongs to plugin '{held}'")
-        async with self.engine.begin() as connection:
-            outcome = await connection.run_sync(
-                reconcile, owner, prefix, tables, migrations, additive=additive
-            )
+        # one hop for the whole comparison and creation on a SQLite file (see `transaction`):
+        # a fresh database's tables are a few hundred statements, each ~4 hops through aiosqlite
+        outcome = await self.transaction(
+            lambda connection: reconcile(
+                connection, owner, prefix, tables, migrations, additive=additive
+            ),
+            core=True,
+        )
         for line in outcome.describe():
             log.info("plugin %s: schema: %s", owner, line)
         for table in tables:

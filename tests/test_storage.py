@@ -400,3 +400,33 @@ async def test_a_query_cancelled_midway_leaves_no_task_or_thread_behind(tmp_path
     async with database.session() as session:  # the pool still serves
         assert (await session.execute(text("SELECT 1"))).scalar() == 1
     await database.engine.dispose()
+
+
+async def test_claiming_tables_on_a_sqlite_file_is_one_hop_off_the_event_loop(tmp_path):
+    """A fresh database's tables are hundreds of statements at boot (issue 16): on a SQLite
+    file they run on the synchronous engine in one worker thread, none through aiosqlite
+    (each of its statements is several thread hops)."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, event
+
+    from mindframe.kernel.storage import Database
+
+    metadata = MetaData()
+    for name in ("notes_items", "notes_tags"):
+        Table(name, metadata, Column("id", Integer, primary_key=True), Column("x", String(9)))
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    through: dict[str, list[str]] = {"aiosqlite": [], "sqlite3": []}
+
+    def count(into: list[str]):
+        return lambda _c, _cursor, statement, *_rest: into.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count(through["aiosqlite"]))
+    assert database.sync_engine is not None
+    event.listen(database.sync_engine, "before_cursor_execute", count(through["sqlite3"]))
+    try:
+        tables = await database.claim_tables("notes", "notes_", metadata)
+    finally:
+        await database.close()
+    assert [t.name for t in tables] == ["notes_items", "notes_tags"]
+    created = [s.split("(")[0].split()[-1] for s in through["sqlite3"] if "CREATE TABLE" in s]
+    assert {"notes_items", "notes_tags"} <= set(created)
+    assert through["aiosqlite"] == []
