@@ -29,8 +29,9 @@ class ChangeMark:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._local = 0
-        if path is not None:
+        if path is not None:  # made now, so a reading never pays for a missing file's error
             path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600, exist_ok=True)
 
     def read(self) -> Reading:
         """What the mark says now: compare it with an earlier reading to learn whether

@@ -25,10 +25,18 @@ from litestar.exceptions import ClientException
 from litestar.serialization import decode_json
 from litestar.types import Empty
 
-from mindframe.kernel.http.json_body import TOO_DEEP, JSONRequest
+from mindframe.kernel.http.json_body import TOO_DEEP, JSONRequest, is_json_media_type
 from mindframe.kernel.http.params import MAX_ROW_ID, Limit, Offset, RowId
 
-__all__ = ["MAX_ROW_ID", "Limit", "Offset", "RowId", "TypedJSONRequest"]
+__all__ = [
+    "MAX_ROW_ID",
+    "TOO_DEEP",
+    "Limit",
+    "Offset",
+    "RowId",
+    "TypedJSONRequest",
+    "is_json_media_type",
+]
 
 
 class TypedJSONRequest(JSONRequest):

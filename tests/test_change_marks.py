@@ -10,7 +10,9 @@ from mindframe.kernel.change_marks import ABSENT, ChangeMark
 
 def test_every_bump_changes_the_reading_even_when_the_file_starts_over(tmp_path, monkeypatch):
     monkeypatch.setattr(change_marks, "MOST_BYTES", 3)
-    mark = ChangeMark(tmp_path / "marks" / "auth" / "identities")
+    path = tmp_path / "marks" / "auth" / "identities"
+    mark = ChangeMark(path)
+    path.unlink()  # gone (cleaned away while running): made again by the next bump
     readings = [mark.read()]
     for _ in range(7):  # starts over twice on the way
         mark.bump()

@@ -6,7 +6,7 @@ at `$.respiration_rate`"). `input_errors` reads that into a field path (JSON pat
 msgspec writes it), a problem code a client can act on, and a message in the asker's
 locale; a shape it does not know keeps msgspec's text under the code `invalid`.
 
-The run route (`AgentInputRequest`), the bus topic and the MCP tool all answer with these.
+The run endpoint, the bus topic and the MCP tool all answer with these.
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from litestar.exceptions import HTTPException, SerializationException
 
-from ..http import TypedJSONRequest
-from ..i18n import AS_WRITTEN, KERNEL_CATALOG, N_, Localizer, Translations, request_localizer
+from ..i18n import AS_WRITTEN, KERNEL_CATALOG, N_, Localizer, Translations
 
 if TYPE_CHECKING:
     from mindframe.sdk import PluginContext
@@ -299,25 +297,7 @@ def localizer_for(ctx: PluginContext, locale: str | None) -> Localizer:
     return translations.localizer(KERNEL_CATALOG, translations.negotiate(locale))
 
 
-class AgentInputRequest(TypedJSONRequest):
-    """The run route's request: a body that does not fit the agent's input is a 400 whose
-    `detail` and `errors` speak the asker's language."""
-
-    async def json(self) -> Any:
-        try:
-            return await super().json()
-        except SerializationException as error:
-            cause = error.__cause__
-            if not isinstance(cause, msgspec.DecodeError):
-                raise
-            problem = input_problem(cause, request_localizer(self))
-            raise HTTPException(
-                status_code=400, detail=problem["detail"], extra={"errors": problem["errors"]}
-            ) from None
-
-
 __all__ = [
-    "AgentInputRequest",
     "InputError",
     "input_problem",
     "localizer_for",

@@ -3,22 +3,33 @@ in the registry, its bus topic, its interrupted runs taken up again, and `POST /
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, post
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException
-from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromQuery, JSONBody
 
 from mindframe.sdk import PluginContext, ServiceError
 
-from ..auth import current_identity, declare_permissions, requires_permission
+from ..auth import (
+    NO_AUTH_PLUGIN,
+    Identity,
+    authenticator_of,
+    current_identity,
+    declare_permissions,
+    not_authorized,
+)
+from ..endpoints import Handler, Problem, json_response
+from ..endpoints import Request as EndpointRequest
+from ..endpoints import Response as EndpointResponse
+from ..http import TOO_DEEP, is_json_media_type
 from ..i18n import N_, request_localizer
 from .contracts import AgentRegistry, RegisteredAgent, RunView
 from .declaration import RESERVED_AGENT_NAMES, Agent
 from .executor import CANCELLED, INTERNAL_ERROR, Executor, RunFailed
-from .input_errors import AgentInputRequest
+from .input_errors import input_problem
 from .schemas import schema_of
 
 RUN_PERMISSION = N_("Run the agent {agent}")
@@ -29,7 +40,8 @@ BUS_CONCURRENCY = 32
 def serve_agent(ctx: PluginContext, agent: Agent[Any, Any]) -> list[Any]:
     """Serve `agent` as `ctx`'s plugin: register it with the `agents` plugin's registry (until
     the plugin unloads), answer `agents.<name>.run` on the bus, resume its interrupted runs,
-    and return the route handlers of `/api/<name>/` (call it from `register_routes`)."""
+    and serve `POST /api/<name>/run`; returns the plugin's Litestar routes (none: call it
+    from `register_routes` and return what it gives)."""
     name = ctx.name
     if name in RESERVED_AGENT_NAMES:
         raise ValueError(f"an agent cannot be called {name!r}: /api/agents/{name} is taken")
@@ -58,18 +70,10 @@ def serve_agent(ctx: PluginContext, agent: Agent[Any, Any]) -> list[Any]:
         max_retries=0,
     )
     ctx.spawn(executor.resume_interrupted, name=f"resume interrupted runs of {name}")
-    return [run_route(executor, permission)]
-
-
-CREDENTIALS = frozenset({b"authorization", b"cookie"})
-"""The headers an authenticator reads (a session cookie, a bearer token): a request with
-neither is anonymous without asking."""
-
-
-def scope_headers(request: Request) -> dict[bytes, str]:
-    """The request's headers by lower-case name, read once from the ASGI scope (a repeated
-    header keeps its last value)."""
-    return {name: value.decode("latin-1") for name, value in request.scope["headers"]}
+    ctx.endpoint(
+        ["POST"], "/run", run_endpoint(executor, permission), openapi=run_operation(name, agent)
+    )
+    return []
 
 
 def wants_async(request: Request) -> bool:
@@ -86,7 +90,7 @@ def run_response(view: RunView) -> Response[Any]:
     return Response(view, status_code=202, headers={"Location": location})
 
 
-def run_problem(failure: RunFailed, request: Request) -> HTTPException:
+def run_problem(failure: RunFailed, request: ASGIConnection[Any, Any, Any, Any]) -> HTTPException:
     """A failed or cancelled run as problem details, with its `run_id` and `run_status`;
     the toolkit's own messages in the request's locale (an agent's are translated already)."""
     view = failure.view
@@ -112,44 +116,131 @@ def view_type(name: str, agent: Agent[Any, Any]) -> type[RunView]:
     )
 
 
-def run_route(executor: Executor, permission: str | None) -> HTTPRouteHandler:
-    """`POST /run`: the agent on the JSON body. 200 with the run once it completed; 202 with
-    `Location` when it waits for approval or the client sent `Prefer: respond-async`;
-    problem details (with `run_id`) when it failed or was cancelled, and 400 with the
-    field and the reason in the asker's language when the input does not fit."""
-    agent = executor.agent
-    view = view_type(executor.name, agent)
+def run_endpoint(executor: Executor, permission: str | None) -> Handler:
+    """`POST /run`, served by the kernel as a lean endpoint (the hot path of every agent):
+    the agent on the JSON body. 200 with the run once it completed; 202 with `Location`
+    when it waits for approval or the client sent `Prefer: respond-async`; problem details
+    (with `run_id`) when it failed or was cancelled, and 400 with the field and the reason
+    in the asker's language when the input does not fit."""
+    decode = msgspec.json.Decoder(executor.agent.input, strict=False).decode
 
-    async def run(request: Request, data: Any, purpose: str | None = None) -> Any:
-        headers = scope_headers(request)
-        identity = await current_identity(request) if CREDENTIALS & headers.keys() else None
+    async def run(request: EndpointRequest) -> EndpointResponse:
+        headers = request.headers
+        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(request.scope)
         try:
+            identity = await asker_of(connection, headers, permission)
+            data = read_input(request, decode, connection)
             result = await executor.start(
                 data,
                 requested_by=identity.username if identity is not None else None,
                 locale=identity.locale if identity is not None else None,
-                purpose=purpose,
-                wait=ASYNC_PREFERENCE not in headers.get(b"prefer", ""),
-                accept_language=headers.get(b"accept-language"),
+                purpose=request.query.get("purpose") if request.query_string else None,
+                wait=ASYNC_PREFERENCE not in headers.get("prefer", ""),
+                accept_language=headers.get("accept-language"),
             )
         except RunFailed as failure:
-            raise run_problem(failure, request) from None
+            raise as_problem(run_problem(failure, connection)) from None
+        except HTTPException as refusal:
+            raise as_problem(refusal) from None
         if result.status == "completed":
-            return result  # encoded by Litestar as the route's 200
-        return run_response(result)
+            return json_response(result)
+        location = f"/api/agents/runs/{result.run_id}"
+        return json_response(result, status=202, headers={"Location": location})
 
-    run.__annotations__ = {
-        "request": Request,
-        "data": JSONBody[agent.input],  # type: ignore[name-defined]
-        "purpose": FromQuery[str | None],
-        "return": view,
+    return run
+
+
+async def asker_of(
+    connection: ASGIConnection[Any, Any, Any, Any],
+    headers: dict[str, str],
+    permission: str | None,
+) -> Identity | None:
+    """Who runs the agent: a holder of `permission` when the agent needs one (401 or 403
+    otherwise), else whoever the credentials say, if the request sent any."""
+    if permission is not None:
+        authenticator = authenticator_of(connection)
+        if authenticator is None:
+            raise not_authorized(connection, NO_AUTH_PLUGIN)
+        return await authenticator.authorize(connection, permission)
+    if "authorization" in headers or "cookie" in headers:
+        return await current_identity(connection)
+    return None
+
+
+def read_input(
+    request: EndpointRequest,
+    decode: Callable[[bytes], Any],
+    connection: ASGIConnection[Any, Any, Any, Any],
+) -> Any:
+    """The body as the agent's input: 415 unless it is declared JSON, 400 (in the asker's
+    language, with the field) when it does not fit."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if not is_json_media_type(media_type):
+        sent = f"Content-Type {media_type!r}" if media_type else "no Content-Type"
+        raise Problem(
+            415,
+            f"POST {request.path} takes a JSON body, but the request has {sent}: "
+            "send it with Content-Type: application/json",
+        )
+    try:
+        return decode(request.body or b"null")
+    except msgspec.DecodeError as error:
+        problem = input_problem(error, request_localizer(connection))
+        raise Problem(400, problem["detail"], errors=problem["errors"]) from None
+    except RecursionError:
+        raise Problem(400, TOO_DEEP) from None
+
+
+def as_problem(error: HTTPException) -> Problem:
+    """A Litestar refusal (the auth SDK's) as the lean endpoint's problem, with the members a
+    Litestar route would have answered."""
+    extra = error.extra if isinstance(error.extra, dict) else {}
+    return Problem(error.status_code, error.detail, headers=error.headers, **extra)
+
+
+def run_operation(name: str, agent: Agent[Any, Any]) -> dict[str, Any]:
+    """`POST /run` in the OpenAPI document: the agent's input and its run view."""
+    given = {"application/json": {"schema": inline_definitions(schema_of(agent.input))}}
+    answered = {
+        "application/json": {"schema": inline_definitions(schema_of(view_type(name, agent)))}
     }
-    return post(
-        "/run",
-        request_class=AgentInputRequest,
-        guards=[requires_permission(permission)] if permission else None,
-        summary=agent.title,
-        description=agent.description,
-        status_code=200,
-        tags=["agents"],
-    )(run)
+    purpose = {"name": "purpose", "in": "query", "required": False, "schema": {"type": "string"}}
+    return {
+        "post": {
+            "summary": agent.title,
+            "description": agent.description,
+            "tags": ["agents"],
+            "operationId": f"{name}-run",
+            "parameters": [purpose],
+            "requestBody": {"required": True, "content": given},
+            "responses": {
+                "200": {"description": "The run, completed", "content": answered},
+                "202": {
+                    "description": "The run, waiting for approval or going on",
+                    "content": answered,
+                },
+                "400": {"description": "The input does not fit the agent's input"},
+                "401": {"description": "Signing in is needed"},
+                "403": {"description": "The agent's run permission is needed"},
+            },
+        }
+    }
+
+
+def inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with each `$ref` to its `$defs` replaced by the definition, so it stands on
+    its own inside the OpenAPI document (where `#/$defs/...` would point nowhere)."""
+    definitions = schema.get("$defs", {})
+
+    def resolve(node: Any, seen: frozenset[str]) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            name = ref.rpartition("/")[2]
+            if ref.startswith("#/$defs/") and name in definitions and name not in seen:
+                return resolve(definitions[name], seen | {name})
+            return {k: resolve(v, seen) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [resolve(item, seen) for item in node]
+        return node
+
+    return resolve(schema, frozenset())  # type: ignore[no-any-return]

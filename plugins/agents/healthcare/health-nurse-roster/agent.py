@@ -67,7 +67,7 @@ class RosterRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             ge=0, description=N_("Cost of each unsocial shift between the most and the fewest")
         ),
     ] = 10.0
-    time_limit_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
+    time_limit_seconds: Annotated[float, msgspec.Meta(ge=0.5, le=120)] = 10.0
 
 
 class Assignment(msgspec.Struct, kw_only=True):
@@ -192,10 +192,8 @@ async def run(data: RosterRequest, run: Run) -> Roster:
                 "rest against the days"
             )
         )
-    if solution.status == "unknown":
-        raise AgentError(
-            run.gettext("No roster was found within the time limit: allow more time"), status=503
-        )
+    if solution.status == "unknown":  # the asker's time limit was too short: theirs to change
+        raise AgentError(run.gettext("No roster was found within the time limit: allow more time"))
     return roster_of(data, solution, run)
 
 

@@ -129,6 +129,16 @@ def simulate(
     return Costs(ordering, holding, shortage, orders, stockout_days)
 
 
+def standing_interval(order_quantity: float, daily_demand: float, days: int) -> int:
+    """Days between standing orders, as often as EOQ orders would come: at least one day,
+    at most the horizon (a demand too small to order within it, even one that makes the
+    quotient overflow, orders once)."""
+    if daily_demand <= 0:
+        return days
+    interval = order_quantity / daily_demand
+    return days if not interval < days else max(1, round(interval))
+
+
 def compare(item: Item, chosen: Policy, days: int, seed: int) -> tuple[Costs, Costs, int]:
     """The (s, S) policy and the standing order on the same demand path, both starting
     half an order above the reorder point (the policy's average stock before safety); the
@@ -137,6 +147,6 @@ def compare(item: Item, chosen: Policy, days: int, seed: int) -> tuple[Costs, Co
     demand = demand_path(item, days, seed)
     start = chosen.reorder_point + chosen.order_quantity / 2
     ours = simulate(item, demand, start, chosen.reorder_point, chosen.order_up_to)
-    every = max(1, round(chosen.order_quantity / item.daily_demand)) if item.daily_demand else days
+    every = standing_interval(chosen.order_quantity, item.daily_demand, days)
     standing = simulate(item, demand, start, every=every, fixed_quantity=item.daily_demand * every)
     return ours, standing, every

@@ -89,3 +89,11 @@ async def test_a_cover_naming_an_unknown_shift_is_refused(booted):
     response = await booted.client.post(RUN, json=ward)
     assert response.status_code == 422
     assert "evening" in response.json()["detail"]
+
+
+async def test_a_time_limit_too_short_to_solve_in_is_refused_as_input(booted):
+    # found by the API fuzzer: 5e-324 s gave the solver no time, and the 503 that followed
+    # blamed the server for the asker's limit
+    response = await booted.client.post(RUN, json={**WARD, "time_limit_seconds": 5e-324})
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["field"] == "$.time_limit_seconds"

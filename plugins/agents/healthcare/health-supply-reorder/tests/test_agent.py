@@ -80,3 +80,13 @@ async def test_a_certain_service_level_or_negative_demand_is_a_400_naming_the_fi
 async def test_the_summary_is_in_the_askers_language(booted):
     response = await booted.client.post(RUN, json=REQUEST, headers={"Accept-Language": "nb"})
     assert response.json()["output"]["summary"].startswith("1 vare bør bestilles nå.")
+
+
+async def test_a_vanishingly_small_demand_is_planned_not_a_500(booted):
+    # found by the API fuzzer: 2.2e-309 units a day made the standing order's interval
+    # overflow (an order quantity divided by a subnormal number)
+    item = {**REQUEST["items"][0], "daily_demand": 2.225073858507203e-309, "daily_demand_sd": 0}
+    response = await booted.client.post(RUN, json={"items": [item]})
+    assert response.status_code == 200, response.text
+    [planned] = response.json()["output"]["items"]
+    assert planned["simulated"]["standing_order_every_days"] == 2 * 365
