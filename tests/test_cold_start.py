@@ -40,6 +40,7 @@ NOT_AT_START = {
     "alembic": "the fresh database is stamped without Alembic (kernel/stamp.py)",
     "mako": "Alembic's templates, for writing revisions only",
     "numpy": "imported by the learners and agents where they compute",
+    "aiosmtpd": "the mail plugin's inbound listener, off unless given a port",
     "scipy": "imported inside agents' and experiments' computations",
     "sklearn": "imported inside an agent's run",
     "statsmodels": "imported inside an agent's run and an experiment's analysis",

@@ -13,10 +13,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import String, cast, delete, func, insert, or_, select
 
 from mindframe.sdk import PluginContext
@@ -26,6 +25,9 @@ from .events import MailReceived
 from .models import inbox
 from .parsing import Refused, read
 from .settings import MailSettings
+
+if TYPE_CHECKING:  # aiosmtpd is imported when the listener starts: it is off by default
+    from aiosmtpd.smtp import SMTP, Envelope, Session
 
 PARSING_THREADS = 2
 """Inbound messages parsed at once: a flood of mail waits its turn instead of taking the
@@ -115,6 +117,8 @@ async def inbox_erase(ctx: PluginContext, row_ids: list[str]) -> None:
 
 async def listen(ctx: PluginContext, settings: MailSettings) -> asyncio.Server:
     """Start the listener in this event loop; closed when the plugin unloads."""
+    from aiosmtpd.smtp import SMTP
+
     handler = InboxHandler(ctx, settings)
     server = await asyncio.get_running_loop().create_server(
         lambda: SMTP(
