@@ -135,3 +135,62 @@ async def test_a_vipps_agreement_stopped_behind_our_back_and_a_charge_amount_are
             "theirs": 24000,
         },
     ]
+
+
+async def test_vipps_charge_statuses_map_onto_our_payment_states(billing):
+    """DUE and PROCESSING are a charge Vipps has not settled: our payment is still PENDING,
+    no difference. CHARGED or FAILED behind our back is one until the webhook says so."""
+    from billing_testlib import eventually
+    from test_vipps_recurring import _charges, active_agreement
+
+    def state_differences(response):
+        return [d for d in response.json()["differences"] if d["field"] == "state"]
+
+    await active_agreement(billing)
+    [charge] = await eventually(lambda: _charges(billing))  # the first period's
+    remote = billing.vipps.charges[charge["id"]]
+    billing.vipps.webhooks.paused = True
+    for unsettled in ("PENDING", "DUE", "PROCESSING"):
+        remote["status"] = unsettled
+        response = await billing.operator.get("/api/billing/reconciliation")
+        assert response.json() == {"differences": []}, unsettled
+    for settled in ("CHARGED", "FAILED"):
+        remote["status"] = settled
+        response = await billing.operator.get("/api/billing/reconciliation")
+        assert state_differences(response) == [
+            {
+                "provider": "vipps",
+                "object_id": charge["id"],
+                "field": "state",
+                "ours": "PENDING",
+                "theirs": settled,
+            }
+        ]
+    billing.vipps.webhooks.resume()
+    billing.vipps.collect(charge["id"], failure="insufficient_funds")  # FAILED, told us
+    await billing.vipps.settled()
+    assert (await billing.operator.get("/api/billing/reconciliation")).json() == {"differences": []}
+
+
+async def test_a_partly_captured_and_refunded_vipps_payment_is_compared_by_its_aggregate(
+    billing,
+):
+    """Partly captured and refunded, a Vipps payment stays AUTHORIZED and its aggregate
+    carries the sums: equal to our journal's, no difference; moved at Vipps alone, each
+    sum that differs is one."""
+    from test_vipps import authorized_payment
+
+    created = await authorized_payment(billing)
+    path = f"/api/billing/payments/{created['payment_id']}"
+    await billing.operator.post(f"{path}/captures", json={"amount": 20000})
+    await billing.operator.post(f"{path}/refunds", json={"amount": 5000})
+    await billing.vipps.settled()
+    assert (await billing.payment(created["payment_id"]))["state"] == "AUTHORIZED"
+    assert (await billing.operator.get("/api/billing/reconciliation")).json() == {"differences": []}
+    remote = billing.vipps.payments[created["reference"]]
+    remote["capturedAmount"], remote["refundedAmount"] = 25000, 0  # no webhook tells us
+    response = await billing.operator.get("/api/billing/reconciliation")
+    assert [(d["field"], d["ours"], d["theirs"]) for d in response.json()["differences"]] == [
+        ("captured", 20000, 25000),
+        ("refunded", 5000, 0),
+    ]
