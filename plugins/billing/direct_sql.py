@@ -82,34 +82,37 @@ def _direct(connection: Connection | Session) -> bool:
     """Whether `connection` may skip `execute`: SQLite, and nothing listening for execution
     events (the flags SQLAlchemy itself checks before dispatching them; set on the first
     listener and never cleared, so a doubt takes the usual path)."""
-    if not isinstance(connection, Connection) or connection.dialect.name != "sqlite":
+    if not isinstance(connection, Connection):
         return False
-    return not any(
-        getattr(target, "_has_events", True)
-        for target in (connection, connection.engine, connection.dialect)
+    dialect = connection.dialect
+    return dialect.name == "sqlite" and not (
+        getattr(connection, "_has_events", True)
+        or getattr(connection.engine, "_has_events", True)
+        or getattr(dialect, "_has_events", True)
     )
 
 
 def _run(connection: Connection, statement: Executable, values: Mapping[str, Any]) -> Any:
     """The DBAPI cursor that ran `statement` with `values`, and how to read its rows."""
+    dialect = connection.dialect
     keys = tuple(values)
-    cache_key = (id(statement), connection.dialect.name, keys)
+    cache_key = (id(statement), dialect.name, keys)
     cached = _COMPILED.get(cache_key)
     if cached is None or cached[0] is not statement:
         if len(_COMPILED) >= CACHE_SIZE:  # statements built per call: pointless, but bounded
             _COMPILED.clear()
-        cached = _COMPILED[cache_key] = (statement, _compile(statement, connection.dialect, keys))
+        cached = _COMPILED[cache_key] = (statement, _compile(statement, dialect, keys))
     compiled = cached[1]
     parameters = compiled.bind(values)
-    dbapi = connection.dialect.loaded_dbapi
     try:
-        return connection.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+        cursor = connection.connection.dbapi_connection.execute(  # type: ignore[union-attr]
             compiled.sql, parameters
-        ), compiled
-    except dbapi.Error as error:
+        )
+    except dialect.loaded_dbapi.Error as error:
         raise DBAPIError.instance(
-            compiled.sql, parameters, error, dbapi.Error, dialect=connection.dialect
+            compiled.sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
         ) from error
+    return cursor, compiled
 
 
 def rowcount(
