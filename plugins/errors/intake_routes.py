@@ -89,7 +89,7 @@ def declare_intake(ctx: PluginContext, intake: Intake, max_body: int) -> None:
     ):
         described = {
             "summary": f"{summary}; durable before it answers",
-            "requestBody": {"content": {"application/x-sentry-envelope": {}}},
+            "description": "The body is what the SDK sends (application/x-sentry-envelope).",
             "responses": {
                 "200": {"description": "accepted: the event id"},
                 "4XX": NOT_DESCRIBED,
