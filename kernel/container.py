@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal, TypeVar, cast
 
 T = TypeVar("T")
@@ -25,7 +26,13 @@ def dependency_key(service_type: type, name: str | None = None) -> str:
     type name (`GreetingService` -> `greeting_service`)."""
     if name:
         return name
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", service_type.__name__).lower()
+    return _snake_case(service_type.__name__)
+
+
+@lru_cache(maxsize=1024)
+def _snake_case(type_name: str) -> str:
+    """Remembered: guards look a service up by its type on every request."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", type_name).lower()
 
 
 @dataclass(slots=True)

@@ -27,6 +27,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from litestar.connection import ASGIConnection
@@ -97,6 +98,17 @@ def covered(wanted: str, grants: Iterable[str]) -> bool:
     covered by a grant that matches it (`mail.send`, `mail.*`, `*`). A pattern (`mail.*`) is
     covered only by itself or by a prefix ending in `*` that it starts with (`mail.*`, `*`):
     other pairs of patterns are refused rather than guessed at."""
+    if isinstance(grants, frozenset):  # an identity's: the same few pairs on every request
+        return _covered_by(wanted, grants)
+    return _covered(wanted, grants)
+
+
+@lru_cache(maxsize=4096)
+def _covered_by(wanted: str, grants: frozenset[str]) -> bool:
+    return _covered(wanted, grants)
+
+
+def _covered(wanted: str, grants: Iterable[str]) -> bool:
     if not any(character in wanted for character in GLOB_CHARACTERS):
         return any(fnmatch.fnmatchcase(wanted, grant) for grant in grants)
     return any(wanted == grant or _prefix_covers(grant, wanted) for grant in grants)

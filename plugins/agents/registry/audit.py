@@ -6,20 +6,21 @@ database (`secret_key`), nobody with only the database can write a chain that ve
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import insert, select
+import msgspec
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from mindframe.sdk.agents import AuditEntry
 
 from .models import audit, audit_subjects
+from .rows import insert_rows
 
 GENESIS = "0" * 64
 
@@ -53,8 +54,10 @@ def row_hash(
         row["purpose"],
         row["action"],
     ]
-    canonical = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-    return hmac.digest(key, f"{prev_hash}|{canonical}".encode(), "sha256").hex()
+    # compact JSON, non-ASCII as UTF-8: the bytes json.dumps(ensure_ascii=False,
+    # separators=(",", ":")) gave when the chain began, made in a fifth of the time
+    canonical = msgspec.json.encode(fields)
+    return hmac.digest(key, prev_hash.encode() + b"|" + canonical, "sha256").hex()
 
 
 def append(connection: Connection | Session, key: bytes, entries: Iterable[AuditEntry]) -> None:
@@ -81,10 +84,8 @@ def append(connection: Connection | Session, key: bytes, entries: Iterable[Audit
             for position, subject in enumerate(entry.subjects)
         ]
         prev = digest
-    if rows:
-        connection.execute(insert(audit), rows)
-    if subject_rows:
-        connection.execute(insert(audit_subjects), subject_rows)
+    insert_rows(connection, audit, rows)
+    insert_rows(connection, audit_subjects, subject_rows)
 
 
 @dataclass

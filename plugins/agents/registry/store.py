@@ -26,6 +26,7 @@ from mindframe.sdk.agents import (
 from . import audit as access_audit
 from .audit import utc
 from .models import checkpoints, inputs, runs, trace
+from .rows import insert_rows
 from .sealing import Sealer
 from .writer import GroupCommit
 
@@ -93,7 +94,7 @@ class SqlRunStore(RunStore):
             if item.drop_input:
                 gone.append(record.id)
         if new_runs:
-            insert_runs(connection, new_runs)
+            insert_rows(connection, runs, new_runs)
         if kept:
             connection.execute(insert(inputs), kept)
         if points:
@@ -174,38 +175,6 @@ class SqlRunStore(RunStore):
             rows = (await session.execute(query)).mappings().all()
         unseal = self._sealing().unseal
         return [_record(row, unseal) for row in rows]
-
-
-RUN_COLUMNS = tuple(column.name for column in runs.columns)
-SQLITE_INSERT_RUNS = (
-    f"INSERT INTO {runs.name} ({', '.join(RUN_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in RUN_COLUMNS)})"
-)
-
-
-def sqlite_datetime(moment: datetime) -> str:
-    """A moment as SQLAlchemy's `DateTime` keeps it in SQLite (`2026-11-30 01:02:03.456789`,
-    here in UTC), so rows written straight to the driver read back like any other."""
-    return utc(moment).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def insert_runs(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert new run rows: on SQLite straight to the driver as tuples (every run writes one,
-    and SQLAlchemy's per-row parameter processing cost more than the insert), elsewhere
-    through SQLAlchemy."""
-    if connection.dialect.name != "sqlite":
-        connection.execute(insert(runs), rows)
-        return
-    tuples = [tuple(_sqlite_value(row[column]) for column in RUN_COLUMNS) for row in rows]
-    connection.exec_driver_sql(SQLITE_INSERT_RUNS, tuples)
-
-
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return sqlite_datetime(value)
-    if isinstance(value, bool):
-        return int(value)
-    return value
 
 
 def _plain(payload: bytes) -> bytes:
