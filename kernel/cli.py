@@ -16,6 +16,10 @@ from typing import Any
 
 import click
 
+from . import boot_gc
+
+boot_gc.begin()  # the imports below and a `run`'s boot; `main` ends it for other commands
+
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
@@ -78,8 +82,11 @@ def _add_plugin_commands(group: click.Group) -> None:
 
 @click.group(cls=PluginCommands)
 @click.version_option(package_name="mindframe")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Mindframe: a plugin-hosting agent runtime."""
+    if ctx.invoked_subcommand != "run":
+        boot_gc.end()  # `run` ends it once every plugin has started (Runtime.start)
 
 
 @main.command()

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from . import hooks
+from . import boot_gc, hooks
 from .bus import Bus, create_bus
 from .container import Container
 from .context import PluginContext
@@ -150,6 +150,7 @@ class Runtime:
                 await self.lifecycle.start(record)
         active = len(self.active())
         log.info("mindframe: %d of %d plugins active", active, len(self.records))
+        boot_gc.end()
 
     async def stop(self) -> None:
         async with self._holding(self.order):  # a management call under way finishes first
