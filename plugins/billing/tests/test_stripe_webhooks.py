@@ -9,6 +9,7 @@ from billing_testlib import (
     STRIPE_OLD_SECRET,
     STRIPE_SECRET,
     held_stripe_payment,
+    running_billing,
     signed_stripe,
     table_rows,
 )
@@ -137,3 +138,19 @@ async def test_an_event_that_cannot_be_applied_is_kept_and_retried_by_the_apply_
     assert stored["applied_at"] is None and "KeyError" in stored["error"]
     assert customer  # the journal is untouched
     assert await billing.journal() == []
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_webhook_is_applied_once_through_the_usual_execute(
+    boot_kernel, postgres_url
+):
+    """`direct_sql` runs the statements on SQLite's cursor only: here they go through
+    SQLAlchemy's `execute`, with the same outcome."""
+    async with running_billing(boot_kernel, boot_options={"database_url": postgres_url}) as billing:
+        assert billing.kernel.runtime.database.url.get_backend_name() == "postgresql"
+        payment_id, event = await held_stripe_payment(billing)
+        outcomes = [(await post(billing, *signed_stripe(event))).json() for _ in range(3)]
+        assert outcomes == [{"received": "applied"}] + [{"received": "duplicate"}] * 2
+        payment = await billing.payment(payment_id)
+        assert (payment["state"], payment["captured"]) == ("succeeded", 10000)
+        assert [e["amount"] for e in await billing.journal()] == [-10000]
