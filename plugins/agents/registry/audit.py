@@ -23,6 +23,9 @@ from .models import audit, audit_subjects
 from .rows import insert_rows
 
 GENESIS = "0" * 64
+HEAD = select(audit.c.seq, audit.c.hash).order_by(audit.c.seq.desc()).limit(1)
+"""The chain's newest row, read in each appending transaction (built once: every batch of
+runs appends)."""
 
 
 def utc(moment: datetime) -> datetime:
@@ -62,9 +65,7 @@ def row_hash(
 
 def append(connection: Connection | Session, key: bytes, entries: Iterable[AuditEntry]) -> None:
     """Append `entries` after the newest row, in this transaction."""
-    last = connection.execute(
-        select(audit.c.seq, audit.c.hash).order_by(audit.c.seq.desc()).limit(1)
-    ).first()
+    last = connection.execute(HEAD).first()
     seq, prev = (last[0], last[1]) if last is not None else (0, GENESIS)
     rows, subject_rows = [], []
     for entry in entries:

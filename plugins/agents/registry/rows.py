@@ -5,11 +5,14 @@ tables with columns the driver cannot take as they are, go through SQLAlchemy.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Table, insert
+from sqlalchemy import JSON, Boolean, DateTime, Table, insert
 from sqlalchemy.engine import Connection
 
 
@@ -21,13 +24,28 @@ def sqlite_datetime(moment: datetime) -> str:
     return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How rows of one table go to the driver: the statement, the columns in order, and
+    the positions of the columns whose values need converting."""
+
+    sql: str
+    pick: Callable[[dict[str, Any]], tuple[Any, ...]]
+    moments: tuple[int, ...]
+    flags: tuple[int, ...]
+
+
 @cache
-def _statement(table: Table) -> tuple[str, tuple[str, ...]]:
+def _plan(table: Table) -> Plan:
     if any(isinstance(column.type, JSON) for column in table.columns):
         raise TypeError(f"{table.name} has JSON columns: insert it through SQLAlchemy")
-    names = tuple(column.name for column in table.columns)
+    columns = list(table.columns)
+    names = [column.name for column in columns]
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    return sql, names
+    pick = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    moments = tuple(i for i, c in enumerate(columns) if isinstance(c.type, DateTime))
+    flags = tuple(i for i, c in enumerate(columns) if isinstance(c.type, Boolean))
+    return Plan(sql, pick, moments, flags)
 
 
 def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -37,13 +55,18 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]
     if connection.dialect.name != "sqlite":
         connection.execute(insert(table), rows)
         return
-    sql, names = _statement(table)
-    connection.exec_driver_sql(sql, [tuple(_value(row[name]) for name in names) for row in rows])
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return sqlite_datetime(value)
-    if isinstance(value, bool):
-        return int(value)
-    return value
+    plan = _plan(table)
+    if not plan.moments and not plan.flags:
+        connection.exec_driver_sql(plan.sql, [plan.pick(row) for row in rows])
+        return
+    values: list[tuple[Any, ...]] = []
+    for row in rows:
+        value = list(plan.pick(row))
+        for at in plan.moments:
+            if value[at] is not None:
+                value[at] = sqlite_datetime(value[at])
+        for at in plan.flags:
+            if value[at] is not None:
+                value[at] = int(value[at])
+        values.append(tuple(value))
+    connection.exec_driver_sql(plan.sql, values)

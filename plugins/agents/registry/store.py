@@ -91,7 +91,7 @@ class SqlRunStore(RunStore):
             steps.extend(_trace_row(record.id, entry) for entry in item.trace)
             if item.audit is not None:
                 audited.append(item.audit)
-            if item.drop_input:
+            if item.drop_input and item.created:  # only a stored run can have kept its input
                 gone.append(record.id)
         if new_runs:
             insert_rows(connection, runs, new_runs)
