@@ -35,7 +35,6 @@ from .records import PluginRecord, PluginState
 from .reload import Reloader, ReloadResult
 from .settings import Settings, load_settings
 from .storage import Database
-from .watch import watch
 
 log = logging.getLogger("mindframe.runtime")
 RESERVED_NAMES = {"api", "kernel", "schema", "health", "static", "docs"}
@@ -110,6 +109,8 @@ class Runtime:
             try:
                 await self.start()
                 if self.settings.kernel.reload:
+                    from .watch import watch  # watchfiles: only for --reload
+
                     ready = anyio.Event()
                     task_group.start_soon(partial(watch, self, stop=stop_watching, ready=ready))
                     await ready.wait()

@@ -48,6 +48,7 @@ NOT_AT_START = {
     "mako": "Alembic's templates, for writing revisions only",
     "numpy": "imported by the learners and agents where they compute",
     "aiosmtpd": "the mail plugin's inbound listener, off unless given a port",
+    "watchfiles": "the file watcher of `mindframe run --reload`",
     "scipy": "imported inside agents' and experiments' computations",
     "sklearn": "imported inside an agent's run",
     "statsmodels": "imported inside an agent's run and an experiment's analysis",
