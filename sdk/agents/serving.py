@@ -138,10 +138,8 @@ def run_endpoint(executor: Executor, permission: str | None) -> Handler:
                 wait=ASYNC_PREFERENCE not in headers.get("prefer", ""),
                 accept_language=headers.get("accept-language"),
             )
-        except RunFailed as failure:
-            raise as_problem(run_problem(failure, connection)) from None
-        except HTTPException as refusal:
-            raise as_problem(refusal) from None
+        except RunFailed as failure:  # answered by the kernel as its problem
+            raise run_problem(failure, connection) from None
         if result.status == "completed":
             return json_response(result)
         location = f"/api/agents/runs/{result.run_id}"
@@ -189,13 +187,6 @@ def read_input(
         raise Problem(400, problem["detail"], errors=problem["errors"]) from None
     except RecursionError:
         raise Problem(400, TOO_DEEP) from None
-
-
-def as_problem(error: HTTPException) -> Problem:
-    """A Litestar refusal (the auth SDK's) as the lean endpoint's problem, with the members a
-    Litestar route would have answered."""
-    extra = error.extra if isinstance(error.extra, dict) else {}
-    return Problem(error.status_code, error.detail, headers=error.headers, **extra)
 
 
 def run_operation(name: str, agent: Agent[Any, Any]) -> dict[str, Any]:
