@@ -10,7 +10,7 @@ import click
 from mindframe.sdk import PluginContext, Subject, hookimpl
 from mindframe.sdk.auth import declare_permissions
 
-from . import gdpr, ledger, models, routes, vipps_routes
+from . import gdpr, ledger, models, routes, vipps_routes, webhook_endpoints
 from .dunning import Dunning
 from .dunning_mail import DunningMail
 from .inbox import Inbox
@@ -49,6 +49,7 @@ def register_tables(ctx: PluginContext) -> Any:
 
 @hookimpl
 def register_routes(ctx: PluginContext) -> list[Any]:
+    webhook_endpoints.declare(ctx)
     return [*routes.build(ctx), *vipps_routes.build(ctx)]
 
 

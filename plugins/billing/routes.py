@@ -1,6 +1,5 @@
-"""HTTP under `/api/billing/`: the two webhook endpoints, and the API for operators.
-
-The webhooks are public and trust only their signatures. Everything else needs
+"""HTTP under `/api/billing/`: the API for operators (the two webhook endpoints, public and
+trusting only their signatures, are lean endpoints: `webhook_endpoints.py`). It needs
 `billing.manage` (refunds: `billing.refund`), checked by the SDK's guards, and sits behind
 the card-data refusal (`card_data.py`). Errors are problem details in the request's locale.
 """
@@ -12,26 +11,20 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import MediaType, Response, Router, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter
 
 from mindframe.sdk import PluginContext
 from mindframe.sdk.auth import requires_permission
-from mindframe.sdk.i18n import N_
 
 from . import rendering
-from .inbox import Inbox, MalformedWebhook, parse_stripe, parse_vipps
 from .invoices import Line
 from .notices import Notices
 from .reconcile import reconcile
 from .route_helpers import MANAGE, Strict, answer, card_number_refusal, public
 from .service import BillingService
-from .signatures import WebhookRefused, verify_stripe, verify_vipps
-
-WEBHOOK_REFUSED = N_("webhook refused: {reason}")
 
 REFUND = [requires_permission("billing.refund")]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
@@ -428,52 +421,13 @@ OPERATOR_ROUTES = [
 ]
 
 
-# --- webhooks and wiring -------------------------------------------------------------------
+# --- wiring --------------------------------------------------------------------------------
 
 
 def build(ctx: PluginContext) -> list[Any]:
-    """The plugin's routes: webhooks, and the operator API behind the card-data refusal."""
-
-    def refused(reason: str) -> ClientException:
-        return ClientException(ctx.gettext(WEBHOOK_REFUSED).format(reason=reason))
-
-    @post("/webhooks/stripe", status_code=200, summary="Stripe's webhook endpoint")
-    async def stripe_webhook(request: Request) -> dict[str, str]:
-        body = await request.body()
-        inbox = ctx.resolve(Inbox)
-        settings = ctx.settings
-        try:
-            verify_stripe(
-                body,
-                request.headers.get("stripe-signature"),
-                settings.stripe_webhook_secret.get_secret_value(),
-                settings.webhook_tolerance,
-            )
-            outcome = await inbox.accept("stripe", body, parse_stripe)
-        except (WebhookRefused, MalformedWebhook) as error:
-            raise refused(str(error)) from None
-        return {"received": outcome}
-
-    @post("/webhooks/vipps", status_code=200, summary="Vipps MobilePay's webhook endpoint")
-    async def vipps_webhook(request: Request) -> dict[str, str]:
-        body = await request.body()
-        inbox = ctx.resolve(Inbox)
-        settings = ctx.settings
-        query = request.scope.get("query_string", b"").decode()
-        path = request.url.path + (f"?{query}" if query else "")
-        try:
-            verify_vipps(
-                body,
-                request.headers,
-                path,
-                settings.vipps_webhook_secret.get_secret_value(),
-                settings.webhook_tolerance,
-            )
-            outcome = await inbox.accept("vipps", body, parse_vipps)
-        except (WebhookRefused, MalformedWebhook) as error:
-            raise refused(str(error)) from None
-        return {"received": outcome}
+    """The operator API behind the card-data refusal (the webhooks are lean endpoints:
+    `webhook_endpoints.py`)."""
 
     refusal = card_number_refusal(ctx)
     operator = Router(path="/", route_handlers=OPERATOR_ROUTES, before_request=refusal)
-    return [stripe_webhook, vipps_webhook, operator]
+    return [operator]

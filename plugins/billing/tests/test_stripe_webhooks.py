@@ -154,3 +154,15 @@ async def test_on_postgresql_a_webhook_is_applied_once_through_the_usual_execute
         payment = await billing.payment(payment_id)
         assert (payment["state"], payment["captured"]) == ("succeeded", 10000)
         assert [e["amount"] for e in await billing.journal()] == [-10000]
+
+
+async def test_both_webhook_endpoints_are_documented_and_refuse_in_the_requests_language(billing):
+    paths = (await billing.kernel.client.get("/schema/openapi.json")).json()["paths"]
+    for provider in ("stripe", "vipps"):
+        assert "post" in paths[f"/api/billing/webhooks/{provider}"]
+    headers = {"Stripe-Signature": "t=1,v1=00", "Accept-Language": "nb"}
+    response = await post(billing, b"{}", headers)
+    assert (response.status_code, response.json()["detail"]) == (
+        400,
+        "webhook avvist: Stripe-Signature refused: no v1 signature matches the body",
+    )
