@@ -14,6 +14,7 @@ from mindframe.sdk.auth import declare_permissions
 from . import models, personal_data, routes
 from .audit_log import AccessAudit
 from .registry import Registry
+from .run_spool import open_spool
 from .sealing import Sealer, load_secret
 from .settings import AgentsSettings
 from .store import SqlRunStore
@@ -37,7 +38,8 @@ def settings_model() -> type[AgentsSettings]:
 
 @hookimpl
 def register_services(ctx: PluginContext) -> None:
-    registry = Registry(SqlRunStore(ctx), AccessAudit(ctx))
+    store = SqlRunStore(ctx)
+    registry = Registry(store, AccessAudit(ctx, store.writer.settled))
     ctx.provide(AgentRegistry, registry)
     ctx.provide(RunStore, registry.store)
     declare_permissions(ctx, PERMISSIONS)
@@ -63,8 +65,9 @@ async def startup(ctx: PluginContext) -> None:
         return load_secret(session, configured)
 
     sealer = Sealer(await ctx.transaction(secret))
-    registry.store.open(sealer)
+    registry.store.open(sealer, open_spool(ctx))
     registry.audit.sealer = sealer
+    await registry.store.replay_spool()  # runs a killed process answered: before any new one
     registry.store.writer.start()
 
 

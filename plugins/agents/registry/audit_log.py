@@ -3,6 +3,7 @@ the same transactions as the runs it is about)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,12 +21,15 @@ from .sealing import Sealer
 
 
 class AccessAudit:
-    def __init__(self, ctx: PluginContext) -> None:
+    def __init__(self, ctx: PluginContext, settled: Callable[[], Awaitable[None]]) -> None:
         self._ctx = ctx
+        self._settled = settled
+        """Waits for entries written behind a run's answer: every read starts with it."""
         self.sealer: Sealer | None = None
 
     async def subjects_of(self, run_id: str) -> list[str]:
         """Whose data run `run_id` was about, as its `run` entry recorded."""
+        await self._settled()
         query = (
             select(audit_subjects.c.subject)
             .join(audit_table, audit_table.c.seq == audit_subjects.c.seq)
@@ -46,6 +50,7 @@ class AccessAudit:
     ) -> list[dict[str, Any]]:
         """Rows in order, after sequence number `after`, each with its `subjects`; filtered
         by agent, and by a subject among them."""
+        await self._settled()
         query = select(audit_table).where(audit_table.c.seq > after)
         if agent is not None:
             query = query.where(audit_table.c.agent == agent)
@@ -62,6 +67,7 @@ class AccessAudit:
 
     async def verify(self) -> audit.Verification:
         """Check the whole chain (see `audit.verify`)."""
+        await self._settled()
         assert self.sealer is not None, "the agents plugin is not started"
         key = self.sealer.audit_key
 

@@ -2,6 +2,7 @@
 and the secret key."""
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -100,4 +101,12 @@ keys = Table(
     metadata,
     Column("name", String(32), primary_key=True),
     Column("value", LargeBinary, nullable=False),
+)
+
+spool_cursor = Table(
+    "agents_spool_cursor",
+    metadata,
+    # how far the runs spool is in the tables: moved in the transaction that writes its rows
+    Column("name", String(32), primary_key=True),
+    Column("position", BigInteger, nullable=False),
 )

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from mindframe.sdk import PluginContext
 from mindframe.sdk.agents import (
+    SETTLED,
     AuditEntry,
     RunChange,
     RunRecord,
@@ -22,8 +23,10 @@ from mindframe.sdk.agents import (
     StoredRun,
     TraceEntry,
 )
+from mindframe.sdk.spool import Spool
 
 from . import audit as access_audit
+from . import run_spool
 from .audit import utc
 from .models import checkpoints, inputs, runs, trace
 from .rows import insert_rows
@@ -37,13 +40,15 @@ class SqlRunStore(RunStore):
     def __init__(self, ctx: PluginContext) -> None:
         self._ctx = ctx
         self.sealer: Sealer | None = None
+        self.spool: Spool | None = None
         self.writer = GroupCommit(ctx, self._apply, self._written)
         self._behind: dict[str, RunChange] = {}
         """Changes written behind the answer and not yet committed, by run id: a client that
         reads its run at once finds it here."""
 
-    def open(self, sealer: Sealer) -> None:
+    def open(self, sealer: Sealer, spool: Spool | None = None) -> None:
         self.sealer = sealer
+        self.spool = spool
 
     def _sealing(self) -> Sealer:
         if self.sealer is None:
@@ -56,14 +61,34 @@ class SqlRunStore(RunStore):
     # --- writing ---------------------------------------------------------------------------
 
     async def save(self, change: RunChange, *, wait: bool = True) -> None:
+        if self.spool is not None and not change.created and change.record.status in SETTLED:
+            # a run that ended in one go: durable in the spool, its rows written behind
+            self._behind[change.record.id] = change
+            await self.writer.write(run_spool.append(self.spool, change), wait=False)
+            return
         if not wait:
             self._behind[change.record.id] = change
         await self.writer.write(change, wait=wait)
 
-    def _written(self, items: list[Any]) -> None:
+    def _written(self, items: list[Any], committed: bool) -> None:
+        """A transaction ended: its changes are no longer behind; once committed, the
+        spool before its last spooled run can go (a failed one's runs stay spooled and are
+        written by the next start's replay)."""
+        spooled = 0
         for item in items:
+            if isinstance(item, run_spool.Spooled):
+                spooled, item = item.next, item.change
             if isinstance(item, RunChange) and self._behind.get(item.record.id) is item:
                 del self._behind[item.record.id]
+        if committed and spooled and self.spool is not None:
+            self.spool.release(spooled)
+
+    async def replay_spool(self) -> int:
+        """Write what the spool holds beyond the committed cursor (runs a killed process
+        answered); call before the writer starts."""
+        if self.spool is None:
+            return 0
+        return await run_spool.replay(self._ctx, self.spool, self._apply)
 
     async def audit(self, entry: AuditEntry) -> None:
         await self.writer.write(entry)
@@ -72,7 +97,10 @@ class SqlRunStore(RunStore):
         """One transaction for everything handed over together, kind by kind, in order."""
         sealer = self._sealing()
         new_runs, updates, kept, points, steps, gone, audited = [], [], [], [], [], [], []
+        spooled = 0
         for item in batch:
+            if isinstance(item, run_spool.Spooled):
+                spooled, item = item.next, item.change
             if isinstance(item, AuditEntry):
                 audited.append(item)
                 continue
@@ -107,6 +135,8 @@ class SqlRunStore(RunStore):
             connection.execute(delete(inputs).where(inputs.c.run_id.in_(gone)))
         if audited:
             access_audit.append(connection, sealer.audit_key, audited)
+        if spooled:
+            run_spool.move_cursor(connection, spooled)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -167,6 +197,7 @@ class SqlRunStore(RunStore):
     async def history(
         self, agent: str, *, limit: int = 50, before: datetime | None = None
     ) -> list[RunRecord]:
+        await self.writer.settled()  # runs written behind their answers are listed too
         query = select(runs).where(runs.c.agent == agent)
         if before is not None:
             query = query.where(runs.c.started_at < before)

@@ -15,7 +15,12 @@ from sqlalchemy.engine import Connection
 from mindframe.sdk import PluginContext
 
 Apply = Callable[[Connection, list[Any]], None]
-Done = Callable[[list[Any]], None]
+Done = Callable[[list[Any], bool], None]
+"""Told the items of each transaction once it ended, and whether it committed."""
+
+
+_SETTLED = object()
+"""A write that writes nothing: its commit is the moment everything before it is written."""
 
 
 class StoreStopped(RuntimeError):
@@ -52,6 +57,12 @@ class GroupCommit:
         if future is not None:
             await future
 
+    async def settled(self) -> None:
+        """Return once everything handed over before this call is committed: for reads of
+        what may have been written behind (the audit, the history)."""
+        if self.running and self.depth:
+            await self.write(_SETTLED)
+
     def start(self) -> None:
         """Run the writer in the background until the plugin unloads; writes are taken from
         now on."""
@@ -76,9 +87,12 @@ class GroupCommit:
         if not batch:
             return
         self._flushing = len(batch)
-        items = [item for item, _ in batch]
+        items = [item for item, _ in batch if item is not _SETTLED]
+        committed = False
         try:
-            await self._ctx.transaction(self._apply, items, core=True)
+            if items:
+                await self._ctx.transaction(self._apply, items, core=True)
+            committed = True
         except Exception as error:
             # its text may quote the rows (health data): name the kind of error only
             self.last_error = f"writing runs failed: {type(error).__name__}"
@@ -89,7 +103,7 @@ class GroupCommit:
             return
         finally:
             self._flushing = 0
-            self._done(items)
+            self._done(items, committed)
         self.transactions += 1
         self.writes += len(batch)
         for _, future in batch:
