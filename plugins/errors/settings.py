@@ -18,7 +18,12 @@ class ErrorsSettings(AlertSettings):  # the alert_* and spike_* keys: alert_sett
     digest_wait: float = Field(
         ge=0,
         description="seconds the digest waits for a full batch once an envelope is accepted "
-        "(it starts at once when digest_batch are waiting)",
+        "(it starts at once when digest_batch are waiting, or when the intake is quiet)",
+    )
+    digest_quiet: float = Field(
+        gt=0,
+        description="seconds without an accepted envelope after which those waiting are "
+        "digested (the end of a burst), without waiting out digest_wait",
     )
     retention_days: float = Field(gt=0, description="events older than this are deleted")
     max_events: int = Field(ge=1, description="events kept per project, newest first")

@@ -15,7 +15,7 @@ from test_intake import envelope, event, post
 
 pytestmark = pytest.mark.anyio
 
-HELD = {"digest_batch": 1000, "digest_wait": 600, "digest_interval": 600}
+HELD = {"digest_batch": 1000, "digest_wait": 600, "digest_quiet": 600, "digest_interval": 600}
 """A digest that does not run while the test sends."""
 
 
