@@ -176,12 +176,18 @@ class Inbox:
 
     async def publish(self, found: list[Event], event_type: str) -> None:
         """Publish what an applied webhook changed; an activated Vipps agreement also wakes
-        the `renewals` job, which charges its first period (keyed as any renewal)."""
+        the `renewals` job, which charges its first period (keyed as any renewal), and an
+        invoice numbered from a Stripe event wakes the `mail` job, which mails it."""
         for event in found:
             await self._ctx.publish(event)
         if vipps_recurring_events.made_a_period_due(event_type, found):
-            with contextlib.suppress(ServiceError):  # not started yet: it runs when it starts
-                self._ctx.resolve(BillingJobs).wake("renewals")
+            self._wake("renewals")
+        if event_type.startswith("invoice.") and stripe_events.issued_an_invoice(found):
+            self._wake("mail")
+
+    def _wake(self, job: str) -> None:
+        with contextlib.suppress(ServiceError):  # not started yet: it runs when it starts
+            self._ctx.resolve(BillingJobs).wake(job)
 
     async def apply_pending(self) -> int:
         """Retry stored webhooks that were not applied (the `apply` job); how many now are."""

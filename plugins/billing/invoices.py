@@ -169,8 +169,8 @@ def finalise(
     session: Session, invoice_id: str, series: str, due_days: int, *, mail: bool = True
 ) -> dict[str, Any]:
     """Number the draft, open it and book what it charges; returns the invoice row. With
-    `mail`, the invoice goes into the mail outbox too (a Stripe renewal's invoice, numbered
-    here from Stripe's webhook, is not mailed by us; it never was)."""
+    `mail`, the invoice goes into the mail outbox too (not for a Stripe invoice that is not
+    for a subscription's period: see `stripe_events.PERIOD_INVOICES`)."""
     row = session.execute(
         select(invoices).where(invoices.c.id == invoice_id).with_for_update()
     ).one_or_none()

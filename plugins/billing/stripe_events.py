@@ -46,8 +46,18 @@ PAYMENT_RANK = {
 }
 SUBSCRIPTION_STATUS = {"canceled": "cancelled", "incomplete_expired": "cancelled"}
 METADATA_CUSTOMER, METADATA_PAYMENT = "mindframe_customer_id", "mindframe_payment_id"
+PERIOD_INVOICES = frozenset({"subscription_create", "subscription_cycle"})
+"""Stripe's `billing_reason` of an invoice for a subscription's period (the first, or a
+renewal): the customer's invoice for it is ours, so we mail it as we mail those we
+finalise ourselves."""
 
 Applier = Callable[[Session, dict[str, Any], int, str, BillingSettings], list[Event]]
+
+
+def issued_an_invoice(found: list[Event]) -> bool:
+    """Whether applying an event numbered an invoice of ours (which may wait in the mail
+    outbox): the `mail` job should run now rather than at its next interval."""
+    return any(type(event) is InvoiceFinalised for event in found)
 
 
 def apply(session: Session, event: dict[str, Any], settings: BillingSettings) -> list[Event]:
@@ -392,7 +402,9 @@ def subscription_deleted(
 def _our_invoice(
     session: Session, stripe_invoice: dict[str, Any], settings: BillingSettings
 ) -> tuple[dict[str, Any] | None, list[Event]]:
-    """Our numbered invoice for a Stripe invoice, drafted and finalised on first sight."""
+    """Our numbered invoice for a Stripe invoice, drafted and finalised on first sight
+    (whichever of its events comes first), from the amount Stripe charged; a period's
+    invoice goes into the mail outbox in that transaction, so it is mailed once."""
     row = session.execute(
         select(invoice_table).where(invoice_table.c.provider_ref == stripe_invoice["id"])
     ).one_or_none()
@@ -418,7 +430,11 @@ def _our_invoice(
         provider_ref=stripe_invoice["id"],
     )
     row = invoices.finalise(
-        session, invoice_id, settings.invoice_series, settings.invoice_due_days, mail=False
+        session,
+        invoice_id,
+        settings.invoice_series,
+        settings.invoice_due_days,
+        mail=stripe_invoice.get("billing_reason") in PERIOD_INVOICES,
     )
     return row, [
         InvoiceFinalised(

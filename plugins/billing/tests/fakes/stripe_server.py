@@ -350,7 +350,9 @@ class FakeStripe:
 
     # --- what happens at Stripe ------------------------------------------------------------
 
-    def _invoice(self, subscription: dict[str, Any], amount: int) -> dict[str, Any]:
+    def _invoice(self, subscription: dict[str, Any], amount: int, reason: str) -> dict[str, Any]:
+        """An invoice of the subscription's; `reason` is Stripe's `billing_reason`
+        (`subscription_create` for the first period, `subscription_cycle` for a renewal)."""
         intent = self._intent(amount, subscription["currency"], subscription["customer"], {})
         invoice = {
             "id": self.new_id("in"),
@@ -363,6 +365,7 @@ class FakeStripe:
             "total": amount,
             "currency": subscription["currency"],
             "attempt_count": 0,
+            "billing_reason": reason,
             "payment_intent": intent["id"],
             "lines": {
                 "object": "list",
@@ -435,7 +438,8 @@ class FakeStripe:
             session["subscription"] = subscription["id"]
             self.emit("customer.subscription.created", subscription)
             if not trial:
-                self._pay(self._invoice(subscription, session["amount_total"]))
+                first = self._invoice(subscription, session["amount_total"], "subscription_create")
+                self._pay(first)
         view = {k: v for k, v in session.items() if not k.endswith(("_params", "_data"))}
         self.emit("checkout.session.completed", view)
         return session
@@ -455,7 +459,7 @@ class FakeStripe:
         """The next period starts: a new invoice, collected or declined."""
         subscription = self.objects[subscription_id]
         amount = subscription["unit_amount"] * subscription["items"]["data"][0]["quantity"]
-        invoice = self._invoice(subscription, amount)
+        invoice = self._invoice(subscription, amount, "subscription_cycle")
         if succeed:
             self._pay(invoice)
         else:
