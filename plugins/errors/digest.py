@@ -13,6 +13,10 @@ transactions each:
    The cursor moves only from where the batch was read (compare and set): a digest that
    finds it moved (another version's, during a reload) stores nothing and reads again.
 
+While a full batch waits, the next batch is read and prepared (1.) while this one is written
+(2.): the two overlap on worker threads. It is read from where this batch ends, a cursor not
+yet committed; if this batch's write does not leave the cursor there, it is dropped unread.
+
 Issue look-ups are cached between batches; any change made elsewhere (a state change, a
 merge) bumps `errors_generation`, and the next batch starts with empty caches. An envelope
 that cannot be digested is set aside in `errors_inbox` with the reason (`error`), not
@@ -143,6 +147,7 @@ class Digest:
         self._facets: set[tuple[int, str, str]] = set()
         self.digested = 0  # events stored since start, for health
         self.last_batch_seconds: float | None = None
+        self.prepared_ahead = 0  # batches prepared while the one before was written
 
     async def run(self) -> None:
         """Digest while it is worth it (the job's one run): after a full batch, and then
@@ -157,22 +162,48 @@ class Digest:
             self._pacing.finished()
 
     async def _run_batches(self) -> None:
-        while True:
-            started = time.perf_counter()
-            prepared = await self._ctx.transaction(self._prepare, None, self._cursor)
-            if self._pacing is not None:
-                self._pacing.taken(len(prepared.records))
-            if not prepared.records and prepared.next == prepared.start:
-                self._cursor = prepared.start
-                return
-            stored = await self._write(prepared)
-            self.digested += stored.events
-            self.last_batch_seconds = time.perf_counter() - started
-            await self._announce(stored.announcements)
-            if len(prepared.records) < self._batch_size and not self._worth_another_batch():
-                return
+        ahead: asyncio.Task[Prepared] | None = None
+        try:
+            while True:
+                started = time.perf_counter()
+                if ahead is not None:
+                    prepared, ahead = await ahead, None
+                else:
+                    prepared = await self._ctx.transaction(self._prepare, None, self._cursor)
+                if self._pacing is not None:
+                    self._pacing.taken(len(prepared.records))
+                if not prepared.records and prepared.next == prepared.start:
+                    self._cursor = prepared.start
+                    return
+                if self._full_batch_waits():
+                    self.prepared_ahead += 1
+                    ahead = asyncio.ensure_future(
+                        self._ctx.transaction(self._prepare, None, prepared.next)
+                    )
+                stored = await self._write(prepared)
+                if ahead is not None and self._cursor != prepared.next:
+                    await ahead  # read from where the cursor is not: read again
+                    ahead = None
+                self.digested += stored.events
+                self.last_batch_seconds = time.perf_counter() - started
+                await self._announce(stored.announcements)
+                if ahead is None and not self._worth_another_batch(prepared):
+                    return
+        finally:
+            if ahead is not None:  # a transaction runs to its end: wait for it
+                await asyncio.shield(ahead)
 
-    def _worth_another_batch(self) -> bool:
+    def _full_batch_waits(self) -> bool:
+        """Whether to prepare the next batch while this one is written: only when a full
+        one waits, so a burst's batches stay full (the cursor the next batch is read from
+        is committed when it is written, compare and set as ever)."""
+        return self._pacing is not None and self._pacing.pending >= self._batch_size
+
+    def _worth_another_batch(self, prepared: Prepared) -> bool:
+        """After a full batch (a backlog, perhaps from before a restart), or when the
+        pacing says so (a full batch waits, or the intake is quiet)."""
+        if len(prepared.records) >= self._batch_size:
+            return True
         return self._pacing is not None and self._pacing.worth_another_batch()
 
     async def _announce(self, announcements: list[Event]) -> None:

@@ -60,3 +60,33 @@ async def test_a_batch_announces_its_new_issues_together(live_errors, monkeypatc
                 await anyio.sleep(0.02)
         assert sorted(published) == ["new 0", "new 1", "new 2"]
         assert most == 3, "the three announcements were published together"
+
+
+async def test_a_batch_prepared_ahead_is_not_stored_when_another_digest_moved_the_cursor(
+    live_errors, monkeypatch
+):
+    settings = {"digest_wait": LONG, "digest_quiet": LONG, "digest_interval": LONG}
+    async with live_errors(rate_limit=0, digest_batch=2, **settings) as live:
+        project = await live.project("ahead")
+        monkeypatch.setattr(live.tracker.pacing, "_wake", lambda: None)  # this test runs it
+        for n in range(6):
+            sent = {"message": f"ahead {n}"}  # no event_id: the digest cannot tell repeats
+            body = envelope(({"type": "event"}, json.dumps(sent).encode()))
+            assert (await post(live, project, body)).status_code == 200
+        digest = live.tracker.digest
+        write = digest._write
+        raced = []
+
+        async def write_after_another_digest(prepared):
+            if not raced:  # another version digests the first three meanwhile
+                other = digest._inbox.spool.read(prepared.start, 3)
+                batch = await digest._ctx.transaction(digest._prepare, other, prepared.start)
+                raced.append(await digest._ctx.transaction(digest._store, batch))
+            return await write(prepared)
+
+        monkeypatch.setattr(digest, "_write", write_after_another_digest)
+        await digest.run()  # the job's run, prepared ahead while a full batch waits
+        assert digest.prepared_ahead >= 1
+        issues = await live.issues_counting(6, project=project["id"])
+        assert sorted(issue["title"] for issue in issues) == [f"ahead {n}" for n in range(6)]
+        assert [issue["count"] for issue in issues] == [1] * 6
