@@ -69,6 +69,7 @@ async def test_a_database_left_world_readable_is_narrowed_at_start(boot_kernel, 
 
 
 @pytest.mark.postgres
+@pytest.mark.xdist_group("postgres-counter")  # one table in the shared database
 @pytest.mark.skipif(not postgres_reachable(), reason="PostgreSQL is not running at 127.0.0.1:5432")
 async def test_hello_runs_on_postgresql(boot_kernel, plugin_factory):
     from sqlalchemy import text
@@ -202,6 +203,7 @@ async def test_transaction_commits_rolls_back_and_shares_data_on_sqlite(
 
 
 @pytest.mark.postgres
+@pytest.mark.xdist_group("postgres-counter")  # one table in the shared database
 @pytest.mark.skipif(not postgres_reachable(), reason="PostgreSQL is not running at 127.0.0.1:5432")
 async def test_transaction_on_postgresql(boot_kernel, plugin_factory):
     from sqlalchemy import delete
@@ -295,6 +297,7 @@ async def test_transaction_on_a_core_connection_commits_and_rolls_back_on_sqlite
 
 
 @pytest.mark.postgres
+@pytest.mark.xdist_group("postgres-counter")  # one table in the shared database
 @pytest.mark.skipif(not postgres_reachable(), reason="PostgreSQL is not running at 127.0.0.1:5432")
 async def test_transaction_on_a_core_connection_on_postgresql(boot_kernel, plugin_factory):
     from sqlalchemy import delete

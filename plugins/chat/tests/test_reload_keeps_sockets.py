@@ -27,7 +27,7 @@ async def test_sockets_stay_open_and_keep_working_through_reloads_of_chat(chat):
         for conversation_id in conversations:
             await agent.send(type="join", conversation_id=conversation_id, after=0)
         admin = await kernel.as_user(admin=True, username="root")
-        handlers = {id(endpoint.handler)}
+        handlers = [endpoint.handler]  # held, so no two can share an id
         reloaded = anyio.Event()
 
         async def talk(visitor, conversation_id) -> None:
@@ -40,14 +40,15 @@ async def test_sockets_stay_open_and_keep_working_through_reloads_of_chat(chat):
             for _ in range(RELOADS):
                 response = await admin.post("/api/kernel/plugins/chat/reload")
                 assert response.status_code == 200 and response.json()["ok"], response.text
-                handlers.add(id(endpoint.handler))
+                handlers.append(endpoint.handler)
             reloaded.set()
 
         async with anyio.create_task_group() as group:
             group.start_soon(reload_repeatedly)
             for visitor, conversation_id in zip(visitors, conversations, strict=True):
                 group.start_soon(talk, visitor, conversation_id)
-        assert reloaded.is_set() and len(handlers) == RELOADS + 1  # new code took over each time
+        distinct = {id(handler) for handler in handlers}
+        assert reloaded.is_set() and len(distinct) == RELOADS + 1  # new code took over each time
         by_conversation: dict[str, list[int]] = {c: [] for c in conversations}
         for message in await agent.messages(3 * (MESSAGES + 1)):
             by_conversation[message["conversation_id"]].append(message["seq"])
