@@ -158,25 +158,32 @@ class Digest:
         self._pacing.started()
         try:
             await self._run_batches()
-        finally:
-            self._pacing.finished()
+        except BaseException:
+            self._pacing.finished(failed=True)
+            raise
+        self._pacing.finished()
 
     async def _run_batches(self) -> None:
         ahead: asyncio.Task[Prepared] | None = None
+        accepted_before = 0  # when the batch being read began to be read
         try:
             while True:
                 started = time.perf_counter()
                 if ahead is not None:
                     prepared, ahead = await ahead, None
                 else:
+                    accepted_before = self._accepted_so_far()
                     prepared = await self._ctx.transaction(self._prepare, None, self._cursor)
                 if self._pacing is not None:
                     self._pacing.taken(len(prepared.records))
                 if not prepared.records and prepared.next == prepared.start:
                     self._cursor = prepared.start
+                    if self._pacing is not None:
+                        self._pacing.caught_up(accepted_before)
                     return
                 if self._full_batch_waits():
                     self.prepared_ahead += 1
+                    accepted_before = self._accepted_so_far()
                     ahead = asyncio.ensure_future(
                         self._ctx.transaction(self._prepare, None, prepared.next)
                     )
@@ -192,6 +199,9 @@ class Digest:
         finally:
             if ahead is not None:  # a transaction runs to its end: wait for it
                 await asyncio.shield(ahead)
+
+    def _accepted_so_far(self) -> int:
+        return self._pacing.accepted_total if self._pacing is not None else 0
 
     def _full_batch_waits(self) -> bool:
         """Whether to prepare the next batch while this one is written: only when a full

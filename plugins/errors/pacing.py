@@ -27,6 +27,7 @@ class DigestPacing:
         """Envelopes accepted and not yet read by the digest (on the event loop only; those
         from before a restart are not counted: the first read of a run finds them)."""
         self.running = False
+        self.accepted_total = 0  # envelopes accepted since start
         self.quiet_wakes = 0  # wakes because the intake went quiet, for tests and health
         self._last_accept = 0.0  # time.monotonic() of the latest accepted envelope
         self._first_pending = 0.0  # ... of the oldest not yet woken for
@@ -36,6 +37,7 @@ class DigestPacing:
         """`count` envelopes reached the inbox."""
         now = time.monotonic()
         self.pending += count
+        self.accepted_total += count
         self._last_accept = now
         if self.running:
             return  # the run looks after them (`finished`)
@@ -52,13 +54,22 @@ class DigestPacing:
         """The digest read `count` envelopes."""
         self.pending = max(0, self.pending - count)
 
+    def caught_up(self, accepted_before_read: int) -> None:
+        """The digest read the spool to its end: only what was accepted since that read
+        began waits (`pending` is an estimate; this keeps it from waking the digest for
+        nothing, over and over)."""
+        self.pending = self.accepted_total - accepted_before_read
+
     def worth_another_batch(self) -> bool:
         """After a batch: a full one waits, or the intake is quiet and something waits."""
         return self.pending >= self._batch or (self.pending > 0 and self._is_quiet())
 
-    def finished(self) -> None:
-        """The run ended: what arrived during it is woken for like a new arrival."""
+    def finished(self, failed: bool = False) -> None:
+        """The run ended: what arrived during it is woken for like a new arrival (not after
+        a failure: the job's own pause comes first, then its next run)."""
         self.running = False
+        if failed:
+            return
         if self.pending >= self._batch:
             self._wake_now()
         elif self.pending > 0 and self._timer is None:

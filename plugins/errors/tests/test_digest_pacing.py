@@ -90,3 +90,26 @@ async def test_a_batch_prepared_ahead_is_not_stored_when_another_digest_moved_th
         issues = await live.issues_counting(6, project=project["id"])
         assert sorted(issue["title"] for issue in issues) == [f"ahead {n}" for n in range(6)]
         assert [issue["count"] for issue in issues] == [1] * 6
+
+
+async def test_the_pacing_does_not_wake_a_digest_that_failed_or_found_nothing():
+    from mindframe_plugins.errors.pacing import DigestPacing
+
+    wakes: list[str] = []
+    pacing = DigestPacing(batch=10, wait=LONG, quiet=0.01, wake=lambda: wakes.append("woken"))
+    pacing.started()
+    pacing.accepted(3)  # while it runs: no wake, the run looks after them
+    pacing.finished(failed=True)  # the job's pause comes first, not a retry every quiet
+    await anyio.sleep(0.1)
+    assert wakes == []
+    pacing.started()
+    before = pacing.accepted_total
+    pacing.caught_up(before)  # the spool was read to its end: nothing waits
+    pacing.finished()
+    await anyio.sleep(0.1)
+    assert wakes == [] and pacing.pending == 0
+    pacing.accepted(1)  # a new arrival, once quiet
+    with anyio.fail_after(10):
+        while not wakes:
+            await anyio.sleep(0.01)
+    assert pacing.quiet_wakes == 1
