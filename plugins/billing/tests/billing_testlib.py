@@ -153,9 +153,13 @@ async def held_stripe_payment(billing: Billing, amount: int = 10000) -> tuple[st
     return response.json()["payment_id"], billing.stripe.events[-1]
 
 
-async def monthly_plan(billing: Billing, locale: str = "nb") -> tuple[dict[str, Any], str]:
-    """A customer and a monthly plan of 200 NOK (net) to subscribe them to: (customer, plan id)."""
-    customer = await billing.customer(locale=locale, email="ola@example.no")
+async def monthly_plan(
+    billing: Billing, locale: str = "nb", currency: str = "NOK", **customer: Any
+) -> tuple[dict[str, Any], str]:
+    """A customer and a monthly plan of 200 (net, in `currency`) to subscribe them to:
+    (customer, plan id)."""
+    fields = {"email": "ola@example.no", **customer}
+    customer = await billing.customer(locale=locale, currency=currency, **fields)
     product = await billing.operator.post("/api/billing/products", json={"name": "Mindframe"})
     plan = await billing.operator.post(
         "/api/billing/plans",
@@ -163,10 +167,29 @@ async def monthly_plan(billing: Billing, locale: str = "nb") -> tuple[dict[str, 
             "product_id": product.json()["id"],
             "name": "Pro",
             "unit_amount": 20000,
-            "currency": "NOK",
+            "currency": currency,
         },
     )
     return customer, plan.json()["id"]
+
+
+def billing_job(billing: Billing, name: str) -> Any:
+    """The plugin's job `name` (`mail`, `dunning` …)."""
+    from mindframe_plugins.billing.jobs import BillingJobs
+
+    return billing.kernel.runtime.container.resolve(BillingJobs).jobs[name]
+
+
+async def run_job(job: Any) -> None:
+    """Wake `job` and wait until it has run once more, without an error."""
+    runs = job.runs
+
+    async def ran_again() -> bool:
+        return bool(job.runs > runs)
+
+    job.wake()
+    await eventually(ran_again)
+    assert job.last_error is None, job.last_error
 
 
 async def table_rows(billing: Billing, table: str) -> list[dict[str, Any]]:

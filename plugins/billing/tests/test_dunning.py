@@ -4,7 +4,14 @@ mailed in their locale each time, and billing gives up when the policy says so."
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from billing_testlib import eventually, monthly_plan, running_billing, table_rows
+from billing_testlib import (
+    billing_job,
+    eventually,
+    monthly_plan,
+    run_job,
+    running_billing,
+    table_rows,
+)
 from sqlalchemy import text
 
 from mindframe.sdk.billing import FailedRenewal, ScheduledDunning
@@ -24,20 +31,7 @@ async def active_subscription(billing, locale="nb"):
 
 
 def dunning_job(billing):
-    from mindframe_plugins.billing.jobs import BillingJobs
-
-    return billing.kernel.runtime.container.resolve(BillingJobs).jobs["dunning"]
-
-
-async def run_job(job):
-    runs = job.runs
-    job.wake()
-    await eventually(lambda: _after(job, runs))
-    assert job.last_error is None, job.last_error
-
-
-async def _after(job, runs):
-    return job.runs > runs
+    return billing_job(billing, "dunning")
 
 
 async def test_the_default_schedule_retries_after_3_5_and_7_days_then_gives_up():
@@ -146,7 +140,6 @@ async def test_a_dunning_step_decided_twice_and_handed_over_twice_mails_once(bil
     """Two deciders of the same failure (a redelivery, or a crash between the decision and
     the mail) and a handover whose mark was lost: the customer gets one mail."""
     from mindframe_plugins.billing.dunning import Dunning, _undecided
-    from mindframe_plugins.billing.jobs import BillingJobs
     from mindframe_plugins.billing.notices import Notices
     from mindframe_plugins.billing.service import BillingService
 
@@ -159,13 +152,13 @@ async def test_a_dunning_step_decided_twice_and_handed_over_twice_mails_once(bil
     [failure] = await service.transaction(_undecided)
     await dunning._decide(failure)
     await dunning._decide(failure)  # the same step again, read before the first committed
-    await run_job(container.resolve(BillingJobs).jobs["mail"])
+    await run_job(billing_job(billing, "mail"))
     await eventually(lambda: _mails(billing, 1))
     await eventually(lambda: _mail_settled(service))
     assert len(_dunning_mails(billing)) == 1
 
     await service.transaction(_forget_handover)  # as if we crashed before marking it
-    await run_job(container.resolve(BillingJobs).jobs["mail"])
+    await run_job(billing_job(billing, "mail"))
     await eventually(lambda: _mail_settled(service, handed=True))
     assert len(_dunning_mails(billing)) == 1
 

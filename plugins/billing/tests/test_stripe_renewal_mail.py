@@ -4,7 +4,15 @@ invoice of ours, booked once and mailed once to the customer in their locale, as
 the PDF attached, however often and in whatever order Stripe delivers its webhooks."""
 
 import pytest
-from billing_testlib import STRIPE_HOOK, eventually, signed_stripe, table_rows
+from billing_testlib import (
+    STRIPE_HOOK,
+    billing_job,
+    eventually,
+    monthly_plan,
+    run_job,
+    signed_stripe,
+    table_rows,
+)
 from sqlalchemy import text
 
 pytestmark = pytest.mark.anyio
@@ -16,22 +24,12 @@ DUNNING_SUBJECT = "Betalningen för faktura {number} gick inte igenom"
 async def swedish_subscription(billing):
     """A Swedish customer (sv, SEK) subscribed through Checkout to 200 kr a month (net):
     Stripe collects 250 kr for the first period at once. (customer, subscription id)."""
-    customer = await billing.customer(
-        locale="sv", country="SE", currency="SEK", email="anna@example.se", name="Anna Andersson"
-    )
-    product = await billing.operator.post("/api/billing/products", json={"name": "Mindframe"})
-    plan = await billing.operator.post(
-        "/api/billing/plans",
-        json={
-            "product_id": product.json()["id"],
-            "name": "Pro",
-            "unit_amount": 20000,
-            "currency": "SEK",
-        },
+    customer, plan_id = await monthly_plan(
+        billing, "sv", "SEK", country="SE", email="anna@example.se", name="Anna Andersson"
     )
     await billing.operator.post(
         f"/api/billing/customers/{customer['id']}/subscriptions",
-        json={"plan_id": plan.json()["id"]},
+        json={"plan_id": plan_id},
     )
     session = billing.stripe.complete_checkout(billing.stripe.sessions()[0]["id"])
     await billing.stripe.settled()
@@ -45,24 +43,6 @@ async def deliver(billing, events):
         assert response.status_code == 200, response.text
 
 
-def job(billing, name):
-    from mindframe_plugins.billing.jobs import BillingJobs
-
-    return billing.kernel.runtime.container.resolve(BillingJobs).jobs[name]
-
-
-async def run_job(billing, name):
-    ran = job(billing, name)
-    runs = ran.runs
-    ran.wake()
-    await eventually(lambda: _ran_since(ran, runs))
-    assert ran.last_error is None, ran.last_error
-
-
-async def _ran_since(ran, runs):
-    return ran.runs > runs
-
-
 async def mail_settled(billing):
     """Billing handed every invoice to the mail plugin, and the mail plugin sent them."""
     from mindframe_plugins.billing.service import BillingService
@@ -74,7 +54,7 @@ async def mail_settled(billing):
         unsent = "SELECT count(*) FROM mail_outbox WHERE state != 'sent'"
         return not any(session.execute(text(q)).scalar_one() for q in (unhanded, unsent))
 
-    await run_job(billing, "mail")
+    await run_job(billing_job(billing, "mail"))
     await eventually(lambda: service.transaction(settled))
 
 
@@ -152,7 +132,7 @@ async def test_a_failed_renewal_then_paid_is_dunned_once_and_its_invoice_mailed_
     )
     [row] = await table_rows(billing, "subscriptions")
     assert row["status"] == "past_due"
-    await run_job(billing, "dunning")  # decides the retry and queues the 'failed' mail
+    await run_job(billing_job(billing, "dunning"))  # decides the retry and queues the 'failed' mail
     await mail_settled(billing)
     [dunned] = mails_titled(billing, DUNNING_SUBJECT.format(number="INV-000002"))
     assert "250,00\xa0kr" in dunned.get_content()
@@ -166,7 +146,7 @@ async def test_a_failed_renewal_then_paid_is_dunned_once_and_its_invoice_mailed_
     [row] = await table_rows(billing, "subscriptions")
     assert row["status"] == "active"
     assert await billing.customer_balance(customer["id"]) == {"SEK": 0}
-    await run_job(billing, "dunning")  # nothing left to dun: no further mail
+    await run_job(billing_job(billing, "dunning"))  # nothing left to dun: no further mail
     await mail_settled(billing)
     assert len(mails_titled(billing, SUBJECT.format(number="INV-000002"))) == 1
     assert len(mails_titled(billing, DUNNING_SUBJECT.format(number="INV-000002"))) == 1
