@@ -116,7 +116,10 @@ class ChatMessages:
         author = message.author
         conversation_id, seq = message.conversation_id, message.seq
         if author.kind == "visitor":
-            moved = await self._ctx.transaction(handled.customer_wrote, conversation_id, seq, now())
+            written = message.created_at.timestamp()
+            moved = await self._ctx.transaction(
+                handled.customer_wrote, conversation_id, seq, now(), written
+            )
             if moved is not None:
                 await self._service.moved(moved, moved["status"], by=None)
             return True

@@ -50,14 +50,20 @@ def agent_replied(
         record(session, message_id, row["id"], "out", at, chat_message_id)
 
 
-def customer_wrote(session: Session, conversation_id: str, seq: int, at: float) -> Row | None:
+def customer_wrote(
+    session: Session, conversation_id: str, seq: int, at: float, written_at: float
+) -> Row | None:
     """Touch the ticket and give it back to the agents when it waited on the customer or
-    was resolved; the moved ticket (`tickets.move`'s row), None when it did not move."""
+    was resolved; the moved ticket (`tickets.move`'s row), None when it did not move. A
+    message written before the ticket's status last changed (heard late: the live event and
+    the catch-up racing) moves nothing: the agent moved the ticket after it was written."""
     if not claim(session, conversation_id, seq):
         return None
     touch(session, conversation_id, at)
     row = by_conversation(session, conversation_id)
     assert row is not None
+    if row["status_at"] is not None and written_at < row["status_at"]:
+        return None
     reopened = after_customer_wrote(row["status"])
     if reopened is None:
         return None

@@ -46,6 +46,9 @@ tickets = Table(
     # the seq of the last chat message handled, where catching up goes on from; None: the
     # ticket is older than this column (`chat_messages.py` starts it at the chat's newest seq)
     Column("handled_seq", Integer, nullable=True),
+    # when the status last changed: a customer's message written before it (heard late) does
+    # not reopen the ticket the agent moved after reading it; None: before this column
+    Column("status_at", Float, nullable=True),
     Index("support_tickets_queue", "status", "assignee_id", "team_id"),
 )
 

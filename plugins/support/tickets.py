@@ -138,7 +138,7 @@ def move(session: Session, ticket_id: int, wanted: Status, by: str | None, at: f
         raise LookupError(ticket_id)
     current: Status = row["status"]
     check_move(current, wanted)
-    values: dict[str, Any] = {"status": wanted, "updated_at": at}
+    values: dict[str, Any] = {"status": wanted, "updated_at": at, "status_at": at}
     if wanted == "resolved":
         values |= {"resolved_at": at, "resolved_by": by}
         values["csat_token"] = row["csat_token"] or secrets.token_urlsafe(24)

@@ -7,7 +7,19 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from support_testlib import AGENT, eventually, one_more_ticket, send_mail, user_id
+from mindframe_plugins.support.models import tickets
+from mindframe_plugins.support.service import SupportService
+from sqlalchemy import select, update
+from support_testlib import (
+    AGENT,
+    events,
+    eventually,
+    one_more_ticket,
+    send_mail,
+    ticket_of,
+    user_id,
+    visitor,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -150,3 +162,49 @@ async def _catch_up_rounds(kernel, rounds: int) -> None:
 
 async def _at_least(job, runs: int) -> bool:
     return job.runs >= runs
+
+
+async def test_a_customer_message_heard_after_the_agent_moved_its_ticket_does_not_reopen_it(
+    support_kernel,
+):
+    async with support_kernel(assignment="manual") as kernel:
+        agent = await kernel.as_user(AGENT)
+        kari = await visitor(kernel, "Kari")
+        ticket = await ticket_of(kernel, agent, await kari.start("hei"))
+        [written] = [
+            e for e in events(kernel, "chat.message.created") if e.author_kind == "visitor"
+        ]
+        url = f"/api/support/tickets/{ticket['id']}"
+        pending = await agent.post(f"{url}/status", json={"status": "pending"})
+        assert pending.status_code == 200, pending.text
+        # the live event and the catch-up racing: the message is handled only now, after the
+        # agent (who had read it) set the ticket to wait on the customer
+        await kernel.runtime.container.resolve(SupportService).ctx.transaction(_not_handled)
+        await kernel.runtime.bus.publish(written)
+        handled = await eventually(lambda: _field(agent, url, "updated_at"), timeout=5.0)
+        await eventually(lambda: _handled_again(kernel), timeout=5.0)
+        after = (await agent.get(url)).json()
+        newer = await kari.say(ticket["conversation_id"], "still broken")
+        reopened = await eventually(lambda: _status_is(agent, url, "open"), timeout=5.0)
+    assert handled and after["status"] == "pending"  # the old message did not reopen it
+    assert newer and reopened  # a message written after the move does
+
+
+async def _visitor_message(kernel):
+    said = [e for e in events(kernel, "chat.message.created") if e.author_kind == "visitor"]
+    return said[0] if said else None
+
+
+def _not_handled(session) -> None:
+    session.execute(update(tickets).values(handled_seq=None))
+
+
+async def _handled_again(kernel) -> bool:
+    def read(session) -> bool:
+        return session.execute(select(tickets.c.handled_seq)).scalar() is not None
+
+    return await kernel.runtime.container.resolve(SupportService).ctx.transaction(read)
+
+
+async def _status_is(client, url: str, status: str) -> bool:
+    return (await client.get(url)).json()["status"] == status
