@@ -173,6 +173,20 @@ async def monthly_plan(
     return customer, plan.json()["id"]
 
 
+async def active_subscription(
+    billing: Billing, locale: str = "nb", currency: str = "NOK", **customer: Any
+) -> tuple[dict[str, Any], str]:
+    """A customer subscribed through Checkout to `monthly_plan`, its first period collected
+    by Stripe at once: (customer, Stripe subscription id)."""
+    made, plan_id = await monthly_plan(billing, locale, currency, **customer)
+    await billing.operator.post(
+        f"/api/billing/customers/{made['id']}/subscriptions", json={"plan_id": plan_id}
+    )
+    session = billing.stripe.complete_checkout(billing.stripe.sessions()[0]["id"])
+    await billing.stripe.settled()
+    return made, session["subscription"]
+
+
 def billing_job(billing: Billing, name: str) -> Any:
     """The plugin's job `name` (`mail`, `dunning` …)."""
     from mindframe_plugins.billing.jobs import BillingJobs

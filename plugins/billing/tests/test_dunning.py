@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from billing_testlib import (
+    active_subscription,
     billing_job,
     eventually,
-    monthly_plan,
     run_job,
     running_billing,
     table_rows,
@@ -17,17 +17,6 @@ from sqlalchemy import text
 from mindframe.sdk.billing import FailedRenewal, ScheduledDunning
 
 pytestmark = pytest.mark.anyio
-
-
-async def active_subscription(billing, locale="nb"):
-    customer, plan_id = await monthly_plan(billing, locale)
-    await billing.operator.post(
-        f"/api/billing/customers/{customer['id']}/subscriptions",
-        json={"plan_id": plan_id},
-    )
-    session = billing.stripe.complete_checkout(billing.stripe.sessions()[0]["id"])
-    await billing.stripe.settled()
-    return customer, session["subscription"]
 
 
 def dunning_job(billing):

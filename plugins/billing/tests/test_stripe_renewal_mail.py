@@ -6,9 +6,9 @@ the PDF attached, however often and in whatever order Stripe delivers its webhoo
 import pytest
 from billing_testlib import (
     STRIPE_HOOK,
+    active_subscription,
     billing_job,
     eventually,
-    monthly_plan,
     run_job,
     signed_stripe,
     table_rows,
@@ -24,16 +24,9 @@ DUNNING_SUBJECT = "Betalningen för faktura {number} gick inte igenom"
 async def swedish_subscription(billing):
     """A Swedish customer (sv, SEK) subscribed through Checkout to 200 kr a month (net):
     Stripe collects 250 kr for the first period at once. (customer, subscription id)."""
-    customer, plan_id = await monthly_plan(
+    return await active_subscription(
         billing, "sv", "SEK", country="SE", email="anna@example.se", name="Anna Andersson"
     )
-    await billing.operator.post(
-        f"/api/billing/customers/{customer['id']}/subscriptions",
-        json={"plan_id": plan_id},
-    )
-    session = billing.stripe.complete_checkout(billing.stripe.sessions()[0]["id"])
-    await billing.stripe.settled()
-    return customer, session["subscription"]
 
 
 async def deliver(billing, events):
