@@ -94,6 +94,17 @@ async def test_the_bus_topic_refuses_a_bad_input_in_the_events_locale(checked, l
         assert reply["errors"] == [{"field": field, "problem": problem, "message": message}]
 
 
+async def test_a_body_not_declared_json_is_refused_with_415_saying_what_to_send(checked):
+    response = await checked.client.post(
+        "/api/checked/run", content=b"respiration_rate=18", headers={"Content-Type": "text/plain"}
+    )
+    assert response.status_code == 415, response.text
+    assert response.json()["detail"] == (
+        "POST /api/checked/run takes a JSON body, but the request has Content-Type "
+        "'text/plain': send it with Content-Type: application/json"
+    )
+
+
 async def test_a_body_that_is_not_json_is_told_so_in_the_askers_language(checked):
     response = await checked.client.post(
         "/api/checked/run",
