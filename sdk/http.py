@@ -25,7 +25,7 @@ from litestar.exceptions import ClientException
 from litestar.serialization import decode_json
 from litestar.types import Empty
 
-from mindframe.kernel.http.json_body import TOO_DEEP, JSONRequest, is_json_media_type
+from mindframe.kernel.http.json_body import TOO_DEEP, JSONRequest, require_json_content_type
 from mindframe.kernel.http.params import MAX_ROW_ID, Limit, Offset, RowId
 
 __all__ = [
@@ -35,7 +35,7 @@ __all__ = [
     "Offset",
     "RowId",
     "TypedJSONRequest",
-    "is_json_media_type",
+    "require_json_content_type",
 ]
 
 

@@ -11,7 +11,7 @@ A body nested too deeply to decode is a 400 on every route.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from litestar import Request
@@ -55,11 +55,17 @@ class JSONRequest(Request):
 
     def require_json_content_type(self) -> None:
         """415 (a problem detail saying what to send) unless the body is declared JSON."""
-        media_type = declared_media_type(self.scope["headers"])
-        if not is_json_media_type(media_type):
-            sent = f"Content-Type {media_type!r}" if media_type else "no Content-Type"
-            raise HTTPException(
-                status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                detail=f"{self.method} {self.url.path} takes a JSON body, but the request has "
-                f"{sent}: send it with Content-Type: application/json",
-            )
+        require_json_content_type(self.scope)
+
+
+def require_json_content_type(scope: Mapping[str, Any]) -> None:
+    """415 (a problem detail saying what to send) unless the request's body is declared
+    JSON: for Litestar routes (`JSONRequest`) and lean endpoints (`request.scope`) alike."""
+    media_type = declared_media_type(scope["headers"])
+    if not is_json_media_type(media_type):
+        sent = f"Content-Type {media_type!r}" if media_type else "no Content-Type"
+        raise HTTPException(
+            status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail=f"{scope['method']} {scope['path']} takes a JSON body, but the request has "
+            f"{sent}: send it with Content-Type: application/json",
+        )

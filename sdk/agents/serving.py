@@ -24,7 +24,7 @@ from ..auth import (
 from ..endpoints import Handler, Problem, json_response
 from ..endpoints import Request as EndpointRequest
 from ..endpoints import Response as EndpointResponse
-from ..http import TOO_DEEP, is_json_media_type
+from ..http import TOO_DEEP, require_json_content_type
 from ..i18n import N_, request_localizer
 from .contracts import AgentRegistry, RegisteredAgent, RunView
 from .declaration import RESERVED_AGENT_NAMES, Agent
@@ -172,14 +172,7 @@ def read_input(
 ) -> Any:
     """The body as the agent's input: 415 unless it is declared JSON, 400 (in the asker's
     language, with the field) when it does not fit."""
-    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if not is_json_media_type(media_type):
-        sent = f"Content-Type {media_type!r}" if media_type else "no Content-Type"
-        raise Problem(
-            415,
-            f"POST {request.path} takes a JSON body, but the request has {sent}: "
-            "send it with Content-Type: application/json",
-        )
+    require_json_content_type(request.scope)
     try:
         return decode(request.body or b"null")
     except msgspec.DecodeError as error:
