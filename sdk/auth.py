@@ -243,15 +243,22 @@ async def current_identity(
     return scope[IDENTITY_SCOPE_KEY]
 
 
+async def authorized(connection: ASGIConnection, *permissions: str) -> Identity:
+    """The signed-in identity holding every one of `permissions`: 401 without a signed-in
+    user (or without an auth plugin), 403 (audited) when one is missing. What the guard
+    checks, for code that has the connection but no guard (a lean endpoint)."""
+    authenticator = authenticator_of(connection)
+    if authenticator is None:
+        raise not_authorized(connection, NO_AUTH_PLUGIN)
+    return await authenticator.authorize(connection, *permissions)
+
+
 def requires_permission(*permissions: str) -> Guard:
     """A Litestar guard: 401 without a signed-in user, 403 (audited) when any of
     `permissions` is missing. With no permissions named, any signed-in user passes."""
 
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        authenticator = authenticator_of(connection)
-        if authenticator is None:
-            raise not_authorized(connection, NO_AUTH_PLUGIN)
-        await authenticator.authorize(connection, *permissions)
+        await authorized(connection, *permissions)
 
     guard.__qualname__ = f"requires_permission({', '.join(map(repr, permissions))})"
     return guard

@@ -13,14 +13,7 @@ from litestar.exceptions import HTTPException
 
 from mindframe.sdk import PluginContext, ServiceError
 
-from ..auth import (
-    NO_AUTH_PLUGIN,
-    Identity,
-    authenticator_of,
-    current_identity,
-    declare_permissions,
-    not_authorized,
-)
+from ..auth import Identity, authorized, current_identity, declare_permissions
 from ..endpoints import Handler, Problem, json_response
 from ..endpoints import Request as EndpointRequest
 from ..endpoints import Response as EndpointResponse
@@ -156,10 +149,7 @@ async def asker_of(
     """Who runs the agent: a holder of `permission` when the agent needs one (401 or 403
     otherwise), else whoever the credentials say, if the request sent any."""
     if permission is not None:
-        authenticator = authenticator_of(connection)
-        if authenticator is None:
-            raise not_authorized(connection, NO_AUTH_PLUGIN)
-        return await authenticator.authorize(connection, permission)
+        return await authorized(connection, permission)
     if "authorization" in headers or "cookie" in headers:
         return await current_identity(connection)
     return None

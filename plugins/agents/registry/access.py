@@ -13,26 +13,11 @@ from datetime import UTC, datetime
 from litestar.connection import ASGIConnection
 
 from mindframe.sdk.agents import AuditEntry, RegisteredAgent, RunStore
-from mindframe.sdk.auth import (
-    NO_AUTH_PLUGIN,
-    Identity,
-    authenticator_of,
-    current_identity,
-    not_authorized,
-)
+from mindframe.sdk.auth import Identity, authorized, current_identity
 
 from .audit_log import AccessAudit
 
 READ_ANY = "agents.read"
-
-
-async def demand(connection: ASGIConnection, *permissions: str) -> Identity:
-    """The signed-in identity holding every one of `permissions`; else 401, or 403 (recorded
-    in the auth plugin's audit log)."""
-    authenticator = authenticator_of(connection)
-    if authenticator is None:
-        raise not_authorized(connection, NO_AUTH_PLUGIN)
-    return await authenticator.authorize(connection, *permissions)
 
 
 async def may_see(
@@ -48,9 +33,9 @@ async def may_see(
     if not agent.health_data:
         return await current_identity(connection)
     permission = agent.run_permission(entry.name) or READ_ANY
-    identity = await demand(connection)
+    identity = await authorized(connection)
     if not identity.can(READ_ANY):
-        identity = await demand(connection, permission)
+        identity = await authorized(connection, permission)
     await store.audit(
         AuditEntry(
             at=datetime.now(UTC),

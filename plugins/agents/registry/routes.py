@@ -16,11 +16,11 @@ from mindframe.sdk import PluginContext
 from mindframe.sdk.agents import Approval, RegisteredAgent, RunView, TraceEntry
 from mindframe.sdk.agents.executor import RunConflict, RunFailed
 from mindframe.sdk.agents.serving import run_problem, run_response, wants_async
-from mindframe.sdk.auth import request_service, requires_permission
+from mindframe.sdk.auth import authorized, request_service, requires_permission
 from mindframe.sdk.http import Limit, Offset
 from mindframe.sdk.i18n import AS_WRITTEN, Localizer, Translations
 
-from .access import READ_ANY, demand, may_see
+from .access import READ_ANY, may_see
 from .audit_log import AccessAudit
 from .registry import Registry
 from .store import SqlRunStore
@@ -121,7 +121,7 @@ def build(
 
     async def answer(request: Request, run_id: str, approved: bool, comment: str | None) -> Any:
         entry = await run_of(run_id)
-        identity = await demand(request, entry.agent.approver)
+        identity = await authorized(request, entry.agent.approver)
         approval = Approval(
             approved=approved, by=identity.username, at=datetime.now(UTC), comment=comment
         )
