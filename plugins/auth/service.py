@@ -22,7 +22,7 @@ from mindframe.sdk.auth import ADMIN_PERMISSION, Authenticator, Identity, curren
 from mindframe.sdk.i18n import N_
 
 from . import usernames
-from .identities import PROCESS, IdentitiesChanged, IdentityCache, Remembered
+from .identities import PROCESS, IdentitiesChanged, IdentityCache
 from .models import audit, lockouts, roles, sessions, tokens, users
 from .passwords import Passwords
 from .permissions import OWN_ACCOUNT
@@ -367,19 +367,24 @@ class AuthService(Authenticator):
             return None
         key = digest(secret)
         known = self.identities.get(SESSION_KEY + key)
-        if known is None:
-            known = await self._by_session(connection, key)
+        if known is not None:
+            identity, csrf = known.identity, known.csrf_token
+        else:
+            identity, csrf = await self._by_session(connection, key)
         if connection.scope.get("method") not in SAFE_METHODS and not secrets.compare_digest(
-            connection.headers.get(CSRF_HEADER, ""), known.csrf_token or ""
+            connection.headers.get(CSRF_HEADER, ""), csrf or ""
         ):
             raise Refusal(
                 N_("a signed-in browser must send the {header} header it got at login"),
                 403,
                 header=CSRF_HEADER,
             ).http(connection, self.ctx)
-        return known.identity
+        return identity
 
-    async def _by_session(self, connection: ASGIConnection, key: str) -> Remembered:
+    async def _by_session(
+        self, connection: ASGIConnection, key: str
+    ) -> tuple[Identity, str | None]:
+        """The session's identity and CSRF token, read from the database and remembered."""
         generation = self.identities.generation
         row = await self._one(select(sessions).where(sessions.c.digest == key))
         expires = aware(row["expires_at"]) if row is not None else None
@@ -392,7 +397,7 @@ class AuthService(Authenticator):
             raise Refusal(N_("your account no longer exists"), 401).http(connection, self.ctx)
         identity = await self.identity(user, via="session", extra={SESSION: key})
         self.identities.put(SESSION_KEY + key, identity, expires, generation, row["csrf_token"])
-        return Remembered(identity, 0.0, row["csrf_token"])
+        return identity, row["csrf_token"]
 
     async def _by_token(self, connection: ASGIConnection, secret: str) -> Identity:
         key = digest(secret)
