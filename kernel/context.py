@@ -285,7 +285,12 @@ class PluginContext:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """An `AsyncSession`, closed when the block ends or, at the latest, at unload."""
+        """An `AsyncSession`, closed when the block ends or, at the latest, at unload.
+
+        On SQLite a session's transaction starts at its first write, so what it read before
+        may change under it: a unit of work that writes what it computed from a read (a
+        counter, a status check) belongs in `transaction`, which holds the write lock from
+        its first statement."""
         session = self._database.session()
         entry = self.ledger.record("session", "AsyncSession", session.close)
         try:

@@ -68,6 +68,8 @@ class Database:
                 connect_args={"check_same_thread": False},
             )
             event.listen(self.sync_engine, "connect", _tune_sqlite)
+            event.listen(self.sync_engine, "connect", _begin_explicitly)
+            event.listen(self.sync_engine, "begin", _begin_immediate)
         self.owners: dict[str, str] = {}  # table name -> plugin
 
     @property
@@ -96,6 +98,11 @@ class Database:
         file (same pragmas: WAL, busy_timeout, ...). On other databases (PostgreSQL over
         asyncpg, which has no synchronous driver) it is `AsyncSession.run_sync`, where the
         statements already run on the event loop's thread through greenlets.
+
+        On a SQLite file the transaction is `BEGIN IMMEDIATE`: it holds the write lock from
+        its first statement, so a unit of work that reads and then writes what it computed
+        (the next invoice number, a draft's status) never interleaves with another writer;
+        readers outside `transaction` still run beside it (WAL).
 
         `fn` runs on another thread: it must not touch the event loop or async objects, and
         should not hold the transaction open longer than needed (a write locks SQLite).
@@ -185,6 +192,20 @@ def _run_on_connection(engine: Engine, fn: Callable[..., T], args: tuple[Any, ..
     """On a worker thread: `fn` on one Core connection in one transaction."""
     with engine.begin() as connection:
         return fn(connection, *args)
+
+
+def _begin_explicitly(dbapi_connection: Any, _record: Any) -> None:
+    """Leave BEGIN to SQLAlchemy: by itself Python's sqlite3 opens a transaction only at the
+    first write, so the reads before it saw no lock and another writer could slip between
+    a read and the write computed from it."""
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Any) -> None:
+    """Take the write lock at BEGIN (waiting up to busy_timeout for it), not at the first
+    write: a deferred transaction that read, then found another had written since, would
+    fail with SQLITE_BUSY instead of waiting."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _stop_aiosqlite(dbapi_connection: Any) -> None:

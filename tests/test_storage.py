@@ -312,6 +312,7 @@ async def test_transaction_on_a_core_connection_on_postgresql(boot_kernel, plugi
 
 
 async def test_unload_waits_for_every_transaction_in_flight(boot_kernel, plugin_factory):
+    """Two in flight: one running, one waiting for SQLite's write lock at its BEGIN."""
     import threading
 
     plugin_factory.make("counter", COUNTER)
@@ -326,13 +327,14 @@ async def test_unload_waits_for_every_transaction_in_flight(boot_kernel, plugin_
             _insert(connection, table, f"slow {n}")
 
         async with anyio.create_task_group() as group:
-            for n in range(2):
-                group.start_soon(lambda n=n: ctx.transaction(slow, n, core=True))
-            for _ in range(2):
-                await anyio.to_thread.run_sync(started.acquire, True, 10)
+            group.start_soon(lambda: ctx.transaction(slow, 0, core=True))
+            await anyio.to_thread.run_sync(started.acquire, True, 10)
+            group.start_soon(lambda: ctx.transaction(slow, 1, core=True))
+            await anyio.sleep(0.05)
             assert ctx.ledger.counts().get("transaction") == 2
             first = next(e for e in ctx.ledger.entries() if e.kind == "transaction").release
             go_on[0].set()  # one ends; a release waits while any is still running
+            await anyio.to_thread.run_sync(started.acquire, True, 10)
             with anyio.move_on_after(0.3) as waited:
                 await first()
             assert waited.cancelled_caught
@@ -348,25 +350,20 @@ async def test_transactions_one_at_a_time_reuse_the_connection_used_last(
 ):
     """Its page cache is still valid (in WAL mode SQLite drops a connection's cache when
     another one has written since), so a hot path does not re-read its pages each time."""
-    import threading
-
     plugin_factory.make("counter", COUNTER)
     async with boot_kernel(["counter"], builtin=False) as kernel:
         ctx = kernel.runtime.plugin("counter").context
         table = _table(kernel)
-        together = threading.Barrier(4)
-
-        def at_once(connection):  # four transactions at once: four pooled connections
-            together.wait(10)
-            return id(connection.connection.dbapi_connection)
+        engine = kernel.runtime.database.sync_engine
+        held = [engine.connect() for _ in range(4)]  # four pooled connections
+        for connection in held:
+            connection.exec_driver_sql("SELECT 1")
+            connection.close()
 
         def which(connection):
             _insert(connection, table, "x")
             return id(connection.connection.dbapi_connection)
 
-        async with anyio.create_task_group() as group:
-            for _ in range(4):
-                group.start_soon(lambda: ctx.transaction(at_once, core=True))
         used = [await ctx.transaction(which, core=True) for _ in range(6)]
         assert len(set(used)) == 1
 
@@ -433,3 +430,48 @@ async def test_claiming_tables_on_a_sqlite_file_is_one_hop_off_the_event_loop(tm
     created = [s.split("(")[0].split()[-1] for s in through["sqlite3"] if "CREATE TABLE" in s]
     assert {"notes_items", "notes_tags"} <= set(created)
     assert through["aiosqlite"] == []
+
+
+async def test_a_read_then_write_transaction_on_sqlite_sees_no_write_in_between(tmp_path):
+    """`transaction` is one transaction from its first statement: a unit of work that reads
+    a value and writes what it computed from it (an invoice's next number, a draft's
+    status) must not interleave with another doing the same. Python's sqlite3 by itself
+    starts the transaction only at the first write, so both read the same value and one
+    increment was lost (billing finalised one draft twice under concurrency)."""
+    import threading
+
+    from sqlalchemy import text
+
+    from mindframe.kernel.storage import Database
+
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'counter.db'}")
+    await database.transaction(
+        lambda connection: connection.exec_driver_sql(
+            "CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)"
+        ),
+        core=True,
+    )
+    await database.transaction(
+        lambda connection: connection.exec_driver_sql("INSERT INTO counter VALUES (1, 0)"),
+        core=True,
+    )
+    all_read = threading.Event()
+    readers = []
+
+    def increment(connection):
+        value = connection.execute(text("SELECT value FROM counter WHERE id = 1")).scalar_one()
+        readers.append(value)
+        all_read.wait(0.3)  # give the others every chance to read the same value
+        connection.execute(text("UPDATE counter SET value = :v WHERE id = 1"), {"v": value + 1})
+
+    try:
+        async with anyio.create_task_group() as group:
+            for _ in range(6):
+                group.start_soon(lambda: database.transaction(increment, core=True))
+        final = await database.transaction(
+            lambda c: c.exec_driver_sql("SELECT value FROM counter").scalar_one(), core=True
+        )
+    finally:
+        await database.close()
+    assert final == 6, readers
+    assert sorted(readers) == [0, 1, 2, 3, 4, 5]
