@@ -55,6 +55,9 @@ class Bus:
         self._replies: dict[str, asyncio.Future[Any]] = {}
         self._started = False
         self._closing = False
+        self.drain_until = float("inf")
+        """While closing: when the backend stops feeding queues even if more keeps coming."""
+        self._draining = False  # closing, and the workers still run: a retry can still happen
         self.published = 0
         self.dead_letters = DeadLetterStore(engine, self._redrive)
 
@@ -81,16 +84,20 @@ class Bus:
         """
         if not self._started:
             return
-        self._closing = True
+        self._closing = self._draining = True
+        self.drain_until = asyncio.get_running_loop().time() + timeout
         subs = list(self._subs.values())
         await asyncio.gather(*(self._detach(s, delete=False, drain=True) for s in subs))
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(
+                max(0.0, self.drain_until - asyncio.get_running_loop().time())
+            ):
                 await asyncio.gather(*(s.queue.join() for s in subs if s.running))
         except TimeoutError:
             log.warning("bus close: queues not drained within %ss", timeout)
         for sub in subs:
             await sub.kill()
+        self._draining = False
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -415,7 +422,7 @@ class Bus:
             )
         except Exception as exc:  # not stored: never ack it, deliver it again after a backoff
             self.report(exc, {"component": "bus.dead_letters", "event_id": env.id})
-            if sub is None or sub.retired or self._closing:
+            if sub is None or sub.retired or (self._closing and not self._draining):
                 await delivery.release()  # no one to retry for: the backend keeps what it can
             else:
                 delay = backoff(env.attempt, sub.retry_delay, sub.max_retry_delay)

@@ -257,7 +257,10 @@ class NatsBus(Bus):
     async def _fetch_loop(
         self, sub: Subscription, feed: _Feed, psub: JetStreamContext.PullSubscription
     ) -> None:
+        loop = asyncio.get_running_loop()
         while not feed.stopping:
+            if feed.draining and loop.time() >= self.drain_until:
+                return  # closing: what keeps coming back (a retry) waits for the next start
             room = sub.queue.maxsize - sub.queue.qsize()
             try:
                 msgs = await psub.fetch(max(1, min(room, _BATCH)), timeout=self.fetch_timeout)

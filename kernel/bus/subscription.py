@@ -279,7 +279,7 @@ class Subscription:
         self.pattern = pattern
         self.name = name
         self.queue = DeliveryQueue(queue_size)
-        self.leftovers: list[Delivery] = []  # retries pending at shutdown
+        self.leftovers: list[Delivery] = []  # retries pending, handlers cut off, at shutdown
         self.ready = asyncio.Event()  # set once the backend feeds this subscription
         self.retired = False  # removed from the bus; nothing more is handled
         self.orphaned = False  # unsubscribed with keep_queues, waiting to be adopted
@@ -389,6 +389,7 @@ class Subscription:
             # Take one at a time, so an event of higher priority published meanwhile
             # still overtakes the rest of the batch.
             delivery = queue.get_nowait()
+            settled = False
             try:
                 event = delivery.event
                 if event is None or self.retired:  # not decoded yet, or unsubscribed
@@ -403,14 +404,20 @@ class Subscription:
                         result = await self.handler(event)
                 except Exception as exc:
                     await bus._failed(self, delivery, exc)
+                    settled = True
                     continue
                 self.handled += 1
                 if not self.handled & 255:
                     self._tick()
                 if delivery.needs_ack:
                     await delivery.ack()
+                settled = True
                 if result is not None and env.reply_to:  # None: an observer, not the responder
                     await bus._send_reply(env.reply_to, result)
+            except asyncio.CancelledError:
+                if not settled:  # killed mid-handler at shutdown: close() releases it
+                    self.leftovers.append(delivery)
+                raise
             finally:
                 queue.task_done()
 
