@@ -299,7 +299,9 @@ class PluginContext:
             self.ledger.forget(entry)
             await session.close()
 
-    async def transaction(self, fn: Callable[..., T], *args: Any, core: bool = False) -> T:
+    async def transaction(
+        self, fn: Callable[..., T], *args: Any, core: bool = False, read_only: bool = False
+    ) -> T:
         """Run `fn(session, *args)`, synchronous SQLAlchemy on a `sqlalchemy.orm.Session`, in
         one transaction (committed when it returns, rolled back when it raises) and return
         its result. On SQLite this costs one thread hop for the whole unit of work instead
@@ -308,6 +310,11 @@ class PluginContext:
         `core=True` hands `fn` a Core `sqlalchemy.engine.Connection` instead of a `Session`
         (same transaction, same guarantees): cheaper for a hot path of Core statements.
 
+        On SQLite a transaction holds the database's write lock from its first statement, so
+        what it reads cannot change before it writes; `read_only=True` promises `fn` only
+        reads, and it then reads a snapshot beside the writer instead of waiting its turn
+        (use it for reads that are slow or frequent).
+
         `fn` runs on a worker thread: plain code, no awaits, no event-loop objects. While it
         runs it is in the ledger; an unload waits for it to finish (it cannot be cut off
         mid-transaction), so nothing is left open."""
@@ -315,7 +322,7 @@ class PluginContext:
         entry = self.ledger.record("transaction", label, self._transactions_finished)
         self._transactions += 1
         try:
-            return await self._database.transaction(fn, *args, core=core)
+            return await self._database.transaction(fn, *args, core=core, read_only=read_only)
         finally:
             self._transactions -= 1
             self.ledger.forget(entry)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,7 +80,9 @@ class Database:
     def session(self) -> AsyncSession:
         return self.sessions()
 
-    async def transaction(self, fn: Callable[..., T], *args: Any, core: bool = False) -> T:
+    async def transaction(
+        self, fn: Callable[..., T], *args: Any, core: bool = False, read_only: bool = False
+    ) -> T:
         """Run `fn(session, *args)`, plain synchronous SQLAlchemy on a `Session`, to the end
         in one transaction: committed when it returns, rolled back when it raises (the
         exception propagates). Returns what `fn` returned.
@@ -101,8 +104,10 @@ class Database:
 
         On a SQLite file the transaction is `BEGIN IMMEDIATE`: it holds the write lock from
         its first statement, so a unit of work that reads and then writes what it computed
-        (the next invoice number, a draft's status) never interleaves with another writer;
-        readers outside `transaction` still run beside it (WAL).
+        (the next invoice number, a draft's status) never interleaves with another writer.
+        `read_only=True` promises `fn` only reads: it then reads one snapshot beside the
+        writer (WAL) instead of waiting for the write lock, and a write it attempts anyway
+        may fail with "database is locked". Elsewhere `read_only` changes nothing.
 
         `fn` runs on another thread: it must not touch the event loop or async objects, and
         should not hold the transaction open longer than needed (a write locks SQLite).
@@ -114,7 +119,7 @@ class Database:
             async with self.sessions() as session, session.begin():
                 return await session.run_sync(fn, *args)
         run = _run_on_connection if core else _run_in_transaction
-        return await anyio.to_thread.run_sync(run, self.sync_engine, fn, args)
+        return await anyio.to_thread.run_sync(run, self.sync_engine, fn, args, read_only)
 
     async def claim_tables(
         self,
@@ -182,14 +187,24 @@ def normalise_tables(declared: Any) -> list[Table]:
     )
 
 
-def _run_in_transaction(engine: Engine, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+_this_thread = threading.local()
+"""`reading`: the transaction this worker thread is about to begin only reads."""
+
+
+def _run_in_transaction(
+    engine: Engine, fn: Callable[..., T], args: tuple[Any, ...], read_only: bool
+) -> T:
     """On a worker thread: `fn` in one session and transaction (commit, or rollback)."""
+    _this_thread.reading = read_only
     with Session(engine, expire_on_commit=False) as session, session.begin():
         return fn(session, *args)
 
 
-def _run_on_connection(engine: Engine, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+def _run_on_connection(
+    engine: Engine, fn: Callable[..., T], args: tuple[Any, ...], read_only: bool
+) -> T:
     """On a worker thread: `fn` on one Core connection in one transaction."""
+    _this_thread.reading = read_only
     with engine.begin() as connection:
         return fn(connection, *args)
 
@@ -204,8 +219,10 @@ def _begin_explicitly(dbapi_connection: Any, _record: Any) -> None:
 def _begin_immediate(connection: Any) -> None:
     """Take the write lock at BEGIN (waiting up to busy_timeout for it), not at the first
     write: a deferred transaction that read, then found another had written since, would
-    fail with SQLITE_BUSY instead of waiting."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    fail with SQLITE_BUSY instead of waiting. A transaction declared read-only takes a
+    snapshot instead (plain BEGIN), beside the writer."""
+    reading = getattr(_this_thread, "reading", False)
+    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def _stop_aiosqlite(dbapi_connection: Any) -> None:

@@ -475,3 +475,44 @@ async def test_a_read_then_write_transaction_on_sqlite_sees_no_write_in_between(
         await database.close()
     assert final == 6, readers
     assert sorted(readers) == [0, 1, 2, 3, 4, 5]
+
+
+async def test_a_read_only_transaction_reads_beside_a_writer_holding_the_lock(tmp_path):
+    """`read_only=True` does not queue behind the write lock: the errors digest prepares its
+    next batch while the last one is written, and a long report does not stall writers."""
+    import threading
+
+    from mindframe.kernel.storage import Database
+
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'beside.db'}")
+    await database.transaction(
+        lambda c: c.exec_driver_sql("CREATE TABLE notes (text TEXT)"), core=True
+    )
+    writing, finish = threading.Event(), threading.Event()
+
+    def slow_write(connection):
+        connection.exec_driver_sql("INSERT INTO notes VALUES ('uncommitted')")
+        writing.set()
+        finish.wait(10)
+
+    def count(connection):
+        return connection.exec_driver_sql("SELECT count(*) FROM notes").scalar_one()
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: database.transaction(slow_write, core=True))
+            await anyio.to_thread.run_sync(writing.wait, 10)
+            with anyio.fail_after(3):  # the writer holds the lock until told to finish
+                assert await database.transaction(count, core=True, read_only=True) == 0
+            after: list[int] = []  # a plain one waits its turn, then sees the write
+
+            async def plain() -> None:
+                after.append(await database.transaction(count, core=True))
+
+            group.start_soon(plain)
+            await anyio.sleep(0.3)
+            assert after == []
+            finish.set()
+        assert after == [1]
+    finally:
+        await database.close()

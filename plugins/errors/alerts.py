@@ -221,10 +221,10 @@ class Alerts:
             raise Undeliverable(str(error)) from None
 
     async def history(self, issue_id: int) -> list[dict[str, Any]]:
-        return await self._ctx.transaction(alert_store.history, issue_id)
+        return await self._ctx.transaction(alert_store.history, issue_id, read_only=True)
 
     async def health(self) -> dict[str, Any]:
-        waiting, oldest = await self._ctx.transaction(alert_store.pending)
+        waiting, oldest = await self._ctx.transaction(alert_store.pending, read_only=True)
         return {
             "alerts_pending": waiting,
             "oldest_alert_waiting_seconds": round(time.time() - oldest, 1) if oldest else None,

@@ -24,7 +24,7 @@ class Artifacts:
         return await self._ctx.transaction(_store, project_id, release, name, content)
 
     async def list(self, project_id: int, release: str) -> list[dict[str, Any]]:
-        return await self._ctx.transaction(_list, project_id, release)
+        return await self._ctx.transaction(_list, project_id, release, read_only=True)
 
 
 def lookup_in(session: Session, project_id: int) -> Lookup:

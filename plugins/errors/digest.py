@@ -173,7 +173,9 @@ class Digest:
                     prepared, ahead = await ahead, None
                 else:
                     accepted_before = self._accepted_so_far()
-                    prepared = await self._ctx.transaction(self._prepare, None, self._cursor)
+                    prepared = await self._ctx.transaction(
+                        self._prepare, None, self._cursor, read_only=True
+                    )
                 if self._pacing is not None:
                     self._pacing.taken(len(prepared.records))
                 if not prepared.records and prepared.next == prepared.start:
@@ -185,7 +187,7 @@ class Digest:
                     self.prepared_ahead += 1
                     accepted_before = self._accepted_so_far()
                     ahead = asyncio.ensure_future(
-                        self._ctx.transaction(self._prepare, None, prepared.next)
+                        self._ctx.transaction(self._prepare, None, prepared.next, read_only=True)
                     )
                 stored = await self._write(prepared)
                 if ahead is not None and self._cursor != prepared.next:
@@ -230,7 +232,7 @@ class Digest:
         spool = self._inbox.spool
         if spool is None:
             return 0
-        cursor = await self._ctx.transaction(_read_cursor)
+        cursor = await self._ctx.transaction(_read_cursor, read_only=True)
         return spool.waiting_bytes(cursor)
 
     async def _write(self, prepared: Prepared) -> Stored:
@@ -260,7 +262,7 @@ class Digest:
             for number, record in enumerate(prepared.records):
                 last = number == len(prepared.records) - 1
                 batch = Batch([record], prepared.next if last else record.next)
-                single = await self._ctx.transaction(self._prepare, batch, start)
+                single = await self._ctx.transaction(self._prepare, batch, start, read_only=True)
                 part = await self._write(single)
                 if self._cursor is None:  # moved by someone else: start again from there
                     return total

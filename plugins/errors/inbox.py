@@ -88,7 +88,7 @@ class Inbox:
 
     async def set_aside(self) -> int:
         """Envelopes the digest could not take (kept in `errors_inbox` with the reason)."""
-        return await self._ctx.transaction(_set_aside_count)
+        return await self._ctx.transaction(_set_aside_count, read_only=True)
 
 
 def unpack(record: bytes) -> tuple[float, int, str | None, bytes]:

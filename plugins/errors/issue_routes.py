@@ -41,7 +41,7 @@ def missing(tracker: ErrorTracker, template: str, **params: Any) -> HTTPExceptio
 
 
 async def found_issue(tracker: ErrorTracker, issue_id: int) -> dict[str, Any]:
-    issue = await tracker.ctx.transaction(reading.get_issue, issue_id)
+    issue = await tracker.ctx.transaction(reading.get_issue, issue_id, read_only=True)
     if issue is None:
         raise missing(tracker, NO_ISSUE, issue_id=issue_id)
     return issue
@@ -74,7 +74,7 @@ async def list_issues(
             offset=offset,
         )
 
-    return await error_tracker.ctx.transaction(read)
+    return await error_tracker.ctx.transaction(read, read_only=True)
 
 
 @get("/issues/top", guards=[READ], summary="The issues with the most events lately")
@@ -87,7 +87,7 @@ async def top_issues(
     def read(session: Any) -> list[dict[str, Any]]:
         return reading.top_issues(session, project_id=project, days=days, limit=limit)
 
-    return await error_tracker.ctx.transaction(read)
+    return await error_tracker.ctx.transaction(read, read_only=True)
 
 
 @get("/issues/{issue_id:int}", guards=[READ], summary="An issue, with releases and environments")
@@ -113,14 +113,14 @@ async def list_events(
     def read(session: Any) -> list[dict[str, Any]]:
         return reading.issue_events(session, issue_id, limit=limit, offset=offset)
 
-    return await error_tracker.ctx.transaction(read)
+    return await error_tracker.ctx.transaction(read, read_only=True)
 
 
 @get("/events/{event_id:str}", guards=[READ], summary="One event, in full")
 async def show_event(
     event_id: FromPath[str], error_tracker: NamedDependency[ErrorTracker]
 ) -> dict[str, Any]:
-    event = await error_tracker.ctx.transaction(reading.get_event, event_id)
+    event = await error_tracker.ctx.transaction(reading.get_event, event_id, read_only=True)
     if event is None:
         raise missing(error_tracker, NO_EVENT, event_id=event_id)
     return event
@@ -135,7 +135,7 @@ async def issue_trend(
     def read(session: Any) -> list[dict[str, Any]]:
         return reading.trend(session, issue_id=issue_id, days=days)
 
-    return await error_tracker.ctx.transaction(read)
+    return await error_tracker.ctx.transaction(read, read_only=True)
 
 
 @get("/projects/{project_id:int}/trend", guards=[READ], summary="A project's events per hour")
@@ -145,7 +145,7 @@ async def project_trend(
     def read(session: Any) -> list[dict[str, Any]]:
         return reading.trend(session, project_id=project_id, days=days)
 
-    return await error_tracker.ctx.transaction(read)
+    return await error_tracker.ctx.transaction(read, read_only=True)
 
 
 async def change_state(

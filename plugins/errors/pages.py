@@ -79,7 +79,7 @@ async def issues_page(
         )
         return found, reading.trend(session, project_id=project, days=7)
 
-    found, trend = await ctx.transaction(read)
+    found, trend = await ctx.transaction(read, read_only=True)
     projects = await error_tracker.projects.all()
     names = {p.id: p.name for p in projects}
     body = render(
@@ -118,7 +118,7 @@ async def issue_page(
         events = reading.issue_events(session, issue_id, limit=20)
         return issue, events, reading.trend(session, issue_id=issue_id, days=7)
 
-    issue, events, trend = await ctx.transaction(read)
+    issue, events, trend = await ctx.transaction(read, read_only=True)
     if issue is None:
         raise NotFoundException(ctx.gettext(NO_ISSUE).format(issue_id=issue_id))
     project = await error_tracker.projects.get(issue["project_id"])
@@ -149,7 +149,7 @@ async def event_page(
     event_id: FromPath[str], request: Request, error_tracker: NamedDependency[ErrorTracker]
 ) -> Response[str]:
     ctx = error_tracker.ctx
-    found = await ctx.transaction(reading.get_event, event_id[:64])
+    found = await ctx.transaction(reading.get_event, event_id[:64], read_only=True)
     if found is None:
         raise NotFoundException(ctx.gettext(NO_EVENT).format(event_id=event_id[:64]))
     body = render(

@@ -27,7 +27,7 @@ def _about(subject: Subject) -> Any:
 
 
 async def export(ctx: PluginContext, subject: Subject) -> dict[str, Any]:
-    return {"events": await ctx.transaction(_export, subject)}
+    return {"events": await ctx.transaction(_export, subject, read_only=True)}
 
 
 async def erase(ctx: PluginContext, subject: Subject) -> None:

@@ -76,7 +76,7 @@ class Projects:
         now = time.monotonic()
         if cached is not None and now - cached[1] < CACHE_SECONDS:
             return cached[0]
-        owner = await self._ctx.transaction(_key_owner, public_key)
+        owner = await self._ctx.transaction(_key_owner, public_key, read_only=True)
         if len(self._keys) > 10_000:  # a client trying keys must not grow this forever
             self._keys.clear()
         self._keys[public_key] = (owner, now)
@@ -116,25 +116,25 @@ class Projects:
 
     async def ensure(self, name: str) -> Project:
         """The built-in project called `name`, created on first start."""
-        found = await self._ctx.transaction(_by_name, name)
+        found = await self._ctx.transaction(_by_name, name, read_only=True)
         if found is not None:
             return found
         try:
             project, _ = await self.create(name, builtin=True)
         except DuplicateProject:  # another process made it just now
-            found = await self._ctx.transaction(_by_name, name)
+            found = await self._ctx.transaction(_by_name, name, read_only=True)
             assert found is not None
             return found
         return project
 
     async def get(self, project_id: int) -> Project | None:
-        return await self._ctx.transaction(_get, project_id)
+        return await self._ctx.transaction(_get, project_id, read_only=True)
 
     async def all(self) -> list[Project]:
-        return await self._ctx.transaction(_all)
+        return await self._ctx.transaction(_all, read_only=True)
 
     async def keys(self, project_id: int) -> list[dict[str, Any]]:
-        return await self._ctx.transaction(_keys_of, project_id)
+        return await self._ctx.transaction(_keys_of, project_id, read_only=True)
 
     async def add_key(self, project_id: int) -> str:
         key = await self._ctx.transaction(_add_key, project_id)
