@@ -29,8 +29,10 @@ from .http.endpoint_routes import Endpoint as HttpEndpoint
 from .http.socket_endpoints import Endpoint, SocketRegistry
 from .jobs import Job
 from .ledger import Entry, Ledger, Release
+from .loader import ROOT_PACKAGE
 from .locales import PluginCatalogs, catalogs_key
 from .manifest import Manifest
+from .process_pool import ProcessPool
 from .spool import SPOOLS, Spool
 from .storage import Database
 
@@ -248,6 +250,15 @@ class PluginContext:
         spool = SPOOLS.acquire(directory, report)
         self.ledger.record("spool", name, lambda: SPOOLS.release(spool))
         return spool
+
+    def process_pool(self, size: int = 1) -> ProcessPool:
+        """Up to `size` worker processes that run this version's module-level functions
+        (`await pool.run(fn, *args)`) beside the server's interpreter lock; started on first
+        use and stopped when this version unloads (see `mindframe.sdk.processes`)."""
+        module_name = f"{ROOT_PACKAGE}.{self.manifest.module_name}" if self.folder else None
+        pool = ProcessPool(self.name, module_name, self.folder, size)
+        self.ledger.record("process pool", f"{size} worker process(es)", pool.close)
+        return pool
 
     def change_mark(self, name: str) -> ChangeMark:
         """The plugin's change mark `name` (`<data_dir>/marks/<plugin>/<name>`): `bump()` it

@@ -1,0 +1,164 @@
+"""Worker processes for a plugin's CPU-heavy pure functions: work that would otherwise hold
+the server's one GIL while requests wait.
+
+Why: the errors digest decodes, normalises and fingerprints every event (~40 % of the
+server's CPU under a burst), in the process that also answers the SDKs; on this machine's
+two cores the two then take turns instead of running side by side.
+
+A pool belongs to one plugin version (`ctx.process_pool()`): its workers import the
+plugin's modules from that version's folder and are stopped when it unloads, so a reload
+never runs old code in a worker. Workers start on first use, not at boot. A call sends
+`fn` by reference (a module-level function of the plugin's package, or of any installed
+package) and its arguments by pickle; the result comes back the same way. A worker that
+dies mid-call fails that call with `WorkerProcessError`; the next call starts a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import pickle
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .process_worker import HEADER
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class WorkerProcessError(RuntimeError):
+    """A worker process ended (crashed, was killed, or the pool closed) during a call."""
+
+
+def _frame(value: Any) -> bytes:
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(payload)) + payload
+
+
+class _Worker:
+    """One child process, answering one call at a time."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, start: dict[str, Any]) -> _Worker:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "mindframe.kernel.process_worker",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        worker = cls(process)
+        worker.write(_frame(start))
+        await worker.receive()  # ("ready", pid)
+        return worker
+
+    def write(self, frame: bytes) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(frame)
+
+    async def receive(self) -> Any:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        try:
+            await self.process.stdin.drain()
+            (length,) = HEADER.unpack(await self.process.stdout.readexactly(HEADER.size))
+            return pickle.loads(await self.process.stdout.readexactly(length))
+        except (asyncio.IncompleteReadError, ConnectionError) as error:
+            code = await self.process.wait()
+            raise WorkerProcessError(f"the worker process ended with exit code {code}") from error
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+
+    async def stop(self) -> None:
+        self.kill()
+        await self.process.wait()
+
+
+class ProcessPool:
+    """Up to `size` worker processes running calls for one plugin version."""
+
+    def __init__(self, owner: str, module_name: str | None, folder: Path | None, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"a process pool has at least one worker, not {size}")
+        self.owner = owner
+        self._start = {"module_name": module_name, "folder": str(folder) if folder else None}
+        self._size = size
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._starting = 0  # workers whose process is starting, counted against the size
+        self._free = asyncio.Condition()
+        self._closed = False
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in a worker process; its result, or the exception it raised. If the
+        caller is cancelled, the worker is stopped (its answer would be stale)."""
+        call = _frame((fn, args))  # a function or argument that cannot go fails here
+        worker = await self._take()
+        try:
+            worker.write(call)
+            ok, value = await worker.receive()
+        except BaseException:
+            self._busy.discard(worker)
+            worker.kill()  # at once: a cancelled caller may not wait for the reaping
+            await asyncio.shield(worker.stop())
+            async with self._free:
+                self._free.notify()
+            raise
+        await self._give_back(worker)
+        if ok:
+            return value  # type: ignore[no-any-return]
+        raise value
+
+    async def close(self) -> None:
+        """Stop every worker; a call still running fails with `WorkerProcessError`."""
+        self._closed = True
+        workers = [*self._idle, *self._busy]
+        self._idle.clear()
+        await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
+
+    @property
+    def workers(self) -> int:
+        """Worker processes alive now."""
+        return len(self._idle) + len(self._busy)
+
+    async def _take(self) -> _Worker:
+        async with self._free:
+            while True:
+                if self._closed:
+                    raise WorkerProcessError(f"plugin '{self.owner}': its process pool is closed")
+                while self._idle:
+                    worker = self._idle.pop()
+                    if worker.process.returncode is None:
+                        self._busy.add(worker)
+                        return worker
+                if len(self._busy) + self._starting < self._size:
+                    break
+                await self._free.wait()
+            self._starting += 1
+        try:
+            worker = await _Worker.start(self._start)
+        finally:
+            self._starting -= 1
+        if self._closed:
+            await worker.stop()
+            raise WorkerProcessError(f"plugin '{self.owner}': its process pool is closed")
+        self._busy.add(worker)
+        return worker
+
+    async def _give_back(self, worker: _Worker) -> None:
+        self._busy.discard(worker)
+        if self._closed:
+            await worker.stop()
+            return
+        async with self._free:
+            self._idle.append(worker)
+            self._free.notify()

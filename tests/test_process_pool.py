@@ -1,0 +1,140 @@
+"""`ctx.process_pool()`: a plugin's module-level functions run in worker processes of that
+plugin version, beside the server's GIL; failures come back as errors, never as hangs."""
+
+import os
+
+import anyio
+import pytest
+
+pytestmark = pytest.mark.anyio
+
+INIT = """
+from mindframe.sdk import hookimpl
+
+@hookimpl
+def startup(ctx):
+    ctx.provide(object, ctx.process_pool(size=2), name="pool")
+"""
+
+WORK = """
+import os
+import time
+
+from .constants import VERSION
+
+
+def version(): return VERSION
+def pid(): return os.getpid()
+def square(x): return x * x
+def chatty(x):
+    print("a stray print must not corrupt the answer" * 100)
+    return x
+def boom(x): raise ValueError(f"bad input {x}")
+def die(): os._exit(3)
+def slow(seconds):
+    time.sleep(seconds)
+    return os.getpid()
+def unsendable(): return lambda: None
+"""
+
+
+def _make(plugin_factory, version: str = "1"):
+    return plugin_factory.make(
+        "crunch",
+        INIT,
+        files={"work.py": WORK, "constants.py": f"VERSION = {version!r}\n"},
+    )
+
+
+def _pool(kernel):
+    return kernel.runtime.container.resolve(object, name="pool")
+
+
+def _work():
+    import mindframe_plugins.crunch.work as work
+
+    return work
+
+
+async def test_a_call_runs_in_another_process_and_returns_its_result(boot_kernel, plugin_factory):
+    _make(plugin_factory)
+    async with boot_kernel(["crunch"], builtin=False) as kernel:
+        pool, work = _pool(kernel), _work()
+        assert pool.workers == 0  # started on first use, not at boot
+        assert await pool.run(work.square, 12) == 144
+        child = await pool.run(work.pid)
+        assert child != os.getpid()
+        assert await pool.run(work.pid) == child  # the worker is kept for the next call
+        assert await pool.run(work.chatty, "answer") == "answer"
+
+
+async def test_failures_come_back_as_errors_and_the_pool_keeps_serving(boot_kernel, plugin_factory):
+    from mindframe.sdk.processes import WorkerProcessError
+
+    _make(plugin_factory)
+    async with boot_kernel(["crunch"], builtin=False) as kernel:
+        pool, work = _pool(kernel), _work()
+        with pytest.raises(ValueError, match="bad input 7"):
+            await pool.run(work.boom, 7)
+        with pytest.raises(WorkerProcessError, match="exit code 3"):
+            await pool.run(work.die)
+        with pytest.raises(TypeError, match="cannot be sent back"):
+            await pool.run(work.unsendable)
+        with pytest.raises(Exception, match="pickle"):
+            await pool.run(lambda: 1)  # not a module-level function: refused before sending
+        assert await pool.run(work.square, 3) == 9
+
+
+async def test_calls_run_side_by_side_up_to_the_size(boot_kernel, plugin_factory):
+    _make(plugin_factory)
+    async with boot_kernel(["crunch"], builtin=False) as kernel:
+        pool, work = _pool(kernel), _work()
+        pids: list[int] = []
+
+        async def one() -> None:
+            pids.append(await pool.run(work.slow, 0.5))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(4):
+                group.start_soon(one)
+        assert len(set(pids)) == 2 and pool.workers == 2
+
+
+async def test_a_reload_stops_the_workers_and_the_new_version_runs_its_own_code(
+    boot_kernel, plugin_factory
+):
+    folder = _make(plugin_factory, "1")
+    async with boot_kernel(["crunch"], builtin=False) as kernel:
+        pool = _pool(kernel)
+        assert await pool.run(_work().version) == "1"
+        old = await pool.run(_work().pid)
+        (folder / "constants.py").write_text("VERSION = '2'\n")
+        response = await kernel.client.post("/api/kernel/plugins/crunch/reload")
+        assert response.status_code == 200, response.text
+        assert pool.workers == 0 and not _alive(old)
+        new_pool = _pool(kernel)
+        assert await new_pool.run(_work().version) == "2"
+
+
+async def test_a_caller_cancelled_mid_call_stops_that_worker(boot_kernel, plugin_factory):
+    _make(plugin_factory)
+    async with boot_kernel(["crunch"], builtin=False) as kernel:
+        pool, work = _pool(kernel), _work()
+        busy = await pool.run(work.pid)
+        with anyio.move_on_after(0.3):
+            await pool.run(work.slow, 30)
+        assert pool.workers == 0
+        for _ in range(100):  # killed at once, reaped a moment later
+            if not _alive(busy):
+                break
+            await anyio.sleep(0.05)
+        assert not _alive(busy)
+        assert await pool.run(work.square, 5) == 25
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
