@@ -4,7 +4,7 @@ folder, mailing through the test's SMTP server.
 `serve WORKDIR PORT SMTP_PORT [--hold STATEMENT]`: boot; on the first boot draft an invoice
 for a customer with an email address, write its id to WORKDIR/invoice and finalise it
 through the API; serve on 127.0.0.1:PORT. With --hold, the first statement starting with
-STATEMENT writes WORKDIR/held and then blocks, inside its uncommitted transaction, until
+STATEMENT writes WORKDIR/held and then blocks, its transaction rolled back as the crash will, until
 the test SIGKILLs the process: the crash lands exactly there.
 """
 
@@ -27,8 +27,12 @@ PENDING: list[asyncio.Future[Any]] = []
 
 
 def hold(workdir: Path, prefix: str) -> None:
-    def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def before(_conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         if statement.startswith(prefix):
+            # the crash loses this uncommitted transaction: end it here, so the write lock
+            # it holds from its BEGIN IMMEDIATE does not stop the other plugins' writes
+            # the test waits for before it kills us
+            cursor.connection.rollback()
             os.close(os.open(workdir / "held", os.O_WRONLY | os.O_CREAT))
             time.sleep(120)  # the test kills us long before this ends
 

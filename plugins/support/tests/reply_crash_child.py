@@ -5,7 +5,7 @@ mailing through the test's SMTP server.
 mail (as the inbound listener announces it, `mail.received`), wait until support handled
 its message, then post an agent's reply in its conversation, writing WORKDIR/posted once it
 is stored. With --hold, from then on the first statement starting with STATEMENT writes
-WORKDIR/held and blocks, inside its uncommitted transaction, until the test SIGKILLs the
+WORKDIR/held and blocks, its transaction rolled back as the crash will, until the test SIGKILLs the
 process: the crash lands exactly there. Every boot writes WORKDIR/ready and then waits.
 """
 
@@ -42,8 +42,12 @@ def touch(path: Path) -> None:
 
 
 def hold(workdir: Path, prefix: str) -> None:
-    def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def before(_conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         if statement.startswith(prefix):
+            # the crash loses this uncommitted transaction: end it here, so the write lock
+            # it holds from its BEGIN IMMEDIATE does not stop the other plugins' writes
+            # the test waits for before it kills us
+            cursor.connection.rollback()
             touch(workdir / "held")
             time.sleep(120)  # the test kills us long before this ends
 
