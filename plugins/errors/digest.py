@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
 from sqlalchemy import (
     bindparam,
     case,
@@ -48,11 +47,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from mindframe.sdk import Event, PluginContext
+from mindframe.sdk.processes import ProcessPool, WorkerProcessError
 from mindframe.sdk.spool import Batch, Record
 
-from . import envelope, symbolication
+from . import digest_work, symbolication
 from .artifacts import lookup_in, releases_with_artifacts
-from .bodies import decode_body
+from .digest_work import Done
 from .events import IssueCreated, IssueRegressed
 from .generation import current_generation
 from .inbox import SPOOL_NAME, Inbox, unpack
@@ -68,15 +68,12 @@ from .models import (
     item_counts,
     spool_cursor,
 )
-from .normalize import Normalized, normalize
+from .normalize import Normalized
 from .pacing import DigestPacing
 from .releases import is_later
 
 log = logging.getLogger(__name__)
-_decode_event = msgspec.json.Decoder(dict[str, Any]).decode
 CACHE_LIMIT = 200_000
-UNPACK_LIMIT = 1 << 30  # the intake checked the real limit; this only guards the digest
-COUNTED_TYPES = frozenset({"transaction", "session", "sessions", "client_report", "attachment"})
 
 
 class CursorMoved(RuntimeError):
@@ -95,15 +92,7 @@ class Prepared:
     counts: Counter[tuple[int, int, str]] = field(default_factory=Counter)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)  # by record position
-
-
-@dataclass(frozen=True, slots=True)
-class Sources:
-    """A project's uploaded release files, for one batch: the look-up `symbolicate` takes, and
-    the releases that have any (an event of another release has no frame to map)."""
-
-    lookup: symbolication.Lookup
-    releases: frozenset[str]
+    works: list[digest_work.Work] = field(default_factory=list)  # for the worker process
 
 
 @dataclass(slots=True)
@@ -133,8 +122,12 @@ class Digest:
         max_attachment_bytes: int,
         symbolicate: Callable[..., dict[str, Any]] = symbolication.symbolicate,
         pacing: DigestPacing | None = None,
+        pool: ProcessPool | None = None,
+        worker_min_batch: int = 0,
     ) -> None:
         self._pacing = pacing
+        self._pool = pool
+        self._worker_min_batch = worker_min_batch
         self._ctx = ctx
         self._inbox = inbox
         self._cursor: int | None = None  # as committed; None: read it from the table
@@ -173,9 +166,7 @@ class Digest:
                     prepared, ahead = await ahead, None
                 else:
                     accepted_before = self._accepted_so_far()
-                    prepared = await self._ctx.transaction(
-                        self._prepare, None, self._cursor, read_only=True
-                    )
+                    prepared = await self._prepared(None, self._cursor)
                 if self._pacing is not None:
                     self._pacing.taken(len(prepared.records))
                 if not prepared.records and prepared.next == prepared.start:
@@ -186,9 +177,7 @@ class Digest:
                 if self._full_batch_waits():
                     self.prepared_ahead += 1
                     accepted_before = self._accepted_so_far()
-                    ahead = asyncio.ensure_future(
-                        self._ctx.transaction(self._prepare, None, prepared.next, read_only=True)
-                    )
+                    ahead = asyncio.ensure_future(self._prepared(None, prepared.next))
                 stored = await self._write(prepared)
                 if ahead is not None and self._cursor != prepared.next:
                     await ahead  # read from where the cursor is not: read again
@@ -262,7 +251,7 @@ class Digest:
             for number, record in enumerate(prepared.records):
                 last = number == len(prepared.records) - 1
                 batch = Batch([record], prepared.next if last else record.next)
-                single = await self._ctx.transaction(self._prepare, batch, start, read_only=True)
+                single = await self._prepared(batch, start)
                 part = await self._write(single)
                 if self._cursor is None:  # moved by someone else: start again from there
                     return total
@@ -298,75 +287,71 @@ class Digest:
                         self._refs[key] = ref
         self._facets |= stored.new_facets
 
-    # --- 1. read and prepare (worker thread, read-only) ---------------------------------
+    # --- 1. read and prepare (read-only; a large batch's CPU work in a worker process) ----
 
-    def _prepare(self, session: Session, batch: Batch | None, start: int | None) -> Prepared:
+    async def _prepared(self, batch: Batch | None, start: int | None) -> Prepared:
         """`batch` read from `start`, or the next `digest_batch` envelopes after the committed
-        cursor (`start`, or as the table says), prepared."""
+        cursor (`start`, or as the table says), prepared: here if small, else in the worker
+        process (what it hands back, in a second read)."""
+        prepared = await self._ctx.transaction(self._read, batch, start, read_only=True)
+        works, prepared.works = prepared.works, []
+        if not works:
+            return prepared
+        assert self._pool is not None
+        try:
+            done = await self._pool.run(digest_work.prepare, works, self._max_attachment)
+        except WorkerProcessError as error:  # prepare them here; the next batch tries again
+            log.warning("errors: the digest's worker process failed (%s); preparing here", error)
+            done = [digest_work.Done(work.position, needs_sources=True) for work in works]
+        again = [work for work, one in zip(works, done, strict=True) if one.needs_sources]
+        if again:
+            redone = iter(await self._ctx.transaction(self._prepare_here, again, read_only=True))
+            done = [next(redone) if one.needs_sources else one for one in done]
+        _take(prepared, done)
+        return prepared
+
+    def _read(self, session: Session, batch: Batch | None, start: int | None) -> Prepared:
+        """The batch, prepared unless it goes to the worker process (then in `works`)."""
         if start is None:
             start = _read_cursor(session)
         if batch is None:
             assert self._inbox.spool is not None, "the digest runs once the inbox is open"
             batch = self._inbox.spool.read(start, self._batch_size)
         prepared = Prepared(current_generation(session), start, batch.next, batch.records)
-        sources: dict[int, Sources] = {}
+        mapped: dict[int, frozenset[str]] = {}
         fresh = self._inbox.fresh
+        works = []
         for record in batch.records:
             try:
                 received_at, project_id, encoding, body = unpack(record.data)
-                unpacked = fresh.pop(record.position, None)
-                if unpacked is not None:
-                    body, encoding = unpacked, None
-                source = sources.get(project_id)
-                if source is None:
-                    source = sources[project_id] = Sources(
-                        lookup_in(session, project_id),
-                        releases_with_artifacts(session, project_id),
-                    )
-                if encoding:
-                    body = decode_body(body, encoding, UNPACK_LIMIT)
-                self._prepare_envelope(prepared, project_id, received_at, body, source)
             except Exception as error:
-                log.exception(
-                    "errors: envelope at %d cannot be digested; set aside", record.position
-                )
                 prepared.failed[record.position] = f"{type(error).__name__}: {error}"[:2000]
+                continue
+            unpacked = fresh.pop(record.position, None)
+            if unpacked is not None:
+                body, encoding = unpacked, None
+            releases = mapped.get(project_id)
+            if releases is None:
+                releases = mapped[project_id] = releases_with_artifacts(session, project_id)
+            works.append(
+                digest_work.Work(record.position, project_id, received_at, encoding, body, releases)
+            )
+        if self._pool is not None and len(works) >= self._worker_min_batch:
+            prepared.works = works
+        else:
+            _take(prepared, self._prepare_here(session, works))
         return prepared
 
-    def _prepare_envelope(
-        self,
-        prepared: Prepared,
-        project_id: int,
-        received_at: float,
-        body: bytes,
-        source: Sources,
-    ) -> None:
-        parsed = envelope.parse(body, check_payloads=False)
-        hour = int(received_at // 3600)
-        found: list[Normalized] = []
-        for item in parsed.items:
-            if item.type == "event":
-                event = _decode_event(item.payload)
-                mapped = event
-                release = event.get("release")
-                if isinstance(release, str) and release in source.releases:
-                    mapped = self._symbolicate(event, project_id, source.lookup)
-                sent = item.payload if mapped is event else None
-                found.append(normalize(mapped, project_id, received_at, sent))
-            elif item.type in COUNTED_TYPES:
-                prepared.counts[(project_id, hour, item.type)] += 1
-                if item.type == "attachment" and len(item.payload) <= self._max_attachment:
-                    prepared.attachments.append(
-                        {
-                            "project_id": project_id,
-                            "event_id": parsed.event_id or "",
-                            "filename": str(item.headers.get("filename") or "attachment")[:400],
-                            "content_type": item.headers.get("content_type"),
-                            "content": item.payload,
-                            "received_at": received_at,
-                        }
-                    )
-        prepared.events.extend(found)
+    def _prepare_here(self, session: Session, works: list[digest_work.Work]) -> list[Done]:
+        lookups: dict[int, symbolication.Lookup] = {}
+
+        def symbolicate(event: dict[str, Any], project_id: int) -> dict[str, Any]:
+            lookup = lookups.get(project_id)
+            if lookup is None:
+                lookup = lookups[project_id] = lookup_in(session, project_id)
+            return self._symbolicate(event, project_id, lookup)
+
+        return digest_work.prepare(works, self._max_attachment, symbolicate)
 
     # --- 2. write (worker thread, one transaction) --------------------------------------
 
@@ -648,6 +633,17 @@ def _count_items(session: Session, counts: Counter[tuple[int, int, str]]) -> Non
         {"project_id": p, "hour": h, "item_type": t, "count": n} for (p, h, t), n in counts.items()
     ]
     session.execute(_adding(session, item_counts, ["project_id", "hour", "item_type"]), rows)
+
+
+def _take(prepared: Prepared, done: list[Done]) -> None:
+    """Add what each record became to the batch."""
+    for one in done:
+        if one.failed is not None:
+            prepared.failed[one.position] = one.failed
+            continue
+        prepared.events.extend(one.events)
+        prepared.counts.update(one.counts)
+        prepared.attachments.extend(one.attachments)
 
 
 def _set_aside(session: Session, prepared: Prepared) -> None:

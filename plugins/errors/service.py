@@ -39,6 +39,8 @@ class ErrorTracker:
             self.settings.digest_batch,
             self.settings.max_attachment_bytes,
             pacing=self.pacing,
+            pool=ctx.process_pool() if self.settings.digest_worker_min_batch else None,
+            worker_min_batch=self.settings.digest_worker_min_batch,
         )
         self.digest_job: Job | None = None
         self.builtin: Project | None = None

@@ -80,7 +80,7 @@ async def test_a_batch_prepared_ahead_is_not_stored_when_another_digest_moved_th
         async def write_after_another_digest(prepared):
             if not raced:  # another version digests the first three meanwhile
                 other = digest._inbox.spool.read(prepared.start, 3)
-                batch = await digest._ctx.transaction(digest._prepare, other, prepared.start)
+                batch = await digest._prepared(other, prepared.start)
                 raced.append(await digest._ctx.transaction(digest._store, batch))
             return await write(prepared)
 

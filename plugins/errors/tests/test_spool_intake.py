@@ -88,7 +88,8 @@ async def test_an_envelope_that_cannot_be_digested_is_set_aside_and_the_rest_go_
 ):
     async with live_errors(rate_limit=0, **HELD) as live:
         digest = sys.modules[type(live.tracker.digest).__module__]  # the version running
-        normalize, create_issue = digest.normalize, digest._create_issue
+        work = sys.modules[digest.__package__ + ".digest_work"]
+        normalize, create_issue = work.normalize, digest._create_issue
 
         def failing_normalize(event, *args, **kwargs):
             if event.get("message") == "unreadable":
@@ -100,7 +101,7 @@ async def test_an_envelope_that_cannot_be_digested_is_set_aside_and_the_rest_go_
                 raise RuntimeError("cannot store this one")
             return create_issue(session, event)
 
-        monkeypatch.setattr(digest, "normalize", failing_normalize)
+        monkeypatch.setattr(work, "normalize", failing_normalize)
         monkeypatch.setattr(digest, "_create_issue", failing_create)
         project = await live.project("aside")
         for message in ["fine 1", "unreadable", "fine 2", "unstorable", "fine 3"]:
@@ -126,8 +127,8 @@ async def test_a_batch_two_digests_read_from_the_same_cursor_is_stored_once(live
             assert (await post(live, project, body)).status_code == 200
         digest = live.tracker.digest
         # two digests (an old and a new version of the plugin) read the same batch
-        first = await digest._ctx.transaction(digest._prepare, None, None)
-        second = await digest._ctx.transaction(digest._prepare, None, None)
+        first = await digest._prepared(None, None)
+        second = await digest._prepared(None, None)
         assert first.start == second.start and len(first.records) == len(second.records) == 3
         assert (await digest._write(first)).events == 3
         assert (await digest._write(second)).events == 0  # the cursor moved: not stored again
@@ -147,7 +148,7 @@ async def test_a_batch_read_but_not_yet_stored_stays_in_the_spool(live_errors, b
         tracker = kernel.runtime.container.resolve(ErrorTracker)
         digest, spool = tracker.digest, tracker.inbox.spool
         assert len(spool.segments()) == 2  # the one written before the restart is closed
-        prepared = await digest._ctx.transaction(digest._prepare, None, None)
+        prepared = await digest._prepared(None, None)
         assert len(prepared.records) == 3 and prepared.next > prepared.records[-1].position
         # the process dies here, before the batch and its cursor are committed
         assert len(spool.read(0, 100).records) == 3, "the batch's segment is still there"

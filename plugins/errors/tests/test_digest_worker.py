@@ -1,0 +1,96 @@
+"""A large batch is decoded, normalised and fingerprinted in a worker process beside the
+intake (`digest_worker_min_batch`); what it stores is what the digest stores itself: the
+same issues and counts, envelopes it cannot read set aside, events of a release with
+uploaded source maps symbolicated, and nothing lost when the worker is gone."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+import pytest
+from test_intake import envelope, event, post
+from test_spool_intake import HELD
+from test_symbolication import bundle, event_with  # noqa: F401 - `bundle` is a fixture
+
+pytestmark = pytest.mark.anyio
+
+IN_WORKER = {**HELD, "rate_limit": 0, "digest_worker_min_batch": 5}
+
+
+async def send_and_digest(live: Any, project: dict[str, Any], bodies: list[bytes]) -> None:
+    for body in bodies:
+        assert (await post(live, project, body)).status_code == 200
+    live.tracker.digest_job.wake()
+
+
+def event_body(sent: dict[str, Any]) -> bytes:
+    return envelope(({"type": "event"}, json.dumps(sent).encode()))
+
+
+async def test_a_large_batch_is_prepared_in_a_worker_and_grouped_the_same(live_errors):
+    async with live_errors(**IN_WORKER) as live:
+        project = await live.project("burst")
+        bodies = [event_body(event(f"bug {n % 3}", user={"id": f"u{n % 2}"})) for n in range(9)]
+        bodies.append(envelope(({"type": "transaction"}, b'{"type":"transaction"}')))
+        await send_and_digest(live, project, bodies)
+        issues = await live.issues_counting(9, project=project["id"])
+        assert sorted((i["title"], i["count"]) for i in issues) == [
+            ("bug 0", 3),
+            ("bug 1", 3),
+            ("bug 2", 3),
+        ]
+        pool = live.tracker.digest._pool
+        assert pool.workers == 1  # the batch went to a worker process
+        assert await pool.run(os.getpid) != os.getpid()
+        assert await live.tracker.inbox.set_aside() == 0
+
+
+async def test_an_event_with_uploaded_source_maps_is_symbolicated_beside_a_worker_batch(
+    live_errors,
+    bundle,  # noqa: F811
+):
+    minified, source_map, frames = bundle
+    async with live_errors(**IN_WORKER) as live:
+        project = await live.project("shop")
+        for name, content in (("app.js", minified), ("app.js.map", source_map)):
+            response = await live.manager.post(
+                f"/api/errors/projects/{project['id']}/releases/shop@1/files",
+                data={"name": f"~/static/{name}"},
+                files={"file": (name, content, "application/octet-stream")},
+            )
+            assert response.status_code == 201, response.text
+        bodies = [event_body(event(f"plain {n}")) for n in range(5)]
+        bodies.insert(2, event_body(event_with(frames)))
+        await send_and_digest(live, project, bodies)
+        await live.issues_counting(6, project=project["id"])
+        assert live.tracker.digest._pool.workers == 1
+        [issue] = await live.issues(project=project["id"], query="shelf")
+        listed = await live.manager.get(f"/api/errors/issues/{issue['id']}/events")
+        stored = await live.manager.get(f"/api/errors/events/{listed.json()[0]['event_id']}")
+        top = stored.json()["event"]["exception"]["values"][0]["stacktrace"]["frames"][-1]
+        assert (top["filename"], top["function"]) == ("src/shelf.js", "countStock")
+
+
+async def test_without_its_worker_the_digest_prepares_the_batch_itself(live_errors, caplog):
+    async with live_errors(**IN_WORKER) as live:
+        project = await live.project("alone")
+        await live.tracker.digest._pool.close()  # as if it could not start or keeps dying
+        with caplog.at_level(logging.WARNING):
+            await send_and_digest(live, project, [event_body(event("bug")) for _ in range(6)])
+            [issue] = await live.issues_counting(6, project=project["id"])
+        assert issue["count"] == 6
+        assert "worker process failed" in caplog.text
+
+
+def test_an_envelope_that_cannot_be_read_comes_back_failed_with_why_and_the_rest_prepared():
+    from mindframe_plugins.errors.digest_work import Work, prepare
+
+    good = Work(1, 7, 3600.0, None, event_body(event("fine")), frozenset())
+    bad = Work(2, 7, 3600.0, "gzip", b"not gzip at all", frozenset())
+    done = prepare([good, bad, good], max_attachment=0)
+    assert [len(one.events) for one in done] == [1, 0, 1]
+    assert done[1].failed is not None and "gzip" in done[1].failed.lower()
+    assert done[0].events[0].title == "fine" and done[0].failed is None
