@@ -138,3 +138,14 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+async def test_warm_starts_one_worker_ahead_of_the_first_call(boot_kernel, plugin_factory):
+    _make(plugin_factory)
+    async with boot_kernel(["crunch"], builtin=False) as kernel:
+        pool, work = _pool(kernel), _work()
+        await pool.warm()
+        await pool.warm()  # one is alive: no second
+        assert pool.workers == 1
+        first = await pool.run(work.pid)
+        assert await pool.run(work.pid) == first

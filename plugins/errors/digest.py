@@ -128,6 +128,7 @@ class Digest:
         self._pacing = pacing
         self._pool = pool
         self._worker_min_batch = worker_min_batch
+        self._worker_cold = pool is not None
         self._ctx = ctx
         self._inbox = inbox
         self._cursor: int | None = None  # as committed; None: read it from the table
@@ -141,6 +142,15 @@ class Digest:
         self.digested = 0  # events stored since start, for health
         self.last_batch_seconds: float | None = None
         self.prepared_ahead = 0  # batches prepared while the one before was written
+
+    def expect_work(self) -> None:
+        """Envelopes are arriving: start the worker process now, while the first batch
+        fills, rather than when the batch is handed to it (then it would wait for a
+        Python to start and import)."""
+        if self._worker_cold:
+            self._worker_cold = False
+            assert self._pool is not None
+            self._ctx.spawn(self._pool.warm, name="start the digest's worker process")
 
     async def run(self) -> None:
         """Digest while it is worth it (the job's one run): after a full batch, and then

@@ -49,6 +49,7 @@ class ErrorTracker:
     def wake_digest(self, accepted: int = 1) -> None:
         """After `accepted` envelopes reached the inbox (see `pacing.py` for when it runs)."""
         self.pacing.accepted(accepted)
+        self.digest.expect_work()
 
     def _wake_job(self) -> None:
         if self.digest_job is not None:

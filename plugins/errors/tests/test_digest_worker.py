@@ -94,3 +94,16 @@ def test_an_envelope_that_cannot_be_read_comes_back_failed_with_why_and_the_rest
     assert [len(one.events) for one in done] == [1, 0, 1]
     assert done[1].failed is not None and "gzip" in done[1].failed.lower()
     assert done[0].events[0].title == "fine" and done[0].failed is None
+
+
+async def test_the_worker_starts_when_envelopes_arrive_not_at_boot(live_errors):
+    import anyio
+
+    async with live_errors(**IN_WORKER) as live:
+        project = await live.project("early")
+        pool = live.tracker.digest._pool
+        assert pool.workers == 0
+        assert (await post(live, project, event_body(event("first")))).status_code == 200
+        with anyio.fail_after(20):  # started while the batch fills, before it is handed over
+            while pool.workers == 0:
+                await anyio.sleep(0.05)
