@@ -11,7 +11,8 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from . import direct_sql
+from mindframe.sdk import direct_sql
+
 from .models import journal
 
 PAYMENT, REFUND, INVOICE = "payment", "refund", "invoice"

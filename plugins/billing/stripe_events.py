@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from mindframe.sdk import Event
+from mindframe.sdk import Event, direct_sql
 
-from . import direct_sql, invoices, ledger
+from . import invoices, ledger
 from .events import (
     InvoiceFinalised,
     InvoicePaymentFailed,

@@ -18,9 +18,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from mindframe.sdk.agents import AuditEntry
+from mindframe.sdk.direct_sql import insert_rows
 
 from .models import audit, audit_subjects
-from .rows import insert_rows
 
 GENESIS = "0" * 64
 HEAD = select(audit.c.seq, audit.c.hash).order_by(audit.c.seq.desc()).limit(1)

@@ -23,13 +23,13 @@ from mindframe.sdk.agents import (
     StoredRun,
     TraceEntry,
 )
+from mindframe.sdk.direct_sql import insert_rows
 from mindframe.sdk.spool import Spool
 
 from . import audit as access_audit
 from . import run_spool
 from .audit import utc
 from .models import checkpoints, inputs, runs, trace
-from .rows import insert_rows
 from .sealing import Sealer
 from .writer import GroupCommit
 
