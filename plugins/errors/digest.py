@@ -46,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from mindframe.sdk import Event, PluginContext
+from mindframe.sdk import Event, PluginContext, direct_sql
 from mindframe.sdk.processes import ProcessPool, WorkerProcessError
 from mindframe.sdk.spool import Batch, Record
 
@@ -381,7 +381,11 @@ class Digest:
         for event in fresh:
             by_issue[refs[(event.project_id, event.fingerprint)].id].append(event)
         if fresh:
-            session.execute(insert(events), [_event_row(e, refs) for e in fresh])
+            # straight to SQLite's cursor: SQLAlchemy's executemany cost more per row than
+            # the insert itself (14-44 of a batch's 25-55 µs an event)
+            direct_sql.insert_rows(
+                session.connection(), events, [_event_row(e, refs) for e in fresh]
+            )
             session.execute(
                 _UPDATE_ISSUE, [_issue_change(i, group) for i, group in by_issue.items()]
             )
