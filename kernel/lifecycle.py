@@ -160,6 +160,8 @@ class Lifecycle:
             ctx.ledger.record(
                 "routes", f"/api/{record.name}", lambda: runtime.unmount(record.name, None)
             )
+        else:  # serving only endpoints or sockets, if anything: nothing of it is unavailable
+            runtime.dispatcher.unavailable.pop(record.name, None)
         self.runtime.plugin_manager.register(record.code.module, name=record.name)
         record.state = PluginState.ACTIVE
         record.error = None

@@ -329,3 +329,36 @@ async def test_a_handler_authenticates_through_the_runtimes_authenticator(
         assert refused.headers["content-type"] == "application/problem+json"
         anonymous = await kernel.client.get("/api/lean/whoami")
         assert anonymous.status_code == 401
+
+
+ONLY_ENDPOINTS = """
+from mindframe.sdk import hookimpl
+from mindframe.sdk.endpoints import json_response
+
+VERSION = "{version}"
+
+
+async def ping(request):
+    return json_response({{"version": VERSION}})
+
+
+@hookimpl
+async def startup(ctx):
+    ctx.endpoint("GET", "/ping", ping)
+"""
+
+
+async def test_a_plugin_with_only_endpoints_answers_404_not_503_for_other_paths_after_reload(
+    boot_kernel, plugin_factory
+):
+    """Nothing of it is unavailable once the new version is active (its Litestar app, had it
+    one, would have cleared the reason the reload left)."""
+    folder = plugin_factory.make("bare", ONLY_ENDPOINTS.format(version="1"))
+    async with boot_kernel(["bare"], builtin=False) as kernel:
+        assert (await kernel.client.get("/api/bare/nothing")).status_code == 404
+        (folder / "__init__.py").write_text(ONLY_ENDPOINTS.format(version="2"))
+        response = await kernel.client.post("/api/kernel/plugins/bare/reload")
+        assert response.status_code == 200, response.text
+        assert (await kernel.client.get("/api/bare/ping")).json() == {"version": "2"}
+        other = await kernel.client.get("/api/bare/nothing")
+        assert other.status_code == 404, other.text
