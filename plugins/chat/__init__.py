@@ -148,7 +148,7 @@ async def health(ctx: PluginContext) -> dict[str, Any]:
 
 @hookimpl
 async def export_personal_data(ctx: PluginContext, subject: Subject) -> Any:
-    return await ctx.transaction(gdpr.export_subject, subject)
+    return await ctx.transaction(gdpr.export_subject, subject, read_only=True)
 
 
 @hookimpl

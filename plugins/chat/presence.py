@@ -103,7 +103,7 @@ class PresenceBook:
             await self._announce(agent_id, "offline", previous)  # type: ignore[arg-type]
 
     async def present(self) -> list[AgentPresence]:
-        return await self._ctx.transaction(_present)
+        return await self._ctx.transaction(_present, read_only=True)
 
     async def _announce(
         self, agent_id: str, status: PresenceStatus, previous: PresenceStatus

@@ -283,7 +283,9 @@ async def download(
     attachment_id: FromPath[str], key: FromQuery[str], chat_service: NamedDependency[ChatService]
 ) -> Response[bytes]:
     server = _server(chat_service)
-    found = await server.ctx.transaction(gdpr.attachment_with_key, attachment_id, key)
+    found = await server.ctx.transaction(
+        gdpr.attachment_with_key, attachment_id, key, read_only=True
+    )
     if found is None:
         raise fail(errors.refusal(server.ctx, 404, errors.NO_SUCH_ATTACHMENT))
     content_type = (
@@ -318,7 +320,7 @@ async def export_visitor(
     who = await participant(request, server)
     if who.kind != "visitor":
         raise fail(errors.refusal(server.ctx, 403, errors.HELLO_FIRST))
-    return await server.ctx.transaction(gdpr.export_visitors, [who.id])
+    return await server.ctx.transaction(gdpr.export_visitors, [who.id], read_only=True)
 
 
 @delete("/visitors/me", status_code=204, summary="Erase this visitor and their conversations")

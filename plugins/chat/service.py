@@ -78,7 +78,7 @@ class ChatServer(ChatService):
         return visitor_id, token
 
     async def visitor(self, token: str) -> Participant | None:
-        row = await self.ctx.transaction(store.visitor_by_digest, digest(token))
+        row = await self.ctx.transaction(store.visitor_by_digest, digest(token), read_only=True)
         return Participant("visitor", row["id"], row["name"]) if row else None
 
     # --- conversations ---------------------------------------------------------------------
@@ -147,7 +147,7 @@ class ChatServer(ChatService):
         )
 
     async def conversation(self, conversation_id: str) -> Conversation | None:
-        return await self.ctx.transaction(store.conversation, conversation_id)
+        return await self.ctx.transaction(store.conversation, conversation_id, read_only=True)
 
     async def visible(self, who: Participant, conversation_id: str) -> Conversation:
         """The conversation if `who` may see it; else a 404 (whether it exists or not)."""
@@ -176,7 +176,8 @@ class ChatServer(ChatService):
                 channel=channel,
                 visitor_id=visitor_id,
                 limit=limit,
-            )
+            ),
+            read_only=True,
         )
 
     async def messages(
@@ -187,10 +188,12 @@ class ChatServer(ChatService):
         return await self.read_after(conversation_id, after, limit)
 
     async def last_seqs(self, conversation_ids: Sequence[str]) -> dict[str, int]:
-        return await self.ctx.transaction(store.last_seqs, list(conversation_ids))
+        return await self.ctx.transaction(store.last_seqs, list(conversation_ids), read_only=True)
 
     async def read_after(self, conversation_id: str, after: int, limit: int) -> list[ChatMessage]:
-        return await self.ctx.transaction(store.messages_after, conversation_id, after, limit)
+        return await self.ctx.transaction(
+            store.messages_after, conversation_id, after, limit, read_only=True
+        )
 
     async def assign(
         self, conversation_id: str, agent_id: str | None, *, by: str | None = None
@@ -286,7 +289,7 @@ class ChatServer(ChatService):
         )
 
     async def receipts(self, conversation_id: str) -> list[dict[str, object]]:
-        return await self.ctx.transaction(store.receipts, conversation_id)
+        return await self.ctx.transaction(store.receipts, conversation_id, read_only=True)
 
     async def attach(
         self, who: Participant, conversation_id: str, filename: str, content_type: str, data: bytes

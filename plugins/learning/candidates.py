@@ -45,7 +45,7 @@ async def evaluate(
     if kind in EPISODIC:
         raise LearningError(m.EPISODIC_EVALUATION, kind=kind)
     await engine.log.flush()
-    logged = await engine.ctx.transaction(store.rewarded_decisions, name, limit)
+    logged = await engine.ctx.transaction(store.rewarded_decisions, name, limit, read_only=True)
     if len(logged) < MIN_LOGGED:
         raise LearningError(m.NOT_ENOUGH_LOGS, name=name, count=len(logged), needed=MIN_LOGGED)
     half = len(logged) // 2

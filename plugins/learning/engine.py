@@ -105,12 +105,14 @@ class Engine(LearningEngine):
 
     async def load(self) -> None:
         """Every policy from its checkpoint and the log after it."""
-        rows = await self.ctx.transaction(store.all_policies)
-        self._seq = await self.ctx.transaction(store.last_seq)
-        tallies = await self.ctx.transaction(store.counts)
+        rows = await self.ctx.transaction(store.all_policies, read_only=True)
+        self._seq = await self.ctx.transaction(store.last_seq, read_only=True)
+        tallies = await self.ctx.transaction(store.counts, read_only=True)
         for policy, version in rows:
             live = self._live_from(policy, version)
-            for entry, row in await self.ctx.transaction(store.log_after, live.name, live.through):
+            for entry, row in await self.ctx.transaction(
+                store.log_after, live.name, live.through, read_only=True
+            ):
                 self._replay(live, entry, row)
             live.checkpointed = version.through
             live.decisions, live.rewards, live.reward_sum = tallies.get(live.name, (0, 0, 0.0))
@@ -230,7 +232,7 @@ class Engine(LearningEngine):
     async def info(self, policy: str, points: int = 20) -> PolicyInfo:
         live = self.get(policy)
         await self.log.flush()
-        values = await self.ctx.transaction(store.reward_values, policy)
+        values = await self.ctx.transaction(store.reward_values, policy, read_only=True)
         from .curves import curve, curves_by_agent
 
         return PolicyInfo(
@@ -483,7 +485,7 @@ class Engine(LearningEngine):
 
     async def versions(self, name: str) -> list[store.VersionRow]:
         self.get(name)
-        return await self.ctx.transaction(store.policy_versions, name)
+        return await self.ctx.transaction(store.policy_versions, name, read_only=True)
 
     @property
     def open_decisions(self) -> int:

@@ -75,7 +75,7 @@ async def create(engine: Engine, spec: dict[str, Any]) -> Experiment:
         float(spec.get("power", 0.8)),
         float(spec.get("effect", 0.05)),
     )
-    if await engine.ctx.transaction(store.load_experiment, name) is not None:
+    if await engine.ctx.transaction(store.load_experiment, name, read_only=True) is not None:
         raise PolicyExists(m.EXPERIMENT_EXISTS, name=name)
     await engine.ctx.transaction(
         store.save_experiment,
@@ -93,7 +93,7 @@ async def create(engine: Engine, spec: dict[str, Any]) -> Experiment:
 
 
 async def load(engine: Engine, name: str) -> Experiment:
-    row = await engine.ctx.transaction(store.load_experiment, name)
+    row = await engine.ctx.transaction(store.load_experiment, name, read_only=True)
     if row is None:
         raise UnknownPolicy(m.UNKNOWN_EXPERIMENT, name=name)
     return Experiment(
@@ -141,7 +141,9 @@ async def results(engine: Engine, experiment: Experiment) -> dict[str, Any]:
     await engine.log.flush()
     outcomes: dict[str, list[float]] = {arm: [] for arm in experiment.arms}
     decided = dict.fromkeys(experiment.arms, 0)
-    for arm, value in await engine.ctx.transaction(store.experiment_outcomes, experiment.name):
+    for arm, value in await engine.ctx.transaction(
+        store.experiment_outcomes, experiment.name, read_only=True
+    ):
         if arm in decided:
             decided[arm] += 1
             if value is not None:

@@ -18,7 +18,7 @@ from .models import decisions, rewards
 
 async def export(engine: Engine, subject: Subject) -> dict[str, Any]:
     await engine.log.flush()
-    return {"decisions": await engine.ctx.transaction(_export, subject.user_id)}
+    return {"decisions": await engine.ctx.transaction(_export, subject.user_id, read_only=True)}
 
 
 async def erase(engine: Engine, subject: Subject) -> None:

@@ -240,7 +240,7 @@ class Outbox:
         `LookupError` when some are gone (erased while it waited)."""
         if not message.attached:
             return message
-        contents = await self._ctx.transaction(_read_files, message.id)
+        contents = await self._ctx.transaction(_read_files, message.id, read_only=True)
         if len(contents) != len(message.attached):
             raise LookupError(
                 f"{len(message.attached)} attachments were queued with this message, "
@@ -254,7 +254,7 @@ class Outbox:
 
     async def file_contents(self, row_id: str) -> list[bytes]:
         """The bytes of a row's attachments, in order (for a personal data export)."""
-        return await self._ctx.transaction(_read_files, row_id)
+        return await self._ctx.transaction(_read_files, row_id, read_only=True)
 
     async def claim(self, limit: int, lease: float, max_attempts: int) -> Claim:
         """Take up to `limit` due rows, highest priority first, and mark them `sending`;

@@ -112,7 +112,7 @@ async def startup(ctx: PluginContext) -> None:
 @hookimpl
 async def health(ctx: PluginContext) -> dict[str, Any]:
     service = support(ctx)
-    figures = await ctx.transaction(tickets.queue_figures)
+    figures = await ctx.transaction(tickets.queue_figures, read_only=True)
     errors = {
         job.name: job.last_error
         for job in (service.assignment_job, service.sla_job, service.catch_up_job)
@@ -123,7 +123,7 @@ async def health(ctx: PluginContext) -> dict[str, Any]:
 
 @hookimpl
 async def export_personal_data(ctx: PluginContext, subject: Subject) -> dict[str, Any]:
-    return await ctx.transaction(personal_data.export, subject)
+    return await ctx.transaction(personal_data.export, subject, read_only=True)
 
 
 @hookimpl

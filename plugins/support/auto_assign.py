@@ -132,12 +132,14 @@ class AutoAssigner:
             return
         online = {p.agent_id for p in present if p.status == "online"}
         limit = self._settings.max_concurrent
-        for queue in await self._ctx.transaction(read_queues, online, limit):
+        for queue in await self._ctx.transaction(read_queues, online, limit, read_only=True):
             await self._fill(queue)
 
     async def _reassign_from_absent(self, present: set[str]) -> None:
         before = now() - self._settings.reassign_after
-        for ticket_id, agent_id in await self._ctx.transaction(absent_holders, before):
+        for ticket_id, agent_id in await self._ctx.transaction(
+            absent_holders, before, read_only=True
+        ):
             if agent_id in present:  # back already, though we missed hearing it
                 await self._ctx.transaction(mark_presence, agent_id, None, None)
             else:

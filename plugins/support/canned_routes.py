@@ -54,7 +54,7 @@ async def list_responses(
     locale: Annotated[str | None, QueryParameter(max_length=35)] = None,
 ) -> list[ResponseView]:
     l10n = support_service.localizer(locale or identity.locale)
-    found = await support_service.ctx.transaction(canned_store.candidates, l10n)
+    found = await support_service.ctx.transaction(canned_store.candidates, l10n, read_only=True)
     return [view(response) for response in found]
 
 

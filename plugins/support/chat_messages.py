@@ -80,7 +80,9 @@ class ChatMessages:
         holds back no other; the first failure is raised at the end, for the job's health."""
         after_id = 0
         failure: Exception | None = None
-        while page := await self._ctx.transaction(handled.not_closed, after_id, PAGE):
+        while page := await self._ctx.transaction(
+            handled.not_closed, after_id, PAGE, read_only=True
+        ):
             after_id = page[-1]["id"]
             newest = await self._service.chat.last_seqs([row["conversation_id"] for row in page])
             for row in page:

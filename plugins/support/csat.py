@@ -80,7 +80,7 @@ class Csat:
         if ticket["channel"] == "email" and ticket["customer_email"]:
             if mailer is None or not self._service.settings.csat_by_mail:
                 return
-            thread = await self._ctx.transaction(thread_of, ticket["id"])
+            thread = await self._ctx.transaction(thread_of, ticket["id"], read_only=True)
             try:
                 queued = await mailer.send(
                     [ticket["customer_email"]],

@@ -60,7 +60,9 @@ class EmailChannel:
         """File one received message in its ticket (opening one when it starts a thread)."""
         own_id = own_message_id(event)
         earlier = [i for i in (event.in_reply_to, *reversed(event.references)) if i]
-        ticket_id = await self._ctx.transaction(ticket_of_thread, [own_id, *earlier])
+        ticket_id = await self._ctx.transaction(
+            ticket_of_thread, [own_id, *earlier], read_only=True
+        )
         ticket = await self._service.ticket(ticket_id) if ticket_id is not None else None
         if ticket is None or ticket["status"] == "closed":
             ticket = await self._open(event, own_id)
@@ -81,7 +83,7 @@ class EmailChannel:
             subject=event.subject,
             external_ref=own_id,
         )
-        team_id = await self._ctx.transaction(team_for, list(event.to))
+        team_id = await self._ctx.transaction(team_for, list(event.to), read_only=True)
         return await self._service.open_ticket(
             conversation.id,
             CHANNEL,
@@ -105,7 +107,7 @@ class EmailChannel:
         if ticket["channel"] != CHANNEL or not ticket["customer_email"]:
             return None
         mailer = self._ctx.resolve(Mailer)
-        thread = await self._ctx.transaction(thread_of, ticket["id"])
+        thread = await self._ctx.transaction(thread_of, ticket["id"], read_only=True)
         try:
             queued = await mailer.send(
                 [ticket["customer_email"]],

@@ -64,7 +64,7 @@ async def tickets_page(
         limit=PAGE_SIZE,
     )
     found = await support_service.find(filters)
-    all_teams = await support_service.ctx.transaction(teams.all_teams)
+    all_teams = await support_service.ctx.transaction(teams.all_teams, read_only=True)
     return html(
         render(
             support_service.ctx,

@@ -67,7 +67,7 @@ class Replies:
         after = max(0, conversation.last_seq - RECENT)
         recent = await chat.messages(conversation.id, after=after, limit=RECENT)
         l10n = self._service.localizer(locale or ticket["locale"] or conversation.locale)
-        candidates = await self._ctx.transaction(canned_store.candidates, l10n)
+        candidates = await self._ctx.transaction(canned_store.candidates, l10n, read_only=True)
         return conversation, recent, candidates
 
     async def suggestions(

@@ -55,13 +55,13 @@ class SupportService:
     # --- reading -------------------------------------------------------------------------
 
     async def ticket(self, ticket_id: int) -> Row | None:
-        return await self.ctx.transaction(tickets.get, ticket_id)
+        return await self.ctx.transaction(tickets.get, ticket_id, read_only=True)
 
     async def ticket_of(self, conversation_id: str) -> Row | None:
-        return await self.ctx.transaction(tickets.by_conversation, conversation_id)
+        return await self.ctx.transaction(tickets.by_conversation, conversation_id, read_only=True)
 
     async def find(self, filters: tickets.Filters) -> list[Row]:
-        return await self.ctx.transaction(tickets.find, filters)
+        return await self.ctx.transaction(tickets.find, filters, read_only=True)
 
     # --- opening -------------------------------------------------------------------------
 
@@ -97,7 +97,7 @@ class SupportService:
             row = session.execute(query).mappings().first()
             return row["name"] if row else None
 
-        return await self.ctx.transaction(read) or username
+        return await self.ctx.transaction(read, read_only=True) or username
 
     async def limit_of(self, agent_id: str) -> int:
         def read(session: Any) -> int | None:
@@ -105,7 +105,7 @@ class SupportService:
             row = session.execute(query).mappings().first()
             return row["max_concurrent"] if row else None
 
-        own = await self.ctx.transaction(read)
+        own = await self.ctx.transaction(read, read_only=True)
         return own or self.settings.max_concurrent
 
     async def take(self, ticket_id: int, agent_id: str, *, by: str | None = None) -> Taken:

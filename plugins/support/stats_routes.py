@@ -25,7 +25,9 @@ async def figures(
 ) -> list[dict[str, Any]]:
     end = until or datetime.now(UTC)
     start = since or end - timedelta(days=30)
-    return await service.ctx.transaction(stats.figures, by, _seconds(start), _seconds(end))
+    return await service.ctx.transaction(
+        stats.figures, by, _seconds(start), _seconds(end), read_only=True
+    )
 
 
 def _seconds(moment: datetime) -> float:

@@ -41,7 +41,7 @@ class AgentSettings(msgspec.Struct, forbid_unknown_fields=True):
 
 @get("/teams", guards=[AGENT], summary="Teams and their members")
 async def list_teams(support_service: NamedDependency[SupportService]) -> list[dict[str, Any]]:
-    return await support_service.ctx.transaction(teams.all_teams)
+    return await support_service.ctx.transaction(teams.all_teams, read_only=True)
 
 
 @post("/teams", guards=[MANAGE], summary="A new team, with its own queue")
@@ -84,7 +84,8 @@ async def remove_team(
 @get("/agents", guards=[AGENT], summary="Agents with their limits, open tickets and presence")
 async def list_agents(support_service: NamedDependency[SupportService]) -> list[dict[str, Any]]:
     known = {
-        row["agent_id"]: row for row in await support_service.ctx.transaction(teams.all_agents)
+        row["agent_id"]: row
+        for row in await support_service.ctx.transaction(teams.all_agents, read_only=True)
     }
     present = {p.agent_id: p for p in await support_service.chat.agents_present()}
     default = support_service.settings.max_concurrent

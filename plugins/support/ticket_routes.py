@@ -234,7 +234,9 @@ async def change_ticket(
     if data.no_team:
         values["team_id"] = None
     elif data.team_id is not None:
-        if not await support_service.ctx.transaction(teams.team_exists, data.team_id):
+        if not await support_service.ctx.transaction(
+            teams.team_exists, data.team_id, read_only=True
+        ):
             raise refusal(support_service, 400, NO_TEAM, team_id=data.team_id)
         values["team_id"] = data.team_id
     if values:

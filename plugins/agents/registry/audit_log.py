@@ -74,7 +74,7 @@ class AccessAudit:
         def walk(session: Session) -> audit.Verification:
             return audit.verify(session, key)
 
-        return await self._ctx.transaction(walk)
+        return await self._ctx.transaction(walk, read_only=True)
 
 
 async def subjects_by_seq(session: AsyncSession, seqs: list[int]) -> dict[int, list[str]]:

@@ -89,7 +89,7 @@ async def replay(
 ) -> int:
     """Write the spooled runs a stopped process answered but did not commit; returns how many.
     Each batch and the cursor past it commit together, so a crash here repeats nothing."""
-    cursor = await ctx.transaction(read_cursor, core=True)
+    cursor = await ctx.transaction(read_cursor, core=True, read_only=True)
     replayed = 0
     while True:
         batch = spool.read(cursor, REPLAY_BATCH)
