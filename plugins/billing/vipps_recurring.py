@@ -1,9 +1,10 @@
 """Subscriptions paid through a Vipps MobilePay recurring agreement.
 
 `subscribe` writes the subscription (`incomplete`) before asking Vipps for an agreement,
-keyed by the subscription, so a retried call makes one agreement. The customer accepts it
-in the app; its `recurring.agreement-activated.v1` webhook makes the first period due
-and wakes the `renewals` job, which invoices and charges it at once.
+keyed by the subscription, so a retried call makes one agreement; with the agreement linked
+it publishes `billing.subscription.created`, as a Stripe subscription's first webhook does.
+The customer accepts it in the app; its `recurring.agreement-activated.v1` webhook makes the
+first period due and wakes the `renewals` job, which invoices and charges it at once.
 
 The `renewals` job then, for each active subscription whose period has ended, issues the
 invoice (numbered, booked and put in the mail outbox) and a payment row and moves the
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 from mindframe.sdk import Event, PluginContext
 
 from . import invoices, ledger, vipps_recurring_events
-from .events import InvoiceFinalised
+from .events import InvoiceFinalised, SubscriptionCreated
 from .invoices import Line
 from .keys import operation_key
 from .models import invoices as invoice_table
@@ -100,6 +101,15 @@ class VippsRecurring:
         url = created.get("vippsConfirmationUrl")
         await self._ctx.transaction(
             _link_agreement, subscription_id, customer["id"], agreement_id, url
+        )
+        await self._publish(
+            [
+                SubscriptionCreated(
+                    subscription_id=subscription_id,
+                    customer_id=customer["id"],
+                    status="incomplete",
+                )
+            ]
         )
         return {"subscription_id": subscription_id, "agreement_id": agreement_id, "url": url}
 

@@ -16,6 +16,7 @@ is a method here: `complete_checkout`, `confirm`, `renew`.
 from __future__ import annotations
 
 import asyncio
+import calendar
 import hashlib
 import hmac
 import itertools
@@ -23,6 +24,7 @@ import json
 import re
 import secrets
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -65,6 +67,18 @@ def stripe_signature(body: bytes, secrets_: list[str], timestamp: int | None = N
     parts = [f"t={t}"]
     parts += [f"v1={hmac.new(s.encode(), signed, hashlib.sha256).hexdigest()}" for s in secrets_]
     return ",".join(parts)
+
+
+def period_end(start: int, price_data: dict[str, Any]) -> int:
+    """The end of a subscription's first period from `start` (unix seconds): 30 days for a
+    monthly price (as this fake always had it), the same day and time a year later for a
+    yearly one, as Stripe bills it (the 29th of February is followed by the 28th)."""
+    if (price_data.get("recurring") or {}).get("interval") != "year":
+        return start + 30 * 86400
+    begun = datetime.fromtimestamp(start, UTC)
+    year = begun.year + 1
+    day = min(begun.day, calendar.monthrange(year, begun.month)[1])
+    return int(begun.replace(year=year, day=day).timestamp())
 
 
 class FakeStripe:
@@ -423,7 +437,8 @@ class FakeStripe:
                 "customer": session["customer"],
                 "status": "trialing" if trial else "active",
                 "cancel_at_period_end": False,
-                "current_period_end": now + 30 * 86400,
+                "current_period_start": now,
+                "current_period_end": period_end(now, items[0]["price_data"]),
                 "trial_end": now + trial * 86400 if trial else None,
                 "metadata": data.get("metadata", {}),
                 "currency": session["currency"],
