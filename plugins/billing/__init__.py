@@ -114,7 +114,7 @@ async def health(ctx: PluginContext) -> dict[str, Any]:
 
 @hookimpl
 async def export_personal_data(ctx: PluginContext, subject: Subject) -> dict[str, Any]:
-    return await ctx.transaction(gdpr.export, subject)
+    return await ctx.transaction(gdpr.export, subject, read_only=True)
 
 
 @hookimpl

@@ -46,7 +46,7 @@ class Dunning:
             return DEFAULT_POLICY
 
     async def run(self) -> None:
-        for invoice in await self._ctx.transaction(_undecided):
+        for invoice in await self._ctx.transaction(_undecided, read_only=True):
             await self._decide(invoice)
         for invoice in await self._ctx.transaction(_due, ledger.now()):
             key = operation_key("dunning", invoice["id"], str(invoice["dunning_attempts"]))

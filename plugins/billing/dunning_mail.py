@@ -31,7 +31,7 @@ class DunningMail:
 
     async def run(self) -> None:
         """Hand every waiting dunning mail over, a batch at a time, oldest first."""
-        while waiting := await self._ctx.transaction(_waiting, BATCH):
+        while waiting := await self._ctx.transaction(_waiting, BATCH, read_only=True):
             for step in waiting:
                 await self._hand_over(step)
             if len(waiting) < BATCH:

@@ -191,7 +191,7 @@ class Inbox:
 
     async def apply_pending(self) -> int:
         """Retry stored webhooks that were not applied (the `apply` job); how many now are."""
-        pending = await self._ctx.transaction(_pending)
+        pending = await self._ctx.transaction(_pending, read_only=True)
         applied = 0
         for provider, event_id, payload in pending:
             event = json.loads(payload)
@@ -210,7 +210,7 @@ class Inbox:
         return applied
 
     async def depth(self) -> int:
-        return await self._ctx.transaction(_count_pending)
+        return await self._ctx.transaction(_count_pending, read_only=True)
 
 
 def _pending(session: Session) -> list[tuple[str, str, str]]:

@@ -34,7 +34,7 @@ class InvoiceMail:
 
     async def run(self) -> None:
         """Hand every waiting invoice over, a batch at a time, oldest first."""
-        while waiting := await self._ctx.transaction(_waiting, BATCH):
+        while waiting := await self._ctx.transaction(_waiting, BATCH, read_only=True):
             for invoice in waiting:
                 await self._hand_over(invoice)
             if len(waiting) < BATCH:
@@ -52,7 +52,7 @@ class InvoiceMail:
 
     async def depth(self) -> int:
         """How many invoices wait to be handed to the mail plugin (for health)."""
-        return await self._ctx.transaction(_depth)
+        return await self._ctx.transaction(_depth, read_only=True)
 
 
 def _waiting(session: Session, limit: int) -> list[dict[str, Any]]:

@@ -47,7 +47,7 @@ async def reconcile(service: BillingService) -> list[Difference]:
 
 
 async def _stripe(service: BillingService) -> list[Difference]:
-    ours = await service.transaction(_payments_of, "stripe")
+    ours = await service.transaction(_payments_of, "stripe", read_only=True)
     found: list[Difference] = []
     refunded: dict[str, int] = defaultdict(int)
     async for refund in service.stripe.refunds():
@@ -71,7 +71,7 @@ async def _stripe(service: BillingService) -> list[Difference]:
     for reference, mine in ours.items():
         if reference not in seen:
             found.append(Difference("stripe", reference, "payment", mine["captured"], None))
-    statuses = await service.transaction(_subscription_statuses)
+    statuses = await service.transaction(_subscription_statuses, read_only=True)
     async for subscription in service.stripe.subscriptions():
         theirs = SUBSCRIPTION_STATUS.get(subscription.status, subscription.status)
         if statuses.get(subscription.id) != theirs:
@@ -85,8 +85,8 @@ async def _stripe(service: BillingService) -> list[Difference]:
 
 async def _vipps(service: BillingService) -> list[Difference]:
     found: list[Difference] = []
-    charges = await service.transaction(_charges)
-    epayments = await service.transaction(_payments_of, "vipps")
+    charges = await service.transaction(_charges, read_only=True)
+    epayments = await service.transaction(_payments_of, "vipps", read_only=True)
     for reference, mine in epayments.items():
         if reference in charges:
             continue
@@ -114,7 +114,9 @@ async def _vipps_recurring(
 ) -> list[Difference]:
     found: list[Difference] = []
     gateway = service.recurring.gateway
-    for agreement_id, status in (await service.transaction(_agreement_statuses)).items():
+    for agreement_id, status in (
+        await service.transaction(_agreement_statuses, read_only=True)
+    ).items():
         try:
             live = await gateway.agreement(agreement_id)
         except ProviderError as error:

@@ -63,8 +63,10 @@ class BillingService:
         with contextlib.suppress(ServiceError):  # not started yet: it runs when it starts
             self._ctx.resolve(BillingJobs).wake(job)
 
-    async def transaction(self, fn: Any, *args: Any) -> Any:
-        return await self._ctx.transaction(fn, *args)
+    async def transaction(self, fn: Any, *args: Any, read_only: bool = False) -> Any:
+        """`ctx.transaction`; `read_only=True` only when `fn` writes nothing (it then reads a
+        snapshot beside SQLite's writer instead of waiting for the write lock)."""
+        return await self._ctx.transaction(fn, *args, read_only=read_only)
 
     async def _publish(self, found: list[Event]) -> None:
         for event in found:
@@ -80,7 +82,7 @@ class BillingService:
     async def create_plan(self, **values: Any) -> dict[str, Any]:
         if values["currency"] not in CURRENCIES:
             raise BillingError(CURRENCY_REFUSED, currencies=", ".join(CURRENCIES))
-        if await self.transaction(_get, products, values["product_id"]) is None:
+        if await self.transaction(_get, products, values["product_id"], read_only=True) is None:
             raise NotFound(NO_SUCH, what="product", id=values["product_id"])
         row = {"id": ledger.new_id(), "created_at": ledger.now(), **values}
         await self.transaction(_insert, plans, row)
@@ -104,7 +106,7 @@ class BillingService:
         return row
 
     async def customer(self, customer_id: str) -> dict[str, Any]:
-        found = await self.transaction(_customer_with_balance, customer_id)
+        found = await self.transaction(_customer_with_balance, customer_id, read_only=True)
         if found is None:
             raise NotFound(NO_SUCH, what="customer", id=customer_id)
         return found
@@ -124,7 +126,7 @@ class BillingService:
         """A Checkout Session for a new subscription; the subscription appears in the ledger
         when Stripe's webhooks say it exists."""
         customer = await self.customer(customer_id)
-        plan = await self.transaction(_get, plans, plan_id)
+        plan = await self.transaction(_get, plans, plan_id, read_only=True)
         if plan is None:
             raise NotFound(NO_SUCH, what="plan", id=plan_id)
         quantity = seats if plan["pricing"] == "per_seat" else 1
@@ -234,7 +236,7 @@ class BillingService:
         return payment_id
 
     async def payment(self, payment_id: str) -> dict[str, Any]:
-        found = await self.transaction(_payment_with_totals, payment_id)
+        found = await self.transaction(_payment_with_totals, payment_id, read_only=True)
         if found is None:
             raise NotFound(NO_SUCH, what="payment", id=payment_id)
         return found
@@ -332,7 +334,7 @@ class BillingService:
         """A subscription paid through a Vipps MobilePay recurring agreement: the link where
         the customer accepts the agreement in the app."""
         customer = await self.customer(customer_id)
-        plan = await self.transaction(_get, plans, plan_id)
+        plan = await self.transaction(_get, plans, plan_id, read_only=True)
         if plan is None:
             raise NotFound(NO_SUCH, what="plan", id=plan_id)
         return await self.recurring.subscribe(customer, plan, seats, phone)
@@ -340,7 +342,7 @@ class BillingService:
     async def cancel_subscription(self, subscription_id: str) -> dict[str, Any]:
         """Cancel now: a Vipps agreement is stopped (and the subscription cancelled here);
         a Stripe subscription is cancelled at Stripe, whose webhook cancels it here."""
-        subscription = await self.transaction(_get, subscriptions, subscription_id)
+        subscription = await self.transaction(_get, subscriptions, subscription_id, read_only=True)
         if subscription is None:
             raise NotFound(NO_SUCH, what="subscription", id=subscription_id)
         if subscription["provider"] == "vipps":
@@ -348,7 +350,7 @@ class BillingService:
         elif subscription["provider_ref"] and subscription["status"] != "cancelled":
             key = operation_key("cancel-subscription", subscription_id)
             await self.stripe.cancel_subscription(subscription["provider_ref"], key)
-        return await self.transaction(_get, subscriptions, subscription_id)
+        return await self.transaction(_get, subscriptions, subscription_id, read_only=True)
 
     # --- invoices ------------------------------------------------------------------------
 
@@ -385,13 +387,13 @@ class BillingService:
         return row
 
     async def invoice(self, invoice_id: str) -> dict[str, Any]:
-        found = await self.transaction(invoices.get, invoice_id)
+        found = await self.transaction(invoices.get, invoice_id, read_only=True)
         if found is None:
             raise NotFound(NO_SUCH, what="invoice", id=invoice_id)
         return found
 
     async def subscriptions_of(self, customer_id: str) -> list[dict[str, Any]]:
-        return await self.transaction(_subscriptions_of, customer_id)
+        return await self.transaction(_subscriptions_of, customer_id, read_only=True)
 
 
 # --- transactions (synchronous; each runs in one ctx.transaction) -----------------------
