@@ -116,7 +116,7 @@ class VippsRecurring:
     async def run(self) -> None:
         """The `renewals` job: invoice every period that has ended, then charge."""
         now = ledger.now()
-        for subscription_id in await self._ctx.transaction(_due_renewals, now):
+        for subscription_id in await self._ctx.transaction(_due_renewals, now, read_only=True):
             found = await self._ctx.transaction(
                 _renew, subscription_id, now, self.settings.invoice_series, self.settings
             )
@@ -125,7 +125,7 @@ class VippsRecurring:
 
     async def send_charges(self) -> None:
         """Charge every renewal payment Vipps has not been asked for yet."""
-        for payment in await self._ctx.transaction(_unsent):
+        for payment in await self._ctx.transaction(_unsent, read_only=True):
             charge_id = await self.gateway.charge(
                 payment["agreement_id"],
                 key=operation_key("charge", payment["id"]),
