@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -405,20 +405,22 @@ class AuthService(Authenticator):
         if known is not None:
             return known.identity
         generation = self.identities.generation
-        found = await self.ctx.transaction(self._use_token, key, core=True)
+        found = await self.ctx.transaction(self._check_token, key, core=True, read_only=True)
         if isinstance(found, str):
             raise Refusal(found, 401).http(connection, self.ctx)
         row, user = found
+        moment, last_used = now(), aware(row["last_used_at"])
+        if last_used is None or moment - last_used >= TOKEN_USE_PRECISION:
+            await self._record_use(row["id"], moment)
         identity = await self.identity(user, via="token", scopes=frozenset(row["scopes"]))
         self.identities.put(key, identity, self.token_expiry(row), generation)
         return identity
 
-    def _use_token(
+    def _check_token(
         self, connection: Connection, token_digest: str
     ) -> tuple[dict[str, Any], dict[str, Any]] | str:
-        """In one transaction (one worker-thread hop; three sessions cost ~15 on SQLite): the
-        token and its user if the token is in force, its use recorded (to the minute, so a
-        busy token does not make every request a write); else why not."""
+        """The token and its user if the token is in force, else why not: reads only, so it
+        does not queue for SQLite's write lock behind another plugin's long transaction."""
         found = connection.execute(select(tokens).where(tokens.c.digest == token_digest)).first()
         row = dict(found._mapping) if found is not None else None
         if row is None or row["revoked_at"] is not None:
@@ -428,12 +430,15 @@ class AuthService(Authenticator):
         owner = connection.execute(select(users).where(users.c.id == row["user_id"])).first()
         if owner is None:
             return N_("this API token's user no longer exists")
-        moment = now()
-        last_used = aware(row["last_used_at"])
-        if last_used is None or moment - last_used >= TOKEN_USE_PRECISION:
-            used = update(tokens).where(tokens.c.id == row["id"]).values(last_used_at=moment)
-            connection.execute(used)
         return row, dict(owner._mapping)
+
+    async def _record_use(self, token_id: Any, moment: datetime) -> None:
+        """The token's last use, to the minute (a busy token does not make every request a
+        write). Not worth refusing a valid token for: a failure is reported, not raised."""
+        try:
+            await self.ctx.transaction(_mark_used, token_id, moment, core=True)
+        except Exception as error:
+            self.ctx.report_error(error, task="recording a token's use")
 
     async def permission_denied(
         self, connection: ASGIConnection, identity: Identity, permission: str
@@ -563,3 +568,12 @@ class AuthService(Authenticator):
     async def _all(self, query: Any) -> list[dict[str, Any]]:
         async with self.ctx.session() as session:
             return [dict(row) for row in (await session.execute(query)).mappings()]
+
+
+def _mark_used(connection: Connection, token_id: Any, moment: datetime) -> None:
+    stale = or_(
+        tokens.c.last_used_at.is_(None), tokens.c.last_used_at <= moment - TOKEN_USE_PRECISION
+    )
+    connection.execute(
+        update(tokens).where(tokens.c.id == token_id, stale).values(last_used_at=moment)
+    )

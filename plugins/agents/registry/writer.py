@@ -19,6 +19,11 @@ Done = Callable[[list[Any], bool], None]
 """Told the items of each transaction once it ended, and whether it committed."""
 
 
+MAX_BATCH = 256
+"""Writes a transaction takes at most: it holds SQLite's write lock while it runs, and a
+backlog of thousands (the spool lets answers run ahead of the history) once held it for
+seconds, so other plugins' writers waited out their busy timeout and failed."""
+
 _SETTLED = object()
 """A write that writes nothing: its commit is the moment everything before it is written."""
 
@@ -83,9 +88,11 @@ class GroupCommit:
                 await self._flush()
 
     async def _flush(self) -> None:
-        batch, self._pending = self._pending, []
+        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
         if not batch:
             return
+        if self._pending:
+            self._wake.set()  # the rest goes in the next transaction
         self._flushing = len(batch)
         items = [item for item, _ in batch if item is not _SETTLED]
         committed = False

@@ -112,3 +112,33 @@ async def test_a_tokens_last_use_is_recorded_to_the_minute_not_on_every_request(
         assert await works(kernel, bearer)
         [later] = await service(kernel).list_tokens(user["id"])
         assert later["last_used_at"] > first["last_used_at"]
+
+
+async def test_checking_a_token_does_not_wait_for_another_writer(boot):
+    """A token is checked in a read-only transaction: while another plugin's writer holds
+    SQLite's write lock (a long history transaction), a request with a token used within
+    the minute answers at once instead of queueing for the lock, or failing after its busy
+    timeout with "database is locked"."""
+    import threading
+
+    import anyio
+
+    async with boot(identity_recheck_seconds=0) as kernel:
+        await add_user(kernel)
+        bearer = await token_of(kernel, "ada", [])
+        assert await works(kernel, bearer)  # its use is recorded: none due for a minute
+        writing, finish = threading.Event(), threading.Event()
+
+        def long_write(connection):
+            connection.execute(update(tokens).values(name="renamed"))
+            writing.set()
+            finish.wait(10)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: service(kernel).ctx.transaction(long_write, core=True))
+            await anyio.to_thread.run_sync(writing.wait, 10)
+            try:
+                with anyio.fail_after(3):
+                    assert await works(kernel, bearer)
+            finally:
+                finish.set()
