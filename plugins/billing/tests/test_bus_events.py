@@ -37,6 +37,11 @@ async def invoice_numbered(billing, number):
     return invoice
 
 
+def invoice_facts(event) -> tuple:
+    """What a `billing.invoice.finalised` event says: invoice, number, customer, total, currency."""
+    return (event.invoice_id, event.number, event.customer_id, event.total, event.currency)
+
+
 # --- billing.subscription.created ----------------------------------------------------------
 
 
@@ -88,12 +93,13 @@ async def test_finalising_an_invoice_through_the_api_publishes_invoice_finalised
     assert finalised.status_code == 200, finalised.text
     assert (await billing.operator.post(path)).status_code == 409  # not a draft any more
     event = await once(billing, "billing.invoice.finalised")
-    assert (event.invoice_id, event.number, event.customer_id) == (
+    assert invoice_facts(event) == (
         draft.json()["id"],
         "INV-000001",
         customer["id"],
-    )
-    assert (event.total, event.currency) == (100000, "SEK")  # 800 kr and 25 % VAT
+        100000,
+        "SEK",
+    )  # 800 kr and 25 % VAT
 
 
 async def test_a_period_invoiced_at_stripe_publishes_invoice_finalised_once(billing):
@@ -103,12 +109,7 @@ async def test_a_period_invoiced_at_stripe_publishes_invoice_finalised_once(bill
     invoice = await invoice_numbered(billing, "INV-000001")
     assert invoice["provider_ref"] == paid["data"]["object"]["id"]
     event = await once(billing, "billing.invoice.finalised")
-    assert (event.invoice_id, event.number, event.customer_id) == (
-        invoice["id"],
-        "INV-000001",
-        customer["id"],
-    )
-    assert (event.total, event.currency) == (25000, "NOK")
+    assert invoice_facts(event) == (invoice["id"], "INV-000001", customer["id"], 25000, "NOK")
 
 
 async def test_a_vipps_renewal_publishes_invoice_finalised_once(billing):
@@ -116,12 +117,7 @@ async def test_a_vipps_renewal_publishes_invoice_finalised_once(billing):
     await renew(billing)  # the first period, invoiced on activation; a run after it
     invoice = await invoice_numbered(billing, "INV-000001")
     event = await once(billing, "billing.invoice.finalised")
-    assert (event.invoice_id, event.number, event.customer_id) == (
-        invoice["id"],
-        "INV-000001",
-        customer["id"],
-    )
-    assert (event.total, event.currency) == (25000, "NOK")
+    assert invoice_facts(event) == (invoice["id"], "INV-000001", customer["id"], 25000, "NOK")
 
 
 # --- billing.invoice.payment_failed --------------------------------------------------------
