@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from mindframe.sdk import PluginContext
@@ -124,11 +124,11 @@ class SqlRunStore(RunStore):
         if new_runs:
             insert_rows(connection, runs, new_runs)
         if kept:
-            connection.execute(insert(inputs), kept)
+            insert_rows(connection, inputs, kept)
         if points:
-            connection.execute(insert(checkpoints), points)
+            insert_rows(connection, checkpoints, points)
         if steps:
-            connection.execute(insert(trace), steps)
+            insert_rows(connection, trace, steps)
         for row in updates:
             connection.execute(update(runs).where(runs.c.id == row["id"]).values(row))
         if gone:
