@@ -70,7 +70,9 @@ class Database:
             )
             event.listen(self.sync_engine, "connect", _tune_sqlite)
             event.listen(self.sync_engine, "connect", _begin_explicitly)
-            event.listen(self.sync_engine, "begin", _begin_immediate)
+            # the dialect's own hook, not a `begin` event: an event listener switches SQLAlchemy
+            # (and mindframe.sdk.direct_sql) onto slower paths for every statement
+            self.sync_engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
         self.owners: dict[str, str] = {}  # table name -> plugin
 
     @property
@@ -216,13 +218,13 @@ def _begin_explicitly(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
-def _begin_immediate(connection: Any) -> None:
+def _begin_immediate(dbapi_connection: Any) -> None:
     """Take the write lock at BEGIN (waiting up to busy_timeout for it), not at the first
     write: a deferred transaction that read, then found another had written since, would
     fail with SQLITE_BUSY instead of waiting. A transaction declared read-only takes a
     snapshot instead (plain BEGIN), beside the writer."""
     reading = getattr(_this_thread, "reading", False)
-    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+    dbapi_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def _stop_aiosqlite(dbapi_connection: Any) -> None:
