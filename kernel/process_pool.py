@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .process_worker import HEADER
+from .process_worker import HEADER, frame
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -32,11 +32,6 @@ log = logging.getLogger(__name__)
 
 class WorkerProcessError(RuntimeError):
     """A worker process ended (crashed, was killed, or the pool closed) during a call."""
-
-
-def _frame(value: Any) -> bytes:
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return HEADER.pack(len(payload)) + payload
 
 
 class _Worker:
@@ -55,7 +50,7 @@ class _Worker:
             stdout=asyncio.subprocess.PIPE,
         )
         worker = cls(process)
-        worker.write(_frame(start))
+        worker.write(frame(start))
         await worker.receive()  # ("ready", pid)
         return worker
 
@@ -101,7 +96,7 @@ class ProcessPool:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a worker process; its result, or the exception it raised. If the
         caller is cancelled, the worker is stopped (its answer would be stale)."""
-        call = _frame((fn, args))  # a function or argument that cannot go fails here
+        call = frame((fn, args))  # a function or argument that cannot go fails here
         worker = await self._take()
         try:
             worker.write(call)

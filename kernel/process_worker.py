@@ -36,10 +36,14 @@ def read_frame(stream: BinaryIO) -> Any:
     return pickle.loads(payload)
 
 
-def write_frame(stream: BinaryIO, value: Any) -> None:
+def frame(value: Any) -> bytes:
+    """`value` as one frame (raises, writing nothing, if it cannot be pickled)."""
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(HEADER.pack(len(payload)))
-    stream.write(payload)
+    return HEADER.pack(len(payload)) + payload
+
+
+def write_frame(stream: BinaryIO, value: Any) -> None:
+    stream.write(frame(value))
     stream.flush()
 
 

@@ -69,9 +69,10 @@ class Database:
                 connect_args={"check_same_thread": False},
             )
             event.listen(self.sync_engine, "connect", _tune_sqlite)
-            event.listen(self.sync_engine, "connect", _begin_explicitly)
-            # the dialect's own hook, not a `begin` event: an event listener switches SQLAlchemy
-            # (and mindframe.sdk.direct_sql) onto slower paths for every statement
+            # BEGIN is ours: by itself Python's sqlite3 opens a transaction only at the first
+            # write, so the reads before it saw no lock and another writer could slip between a
+            # read and the write computed from it. The dialect's own hook, not a `begin` event:
+            # a listener switches SQLAlchemy (and mindframe.sdk.direct_sql) onto slower paths
             self.sync_engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
         self.owners: dict[str, str] = {}  # table name -> plugin
 
@@ -209,13 +210,6 @@ def _run_on_connection(
     _this_thread.reading = read_only
     with engine.begin() as connection:
         return fn(connection, *args)
-
-
-def _begin_explicitly(dbapi_connection: Any, _record: Any) -> None:
-    """Leave BEGIN to SQLAlchemy: by itself Python's sqlite3 opens a transaction only at the
-    first write, so the reads before it saw no lock and another writer could slip between
-    a read and the write computed from it."""
-    dbapi_connection.isolation_level = None
 
 
 def _begin_immediate(dbapi_connection: Any) -> None:

@@ -312,7 +312,7 @@ class Digest:
             done = await self._pool.run(digest_work.prepare, works, self._max_attachment)
         except WorkerProcessError as error:  # prepare them here; the next batch tries again
             log.warning("errors: the digest's worker process failed (%s); preparing here", error)
-            done = [digest_work.Done(work.position, needs_sources=True) for work in works]
+            done = await self._ctx.transaction(self._prepare_here, works, read_only=True)
         again = [work for work, one in zip(works, done, strict=True) if one.needs_sources]
         if again:
             redone = iter(await self._ctx.transaction(self._prepare_here, again, read_only=True))
@@ -335,6 +335,7 @@ class Digest:
             try:
                 received_at, project_id, encoding, body = unpack(record.data)
             except Exception as error:
+                log.exception("errors: record at %d cannot be read; set aside", record.position)
                 prepared.failed[record.position] = f"{type(error).__name__}: {error}"[:2000]
                 continue
             unpacked = fresh.pop(record.position, None)

@@ -30,6 +30,18 @@ async def _sql(engine: AsyncEngine, statement: str) -> None:
         await conn.exec_driver_sql(statement)
 
 
+async def restarted_keeper(make_bus: Callable[..., Awaitable[Bus]]) -> tuple[Bus, list[int]]:
+    """A bus started again with the durable `keeper` subscription, and what it is handed."""
+    handled: list[int] = []
+
+    async def fixed(event: Stored) -> None:
+        handled.append(event.n)
+
+    second = await make_bus()
+    await ready(second.subscribe("bt.store.*", fixed, owner="p", name="keeper", durable=True))
+    return second, handled
+
+
 def _store_failures(errors: Errors) -> int:
     return sum(1 for _, context in errors if context.get("component") == "bus.dead_letters")
 
@@ -82,13 +94,7 @@ async def test_a_durable_event_the_store_cannot_take_survives_a_restart(
     assert time.monotonic() - began < 5
     await _sql(engine, ACCEPT)
 
-    handled: list[int] = []
-
-    async def fixed(event: Stored) -> None:
-        handled.append(event.n)
-
-    second = await make_bus()
-    await ready(second.subscribe("bt.store.*", fixed, owner="p", name="keeper", durable=True))
+    second, handled = await restarted_keeper(make_bus)
     # after its last retry delay (at most 0.5 s), not the server's ack wait (30 s)
     await eventually(
         lambda: handled == [1], timeout=10, what=lambda: f"redelivery after restart: {handled}"
@@ -113,13 +119,7 @@ async def test_a_handler_cut_off_at_close_has_its_event_delivered_after_a_restar
     await eventually(lambda: started == [5], what="the handler running")
     await first.close(timeout=0.3)
 
-    handled: list[int] = []
-
-    async def fixed(event: Stored) -> None:
-        handled.append(event.n)
-
-    second = await make_bus()
-    await ready(second.subscribe("bt.store.*", fixed, owner="p", name="keeper", durable=True))
+    second, handled = await restarted_keeper(make_bus)
     await eventually(
         lambda: handled == [5] or second.dead_letters.count == 1,
         timeout=10,
