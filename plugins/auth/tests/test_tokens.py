@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from auth_testlib import NEW_PASSWORD, PASSWORD, add_user, csrf_of, service, token_of
 from mindframe_plugins.auth.models import tokens
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 pytestmark = pytest.mark.anyio
 DAY = timedelta(days=1)
@@ -142,3 +142,21 @@ async def test_checking_a_token_does_not_wait_for_another_writer(boot):
                     assert await works(kernel, bearer)
             finally:
                 finish.set()
+
+
+async def test_a_token_whose_use_cannot_be_recorded_still_works(boot):
+    """Recording the last use (to the minute) is bookkeeping: when the database refuses it,
+    the valid token is still accepted."""
+    async with boot(identity_recheck_seconds=0) as kernel:
+        user = await add_user(kernel)
+        bearer = await token_of(kernel, "ada", [])
+        refuse = (
+            "CREATE TRIGGER refuse_token_use BEFORE UPDATE OF last_used_at ON auth_tokens "
+            "BEGIN SELECT RAISE(ABORT, 'the database refuses'); END"
+        )
+        async with service(kernel).ctx.session() as session:
+            await session.execute(text(refuse))
+            await session.commit()
+        assert await works(kernel, bearer)
+        [row] = await service(kernel).list_tokens(user["id"])
+        assert row["last_used_at"] is None  # the record was refused, the request was not
