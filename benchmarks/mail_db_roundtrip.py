@@ -49,7 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import machine_info
 
-from mindframe.kernel.storage import Database, _tune_sqlite
+from mindframe.kernel.sqlite_file import tune as _tune_sqlite
+from mindframe.kernel.storage import Database
 
 BATCH = 20
 

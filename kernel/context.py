@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -256,7 +257,16 @@ class PluginContext:
         (`await pool.run(fn, *args)`) beside the server's interpreter lock; started on first
         use and stopped when this version unloads (see `mindframe.sdk.processes`)."""
         module_name = f"{ROOT_PACKAGE}.{self.manifest.module_name}" if self.folder else None
-        pool = ProcessPool(self.name, module_name, self.folder, size)
+        shared = self._database.sync_engine is not None  # a SQLite file a worker can open
+        pool = ProcessPool(
+            self.name,
+            module_name,
+            self.folder,
+            size,
+            database=self._database.url.render_as_string(hide_password=False) if shared else None,
+            in_server=partial(self._database.transaction, core=True),
+            track=self._tracked,
+        )
         self.ledger.record("process pool", f"{size} worker process(es)", pool.close)
         return pool
 
@@ -329,11 +339,16 @@ class PluginContext:
         `fn` runs on a worker thread: plain code, no awaits, no event-loop objects. While it
         runs it is in the ledger; an unload waits for it to finish (it cannot be cut off
         mid-transaction), so nothing is left open."""
+        work = self._database.transaction(fn, *args, core=core, read_only=read_only)
+        return await self._tracked(fn, work)
+
+    async def _tracked(self, fn: Callable[..., Any], work: Awaitable[T]) -> T:
+        """Await the transaction `work` (running `fn`) with it in the ledger meanwhile."""
         label = getattr(fn, "__qualname__", repr(fn))
         entry = self.ledger.record("transaction", label, self._transactions_finished)
         self._transactions += 1
         try:
-            return await self._database.transaction(fn, *args, core=core, read_only=read_only)
+            return await work
         finally:
             self._transactions -= 1
             self.ledger.forget(entry)

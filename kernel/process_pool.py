@@ -20,14 +20,24 @@ import contextlib
 import logging
 import pickle
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+import anyio
 
 from .process_worker import HEADER, frame
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+
+InServer = Callable[..., Awaitable[Any]]
+Track = Callable[[Callable[..., Any], Awaitable[T]], Awaitable[T]]
+
+
+async def _untracked(_fn: Callable[..., Any], work: Awaitable[T]) -> T:
+    return await work
 
 
 class WorkerProcessError(RuntimeError):
@@ -81,10 +91,27 @@ class _Worker:
 class ProcessPool:
     """Up to `size` worker processes running calls for one plugin version."""
 
-    def __init__(self, owner: str, module_name: str | None, folder: Path | None, size: int) -> None:
+    def __init__(
+        self,
+        owner: str,
+        module_name: str | None,
+        folder: Path | None,
+        size: int,
+        *,
+        database: str | None = None,
+        in_server: InServer | None = None,
+        track: Track | None = None,
+    ) -> None:
+        """`database`: the URL of the SQLite file `transaction` opens in a worker (None when
+        a worker cannot open the runtime's database); `in_server`: how `transaction` runs
+        in the server instead (`ctx.transaction` with `core=True`); `track`: how a
+        transaction is kept in the plugin's ledger while it runs."""
         if size < 1:
             raise ValueError(f"a process pool has at least one worker, not {size}")
         self.owner = owner
+        self._database = database
+        self._in_server = in_server
+        self._track = track or _untracked
         self._start = {"module_name": module_name, "folder": str(folder) if folder else None}
         self._size = size
         self._idle: list[_Worker] = []
@@ -112,6 +139,36 @@ class ProcessPool:
         if ok:
             return value  # type: ignore[no-any-return]
         raise value
+
+    async def transaction(self, fn: Callable[..., T], *args: Any, read_only: bool = False) -> T:
+        """`fn(connection, *args)` in one transaction on the runtime's database, in a worker
+        process: what `ctx.transaction(fn, *args, core=True)` does on a thread of the server,
+        with the same promises (committed when `fn` returns, rolled back when it raises and
+        the exception propagates; once begun it runs to the end even if the caller is
+        cancelled; an unload waits for it). For a writer whose rows cost real CPU to build
+        (sealing, hashing, encoding): on the server's thread that CPU takes turns with the
+        requests for the one GIL, and every hand-over costs both sides.
+
+        `fn` and its arguments travel as in `run`. When a worker cannot open the database
+        (SQLite in memory; PostgreSQL, whose driver here is async only) `fn` runs in the
+        server through `ctx.transaction` instead, with the same outcome. A worker that dies
+        mid-transaction leaves nothing of it (SQLite rolls it back) and the call fails with
+        `WorkerProcessError`."""
+        if self._database is not None:
+            from .sqlite_file import in_worker_process
+
+            work: Awaitable[T] = self.run(in_worker_process, self._database, fn, args, read_only)
+        elif self._in_server is not None:
+            work = self._in_server(fn, *args, read_only=read_only)
+        else:
+            raise WorkerProcessError(f"plugin '{self.owner}': its process pool has no database")
+        with anyio.CancelScope(shield=True):
+            return await self._track(fn, work)
+
+    @property
+    def in_workers(self) -> bool:
+        """Whether `transaction` runs in worker processes (else in the server)."""
+        return self._database is not None
 
     async def warm(self) -> None:
         """Start a worker now if none is alive or starting, so a first call soon to come

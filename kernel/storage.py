@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from sqlalchemy import Engine, MetaData, Table, create_engine, event
+from sqlalchemy import Engine, MetaData, Table, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,14 +21,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session
-from sqlalchemy.pool import QueuePool
 
+from . import sqlite_file
 from .migrations import Revisions, reconcile
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-SYNC_POOL_SIZE = 4  # connections of the one-hop SQLite path (plus as many again on demand)
 
 
 class TableError(ValueError):
@@ -41,39 +38,18 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
-        if self.url.get_backend_name() == "sqlite" and self.url.database not in (
-            None,
-            "",
-            ":memory:",
-        ):
+        if sqlite_file.is_file(self.url):
             keep_private(Path(self.url.database))
         self.engine: AsyncEngine = create_async_engine(self.url, pool_pre_ping=False)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _tune_sqlite)
+            event.listen(self.engine.sync_engine, "connect", sqlite_file.tune)
             self.engine.dialect.do_terminate = _stop_aiosqlite  # type: ignore[method-assign]
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.sync_engine: Engine | None = None
         """SQLite only (a file, not `:memory:`): the same file through plain `sqlite3`, for
         `transaction`; None elsewhere."""
-        if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
-            self.sync_engine = create_engine(
-                self.url.set(drivername="sqlite+pysqlite"),
-                poolclass=QueuePool,
-                pool_size=SYNC_POOL_SIZE,
-                max_overflow=SYNC_POOL_SIZE,
-                # the connection returned last is taken next: in WAL mode SQLite drops a
-                # connection's page cache when another has written since its last use, so
-                # taking them in turn re-read every page a transaction touches (~20 reads a
-                # billing webhook); this way calls that come one at a time keep one warm
-                pool_use_lifo=True,
-                connect_args={"check_same_thread": False},
-            )
-            event.listen(self.sync_engine, "connect", _tune_sqlite)
-            # BEGIN is ours: by itself Python's sqlite3 opens a transaction only at the first
-            # write, so the reads before it saw no lock and another writer could slip between a
-            # read and the write computed from it. The dialect's own hook, not a `begin` event:
-            # a listener switches SQLAlchemy (and mindframe.sdk.direct_sql) onto slower paths
-            self.sync_engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
+        if sqlite_file.is_file(self.url):
+            self.sync_engine = sqlite_file.file_engine(self.url)
         self.owners: dict[str, str] = {}  # table name -> plugin
 
     @property
@@ -121,7 +97,7 @@ class Database:
                     return await connection.run_sync(fn, *args)
             async with self.sessions() as session, session.begin():
                 return await session.run_sync(fn, *args)
-        run = _run_on_connection if core else _run_in_transaction
+        run = sqlite_file.run_on_connection if core else sqlite_file.run_in_transaction
         return await anyio.to_thread.run_sync(run, self.sync_engine, fn, args, read_only)
 
     async def claim_tables(
@@ -190,37 +166,6 @@ def normalise_tables(declared: Any) -> list[Table]:
     )
 
 
-_this_thread = threading.local()
-"""`reading`: the transaction this worker thread is about to begin only reads."""
-
-
-def _run_in_transaction(
-    engine: Engine, fn: Callable[..., T], args: tuple[Any, ...], read_only: bool
-) -> T:
-    """On a worker thread: `fn` in one session and transaction (commit, or rollback)."""
-    _this_thread.reading = read_only
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        return fn(session, *args)
-
-
-def _run_on_connection(
-    engine: Engine, fn: Callable[..., T], args: tuple[Any, ...], read_only: bool
-) -> T:
-    """On a worker thread: `fn` on one Core connection in one transaction."""
-    _this_thread.reading = read_only
-    with engine.begin() as connection:
-        return fn(connection, *args)
-
-
-def _begin_immediate(dbapi_connection: Any) -> None:
-    """Take the write lock at BEGIN (waiting up to busy_timeout for it), not at the first
-    write: a deferred transaction that read, then found another had written since, would
-    fail with SQLITE_BUSY instead of waiting. A transaction declared read-only takes a
-    snapshot instead (plain BEGIN), beside the writer."""
-    reading = getattr(_this_thread, "reading", False)
-    dbapi_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
-
-
 def _stop_aiosqlite(dbapi_connection: Any) -> None:
     """End an invalidated aiosqlite connection (its task was cancelled inside a statement) by
     stopping its worker thread, which closes the `sqlite3` connection first.
@@ -243,13 +188,3 @@ def keep_private(database: Path) -> None:
     for path in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):
         if path.exists() and path.stat().st_mode & 0o077:
             path.chmod(0o600)
-
-
-def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers run beside the writer; busy_timeout waits instead of failing."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()

@@ -149,3 +149,113 @@ async def test_warm_starts_one_worker_ahead_of_the_first_call(boot_kernel, plugi
         assert pool.workers == 1
         first = await pool.run(work.pid)
         assert await pool.run(work.pid) == first
+
+
+LEDGER_INIT = """
+from sqlalchemy import Column, Integer, MetaData, Table
+
+from mindframe.sdk import hookimpl
+
+metadata = MetaData()
+Table("ledger_rows", metadata, Column("n", Integer, primary_key=True, autoincrement=False))
+
+
+@hookimpl
+def register_tables(ctx):
+    return metadata
+
+
+@hookimpl
+def startup(ctx):
+    ctx.provide(object, ctx.process_pool(), name="pool")
+    ctx.provide(object, ctx, name="ctx")
+"""
+
+LEDGER_WORK = """
+import os
+import time
+
+from sqlalchemy import column, insert, select, table
+
+rows = table("ledger_rows", column("n"))
+
+
+def add(connection, n):
+    connection.execute(insert(rows).values(n=n))
+    return os.getpid()
+
+
+def add_then_fail(connection, n):
+    connection.execute(insert(rows).values(n=n))
+    raise ValueError(f"refused after writing {n}")
+
+
+def add_then_die(connection, n):
+    connection.execute(insert(rows).values(n=n))
+    os._exit(5)
+
+
+def add_slowly(connection, n, seconds):
+    connection.execute(insert(rows).values(n=n))
+    time.sleep(seconds)
+
+
+def stored(connection):
+    return sorted(connection.execute(select(rows.c.n)).scalars())
+"""
+
+
+def _make_ledger(plugin_factory):
+    return plugin_factory.make("ledger", LEDGER_INIT, files={"work.py": LEDGER_WORK})
+
+
+def _ledger(kernel):
+    import mindframe_plugins.ledger.work as work
+
+    resolve = kernel.runtime.container.resolve
+    return resolve(object, name="pool"), resolve(object, name="ctx"), work
+
+
+async def test_a_transaction_in_a_worker_commits_to_the_servers_database(
+    boot_kernel, plugin_factory
+):
+    from mindframe.sdk.processes import WorkerProcessError
+
+    _make_ledger(plugin_factory)
+    async with boot_kernel(["ledger"], builtin=False) as kernel:
+        pool, ctx, work = _ledger(kernel)
+        assert pool.in_workers
+        assert await pool.transaction(work.add, 1) != os.getpid()
+        with pytest.raises(ValueError, match="refused after writing 2"):
+            await pool.transaction(work.add_then_fail, 2)  # rolled back
+        with pytest.raises(WorkerProcessError, match="exit code 5"):
+            await pool.transaction(work.add_then_die, 3)  # died mid-transaction: nothing kept
+        assert await pool.transaction(work.add, 4) != os.getpid()
+        assert await ctx.transaction(work.stored, core=True, read_only=True) == [1, 4]
+        assert await pool.transaction(work.stored, read_only=True) == [1, 4]
+
+
+async def test_a_transaction_begun_runs_to_its_end_though_its_caller_is_cancelled(
+    boot_kernel, plugin_factory
+):
+    _make_ledger(plugin_factory)
+    async with boot_kernel(["ledger"], builtin=False) as kernel:
+        pool, ctx, work = _ledger(kernel)
+        await pool.warm()
+        with anyio.move_on_after(0.2):
+            await pool.transaction(work.add_slowly, 7, 0.6)  # waits for its commit
+        assert await ctx.transaction(work.stored, core=True, read_only=True) == [7]
+
+
+async def test_a_database_a_worker_cannot_open_runs_the_transaction_in_the_server(
+    boot_kernel, plugin_factory
+):
+    _make_ledger(plugin_factory)
+    async with boot_kernel(["ledger"], builtin=False, database_url="sqlite+aiosqlite://") as kernel:
+        pool, ctx, work = _ledger(kernel)
+        assert not pool.in_workers
+        assert await pool.transaction(work.add, 1) == os.getpid()
+        with pytest.raises(ValueError):
+            await pool.transaction(work.add_then_fail, 2)
+        assert await ctx.transaction(work.stored, core=True) == [1]
+        assert pool.workers == 0
