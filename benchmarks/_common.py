@@ -350,9 +350,26 @@ async def drive(
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of process `pid` and all its threads so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User and system CPU time so far of process `pid`, all its threads, and every process
+    it started that is still running (a process pool's workers do part of its work)."""
+    total = 0.0
+    for member in _process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # ended since it was listed
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _process_tree(pid: int) -> list[int]:
+    members, at = [pid], 0
+    while at < len(members):
+        for task in Path(f"/proc/{members[at]}/task").glob("*/children"):
+            with contextlib.suppress(FileNotFoundError):
+                members += [int(child) for child in task.read_text().split()]
+        at += 1
+    return members
 
 
 def with_cpu_per_request(pid: int, duration: float, load: Callable[[], LoadFigures]) -> LoadFigures:

@@ -21,9 +21,10 @@ data); `--agent NAME` takes any built-in agent plugin, or `--agent-dir FOLDER` a
 plugin folder, with `--input JSON` as the body.
 One load generator (`wrk` with a POST script, or a keep-alive asyncio client in a separate
 process when wrk is missing) drives both in alternating rounds of fixed duration. Besides
-runs/s and latency, each round reads the CPU time each server process used (`/proc/<pid>/
-stat`, all its threads, the history writer included) and divides it by the runs it served:
-CPU per run hardly moves when other work shares the machine, runs/s does.
+runs/s and latency, each round reads the CPU time each server used (`/proc/<pid>/stat` of
+its process, all threads, and of its worker processes, where the history writer's
+transactions run under load) and divides it by the runs it served: CPU per run hardly moves
+when other work shares the machine, runs/s does.
 
     .venv/bin/python benchmarks/agents.py [--quick] [--agent bench-echo | NAME --input '{…}']
 """

@@ -65,7 +65,8 @@ async def startup(ctx: PluginContext) -> None:
         return load_secret(session, configured)
 
     sealer = Sealer(await ctx.transaction(secret))
-    registry.store.open(sealer, open_spool(ctx))
+    batch = ctx.settings.writer_process_min_batch
+    registry.store.open(sealer, open_spool(ctx), ctx.process_pool() if batch else None, batch)
     registry.audit.sealer = sealer
     await registry.store.replay_spool()  # runs a killed process answered: before any new one
     registry.store.writer.start()

@@ -18,13 +18,10 @@ one, waiting for its commits as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
-import msgspec
-from sqlalchemy import select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from mindframe.sdk import PluginContext
@@ -32,60 +29,49 @@ from mindframe.sdk.agents import RunChange
 from mindframe.sdk.spool import Spool, SpoolBusy
 
 from .models import spool_cursor
+from .writing import CHANGE, SPOOL, Write, encode
 
-NAME = "runs"
 RECORD_HEADER = 8  # a spool record's length and CRC-32 before its payload
 REPLAY_BATCH = 500
-_encode = msgspec.msgpack.Encoder().encode
-_decode = msgspec.msgpack.Decoder(RunChange).decode
 
 
 @dataclass(frozen=True, slots=True)
 class Spooled:
-    """A change already durable in the spool: `next` is the position after its record."""
+    """A change already durable in the spool: `data` is its record, `next` the position
+    after it."""
 
     change: RunChange
+    data: bytes
     next: int
+
+    @property
+    def write(self) -> Write:
+        return (CHANGE, self.data, self.next)
 
 
 def open_spool(ctx: PluginContext) -> Spool | None:
     """This process's runs spool, or None when another process writes it."""
     try:
-        return ctx.spool(NAME)
+        return ctx.spool(SPOOL)
     except SpoolBusy:
         return None
 
 
 def append(spool: Spool, change: RunChange) -> Spooled:
-    data = _encode(change)
+    data = encode(change)
     at = spool.append(data)
-    return Spooled(change, at + RECORD_HEADER + len(data))
+    return Spooled(change, data, at + RECORD_HEADER + len(data))
 
 
 def read_cursor(connection: Connection) -> int:
     found = connection.execute(
-        select(spool_cursor.c.position).where(spool_cursor.c.name == NAME)
+        select(spool_cursor.c.position).where(spool_cursor.c.name == SPOOL)
     ).scalar()
     return int(found or 0)
 
 
-def move_cursor(connection: Connection, position: int) -> None:
-    """Record, in this transaction, that the runs spooled before `position` are in the tables."""
-    if connection.dialect.name == "sqlite":
-        upsert = sqlite_insert(spool_cursor).values(name=NAME, position=position)
-        connection.execute(
-            upsert.on_conflict_do_update(index_elements=["name"], set_={"position": position})
-        )
-        return
-    moved = connection.execute(
-        update(spool_cursor).where(spool_cursor.c.name == NAME).values(position=position)
-    )
-    if not moved.rowcount:
-        connection.execute(spool_cursor.insert().values(name=NAME, position=position))
-
-
 async def replay(
-    ctx: PluginContext, spool: Spool, apply: Callable[[Connection, list[Any]], None]
+    ctx: PluginContext, spool: Spool, write: Callable[[list[Write]], Awaitable[None]]
 ) -> int:
     """Write the spooled runs a stopped process answered but did not commit; returns how many.
     Each batch and the cursor past it commit together, so a crash here repeats nothing."""
@@ -95,9 +81,8 @@ async def replay(
         batch = spool.read(cursor, REPLAY_BATCH)
         if not batch.records:
             break
-        items = [Spooled(_decode(record.data), record.next) for record in batch.records]
-        await ctx.transaction(apply, items, core=True)
-        replayed += len(items)
+        await write([(CHANGE, record.data, record.next) for record in batch.records])
+        replayed += len(batch.records)
         cursor = batch.next
     spool.release(cursor)
     return replayed

@@ -24,6 +24,7 @@ class Sealer:
     """Digests and seals with keys derived from one secret."""
 
     def __init__(self, secret: bytes) -> None:
+        self.secret = secret
         self._digest_key = hashlib.sha256(b"mindframe agents digest\x00" + secret).digest()
         self._seal_key = hashlib.sha256(b"mindframe agents seal\x00" + secret).digest()
         self.audit_key = hashlib.sha256(b"mindframe agents audit\x00" + secret).digest()

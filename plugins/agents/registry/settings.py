@@ -11,6 +11,11 @@ class AgentsSettings(PluginSettings):
         "made once and kept in the database when empty"
     )
     history_limit: int = Field(ge=1, le=10_000)
+    writer_process_min_batch: int = Field(
+        ge=0,
+        description="runs written together from which their rows are built and written in "
+        "a worker process, off the server's GIL (0: always in the server)",
+    )
 
     @field_validator("secret_key")
     @classmethod

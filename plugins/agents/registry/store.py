@@ -1,8 +1,10 @@
 """`SqlRunStore`: the `RunStore` the toolkit writes runs through, on this plugin's tables.
 
-Writes go through one group-commit writer (`writer.py`); reads are plain sessions. Inputs,
-outputs, proposals and checkpoints of health-data agents are sealed at rest, and their
-inputs are kept only while a run is unfinished.
+Writes go through one group-commit writer (`writer.py`), whose transactions build and write
+their rows in `writing.apply`: in a worker process once batches are large (under load), in
+the server otherwise; reads are plain sessions. Inputs, outputs, proposals and checkpoints
+of health-data agents are sealed at rest, and their inputs are kept only while a run is
+unfinished.
 """
 
 from __future__ import annotations
@@ -10,8 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import select
 
 from mindframe.sdk import PluginContext
 from mindframe.sdk.agents import (
@@ -23,17 +24,15 @@ from mindframe.sdk.agents import (
     StoredRun,
     TraceEntry,
 )
-from mindframe.sdk.direct_sql import insert_rows
+from mindframe.sdk.processes import ProcessPool
 from mindframe.sdk.spool import Spool
 
-from . import audit as access_audit
-from . import run_spool
+from . import run_spool, writing
 from .audit import utc
 from .models import checkpoints, inputs, runs, trace
 from .sealing import Sealer
 from .writer import GroupCommit
-
-RUN_FIELDS = tuple(name for name in RunRecord.__struct_fields__ if name != "id")
+from .writing import AUDIT, CHANGE, RUN_FIELDS, SEALED_FIELDS, TEXT_FIELDS, Write
 
 
 class SqlRunStore(RunStore):
@@ -41,14 +40,26 @@ class SqlRunStore(RunStore):
         self._ctx = ctx
         self.sealer: Sealer | None = None
         self.spool: Spool | None = None
-        self.writer = GroupCommit(ctx, self._apply, self._written)
+        self.writer = GroupCommit(ctx, self._transact, self._written)
         self._behind: dict[str, RunChange] = {}
         """Changes written behind the answer and not yet committed, by run id: a client that
         reads its run at once finds it here."""
+        self._pool: ProcessPool | None = None
+        self._process_min_batch = 0
 
-    def open(self, sealer: Sealer, spool: Spool | None = None) -> None:
+    def open(
+        self,
+        sealer: Sealer,
+        spool: Spool | None = None,
+        pool: ProcessPool | None = None,
+        process_min_batch: int = 0,
+    ) -> None:
+        """Ready to write: with `pool`, transactions of `process_min_batch` writes or more
+        run in its worker process (the first such batch starts it, and runs here)."""
         self.sealer = sealer
         self.spool = spool
+        self._pool = pool if pool is not None and pool.in_workers else None
+        self._process_min_batch = process_min_batch
 
     def _sealing(self) -> Sealer:
         if self.sealer is None:
@@ -72,8 +83,9 @@ class SqlRunStore(RunStore):
 
     def _written(self, items: list[Any], committed: bool) -> None:
         """A transaction ended: its changes are no longer behind; once committed, the
-        spool before its last spooled run can go (a failed one's runs stay spooled and are
-        written by the next start's replay)."""
+        spool before its last spooled run can go. (After a failure the writer hands back
+        only the writes whose callers it told; the spooled ones are tried again, and if the
+        process stops first, the next start's replay writes them.)"""
         spooled = 0
         for item in items:
             if isinstance(item, run_spool.Spooled):
@@ -88,55 +100,24 @@ class SqlRunStore(RunStore):
         answered); call before the writer starts."""
         if self.spool is None:
             return 0
-        return await run_spool.replay(self._ctx, self.spool, self._apply)
+        return await run_spool.replay(self._ctx, self.spool, self._write)
 
     async def audit(self, entry: AuditEntry) -> None:
         await self.writer.write(entry)
 
-    def _apply(self, connection: Connection, batch: list[Any]) -> None:
-        """One transaction for everything handed over together, kind by kind, in order."""
-        sealer = self._sealing()
-        new_runs, updates, kept, points, steps, gone, audited = [], [], [], [], [], [], []
-        spooled = 0
-        for item in batch:
-            if isinstance(item, run_spool.Spooled):
-                spooled, item = item.next, item.change
-            if isinstance(item, AuditEntry):
-                audited.append(item)
-                continue
-            record = item.record
-            seal = sealer.seal if record.health_data else _plain
-            row = _run_row(record, seal)
-            if item.created:
-                updates.append(row)
-            else:
-                new_runs.append({"id": record.id, **row})
-            if item.pending_input is not None:
-                kept.append({"run_id": record.id, "payload": seal(item.pending_input)})
-            if item.checkpoint is not None:
-                name, value = item.checkpoint
-                points.append({"run_id": record.id, "name": name, "value": seal(value)})
-            steps.extend(_trace_row(record.id, entry) for entry in item.trace)
-            if item.audit is not None:
-                audited.append(item.audit)
-            if item.drop_input and item.created:  # only a stored run can have kept its input
-                gone.append(record.id)
-        if new_runs:
-            insert_rows(connection, runs, new_runs)
-        if kept:
-            insert_rows(connection, inputs, kept)
-        if points:
-            insert_rows(connection, checkpoints, points)
-        if steps:
-            insert_rows(connection, trace, steps)
-        for row in updates:
-            connection.execute(update(runs).where(runs.c.id == row["id"]).values(row))
-        if gone:
-            connection.execute(delete(inputs).where(inputs.c.run_id.in_(gone)))
-        if audited:
-            access_audit.append(connection, sealer.audit_key, audited)
-        if spooled:
-            run_spool.move_cursor(connection, spooled)
+    async def _transact(self, items: list[Any]) -> None:
+        """The writer's transaction: `items` as writes, applied together."""
+        await self._write([_as_write(item) for item in items])
+
+    async def _write(self, writes: list[Write]) -> None:
+        secret = self._sealing().secret
+        pool = self._pool
+        if pool is not None and len(writes) >= self._process_min_batch:
+            if pool.workers:
+                await pool.transaction(writing.apply, secret, writes)
+                return
+            self._ctx.spawn(pool.warm, name="agents writer process")  # this batch: here
+        await self._ctx.transaction(writing.apply, secret, writes, core=True)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -208,36 +189,12 @@ class SqlRunStore(RunStore):
         return [_record(row, unseal) for row in rows]
 
 
-def _plain(payload: bytes) -> bytes:
-    return payload
-
-
-SEALED_FIELDS = ("output", "proposal", "summary", "error")
-"""What a run of a health-data agent may say about its subject: sealed at rest."""
-TEXT_FIELDS = frozenset({"summary", "error"})
-
-
-def _run_row(record: RunRecord, seal: Any) -> dict[str, Any]:
-    row = {name: getattr(record, name) for name in RUN_FIELDS}
-    for name in SEALED_FIELDS:
-        if row[name] is not None:
-            value = row[name].encode() if name in TEXT_FIELDS else row[name]
-            row[name] = seal(value)
-    row["id"] = record.id
-    return row
-
-
-def _trace_row(run_id: str, entry: TraceEntry) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "seq": entry.seq,
-        "kind": entry.kind,
-        "name": entry.name,
-        "started_at": entry.started_at,
-        "duration_ms": entry.duration_ms,
-        "status": entry.status,
-        "detail": entry.detail,
-    }
+def _as_write(item: Any) -> Write:
+    if isinstance(item, run_spool.Spooled):
+        return item.write
+    if isinstance(item, AuditEntry):
+        return (AUDIT, writing.encode(item), 0)
+    return (CHANGE, writing.encode(item), 0)
 
 
 def _record(row: Any, unseal: Any) -> RunRecord:

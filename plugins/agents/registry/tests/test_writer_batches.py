@@ -3,8 +3,6 @@ lock while it runs, and a backlog of thousands in one transaction held it for se
 another plugin's writer (the auth plugin recording a token's use) waited out its busy
 timeout and failed its request with "database is locked"."""
 
-import threading
-
 import anyio
 import pytest
 
@@ -30,14 +28,15 @@ async def test_a_backlog_is_written_in_transactions_of_at_most_max_batch(boot_ke
             written(items, committed)
 
         store.writer._done = counted
-        go_on = threading.Event()
-        apply = store.writer._apply
+        go_on = anyio.Event()
+        transact = store.writer._transact
 
-        def held(connection, items):  # the first transaction waits for the backlog
-            go_on.wait(30)
-            apply(connection, items)
+        async def held(items):  # the first transaction waits for the backlog
+            with anyio.fail_after(30):
+                await go_on.wait()
+            await transact(items)
 
-        store.writer._apply = held
+        store.writer._transact = held
         try:
             runs = MAX_BATCH * 2 + 50
             answers: list[int] = []

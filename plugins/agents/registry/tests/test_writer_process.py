@@ -1,0 +1,94 @@
+"""Under load the history writer builds and writes its rows in a worker process (off the
+server's GIL), with the same outcome: every run in the history once, the audit chain whole;
+and a transaction that fails there (its worker died) loses no run that was already answered:
+those writes go again, first, and a later transaction cannot move the spool past them."""
+
+import anyio
+import pytest
+
+from mindframe.sdk.agents import AgentRegistry
+
+from .test_registry import verify
+
+pytestmark = pytest.mark.anyio
+
+AGENT = "health-news2"  # a run that ends in one go: answered once durable in the spool
+VITALS = {"respiration_rate": 18, "spo2": 96, "systolic_bp": 120, "pulse": 80, "temperature": 37.1}
+IN_WORKERS = {"agents": {"writer_process_min_batch": 2}}
+
+
+async def _burst(nurse, count: int, first: int) -> None:
+    answers: list[int] = []
+
+    async def run(n: int) -> None:
+        body = {**VITALS, "patient_id": f"p-{n}"}
+        answers.append((await nurse.post(f"/api/{AGENT}/run", json=body)).status_code)
+
+    async with anyio.create_task_group() as group:
+        for n in range(first, first + count):
+            group.start_soon(run, n)
+    assert answers == [200] * count
+
+
+async def _history(kernel) -> list[str]:
+    reader = await kernel.as_user(["agents.read"])
+    runs = (await reader.get(f"/api/agents/{AGENT}/runs")).json()
+    return [run["run_id"] for run in runs]
+
+
+def _counting(pool, calls: list[int], *, fail_first: bool = False):
+    """Count the transactions `pool` takes (by their number of writes); with `fail_first`,
+    the first one's worker dies before it commits."""
+    transaction = pool.transaction
+
+    async def counted(fn, secret, writes, **options):
+        calls.append(len(writes))
+        if fail_first and len(calls) == 1:
+            await pool.run(_die)  # the worker process ends mid-call, as if killed
+        return await transaction(fn, secret, writes, **options)
+
+    pool.transaction = counted
+
+
+def _die() -> None:
+    import os
+
+    os._exit(9)
+
+
+async def test_batches_are_written_by_a_worker_process_with_the_chain_whole(boot_kernel, tmp_path):
+    data_dir = tmp_path / "data"
+    async with boot_kernel([AGENT, "auth"], data_dir=data_dir, settings=IN_WORKERS) as kernel:
+        nurse = await kernel.as_user([f"{AGENT}.run"])
+        store = kernel.runtime.container.resolve(AgentRegistry).store
+        pool, calls = store._pool, []
+        assert pool is not None and pool.in_workers
+        await pool.warm()
+        _counting(pool, calls)
+        await _burst(nurse, 60, 0)
+        await store.writer.settled()
+        assert sum(calls) >= 30 and pool.workers == 1  # most of the burst went to the worker
+        assert len(set(await _history(kernel))) == 60
+    whole = verify(data_dir)
+    assert whole.stdout.strip() == "access audit: 60 rows, the chain is whole", whole.stderr
+
+
+async def test_a_failed_transaction_loses_no_answered_run(boot_kernel, tmp_path):
+    data_dir = tmp_path / "data"
+    async with boot_kernel([AGENT, "auth"], data_dir=data_dir, settings=IN_WORKERS) as kernel:
+        nurse = await kernel.as_user([f"{AGENT}.run"])
+        store = kernel.runtime.container.resolve(AgentRegistry).store
+        pool, calls = store._pool, []
+        await pool.warm()
+        _counting(pool, calls, fail_first=True)
+        await _burst(nurse, 40, 0)
+        await _burst(nurse, 40, 40)  # later transactions move the spool's cursor
+        with anyio.fail_after(30):
+            while store.writer.depth or store.writer.last_error:
+                await anyio.sleep(0.05)
+        assert calls  # the first transaction went to the worker, which died
+        assert len(set(await _history(kernel))) == 80  # the failed batch's runs too
+        health = (await kernel.client.get("/health")).json()["plugins"]["agents"]
+        assert health["ok"] and health["last_error"] is None
+    whole = verify(data_dir)
+    assert whole.stdout.strip() == "access audit: 80 rows, the chain is whole", whole.stderr
