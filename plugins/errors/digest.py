@@ -13,6 +13,11 @@ transactions each:
    The cursor moves only from where the batch was read (compare and set): a digest that
    finds it moved (another version's, during a reload) stores nothing and reads again.
 
+A batch of `digest_worker_min_batch` envelopes or more (a burst) is prepared and written in
+the plugin's worker process instead, in one transaction there (`digest_store.prepare_and_store`),
+so the server's GIL is left to the intake; one with an envelope that cannot be read or
+digested is done here, where it can be set aside as it was received.
+
 While a full batch waits, the next batch is read and prepared (1.) while this one is written
 (2.): the two overlap on worker threads. It is read from where this batch ends, a cursor not
 yet committed; if this batch's write does not leave the cursor there, it is dropped unread.
@@ -29,88 +34,36 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    bindparam,
-    case,
-    func,
-    insert,
-    select,
-    tuple_,
-    update,
-)
 from sqlalchemy.orm import Session
 
-from mindframe.sdk import Event, PluginContext, direct_sql
+from mindframe.sdk import Event, PluginContext
 from mindframe.sdk.processes import ProcessPool, WorkerProcessError
-from mindframe.sdk.spool import Batch, Record
+from mindframe.sdk.spool import Batch
 
 from . import digest_work, symbolication
 from .artifacts import lookup_in, releases_with_artifacts
-from .digest_work import Done
-from .events import IssueCreated, IssueRegressed
-from .generation import current_generation
-from .inbox import SPOOL_NAME, Inbox, unpack
-from .models import (
-    attachments,
-    events,
-    fingerprints,
-    inbox,
-    issue_facets,
-    issue_hours,
-    issue_users,
-    issues,
-    item_counts,
-    spool_cursor,
+from .digest_store import (
+    CursorMoved,
+    IssueStore,
+    Prepared,
+    Stored,
+    Unprepared,
+    WorkerBatch,
+    prepare_and_store,
+    read_cursor,
+    ready,
+    take,
 )
-from .normalize import Normalized
+from .digest_work import Done
+from .generation import current_generation
+from .inbox import Inbox, unpack
 from .pacing import DigestPacing
-from .releases import is_later
 
 log = logging.getLogger(__name__)
-CACHE_LIMIT = 200_000
-
-
-class CursorMoved(RuntimeError):
-    """The spool cursor is not where this batch was read from: someone else digested it."""
-
-
-@dataclass
-class Prepared:
-    """A batch read from the inbox's spool (from `start` to `next`) and made ready to store."""
-
-    generation: int
-    start: int
-    next: int
-    records: list[Record] = field(default_factory=list)
-    events: list[Normalized] = field(default_factory=list)
-    counts: Counter[tuple[int, int, str]] = field(default_factory=Counter)
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    failed: dict[int, str] = field(default_factory=dict)  # by record position
-    works: list[digest_work.Work] = field(default_factory=list)  # for the worker process
-
-
-@dataclass(slots=True)
-class IssueRef:
-    id: int
-    state: str
-    resolved_in: str | None
-
-
-@dataclass
-class Stored:
-    """What one write changed, for the caches (after the commit) and the bus."""
-
-    new_refs: dict[tuple[int, str], IssueRef] = field(default_factory=dict)
-    changed_states: dict[int, str] = field(default_factory=dict)
-    new_facets: set[tuple[int, str, str]] = field(default_factory=set)
-    announcements: list[Event] = field(default_factory=list)
-    events: int = 0
 
 
 class Digest:
@@ -135,10 +88,8 @@ class Digest:
         self._batch_size = batch_size
         self._max_attachment = max_attachment_bytes
         self._symbolicate = symbolicate
-        self._generation = -1
-        self._refs: dict[tuple[int, str], IssueRef] = {}
-        self._by_id: dict[int, IssueRef] = {}
-        self._facets: set[tuple[int, str, str]] = set()
+        self._issues = IssueStore()  # the look-ups of batches stored here
+        self._worker_may_be_stale = True  # a batch was stored here since the worker's last
         self.digested = 0  # events stored since start, for health
         self.last_batch_seconds: float | None = None
         self.prepared_ahead = 0  # batches prepared while the one before was written
@@ -150,7 +101,15 @@ class Digest:
         if self._worker_cold:
             self._worker_cold = False
             assert self._pool is not None
-            self._ctx.spawn(self._pool.warm, name="start the digest's worker process")
+            self._ctx.spawn(self._warm_worker, name="start the digest's worker process")
+
+    async def _warm_worker(self) -> None:
+        """Start the worker and have it import the store and open the database (~0.3 s)."""
+        assert self._pool is not None
+        if self._pool.in_workers:
+            await self._pool.transaction(ready, read_only=True)
+        else:
+            await self._pool.warm()
 
     async def run(self) -> None:
         """Digest while it is worth it (the job's one run): after a full batch, and then
@@ -231,12 +190,17 @@ class Digest:
         spool = self._inbox.spool
         if spool is None:
             return 0
-        cursor = await self._ctx.transaction(_read_cursor, read_only=True)
+        cursor = await self._ctx.transaction(read_cursor, read_only=True)
         return spool.waiting_bytes(cursor)
 
     async def _write(self, prepared: Prepared) -> Stored:
-        """Store the batch; if that fails, store its envelopes one by one, so one that cannot
-        be stored is set aside and the others go in."""
+        """Store the batch (a large one prepared and stored in the worker process); if that
+        fails, store its envelopes one by one, so one that cannot be stored is set aside and
+        the others go in."""
+        if prepared.works:
+            in_worker = await self._write_in_worker(prepared)
+            if in_worker is not None:
+                return in_worker
         try:
             stored = await self._ctx.transaction(self._store, prepared)
         except CursorMoved:
@@ -269,7 +233,35 @@ class Digest:
                 total.events += part.events
                 start = batch.next
             return total
-        self._remember(stored)
+        self._issues.remember(stored)
+        self._worker_may_be_stale = True
+        self._moved(prepared.next)
+        return stored
+
+    def _store(self, session: Session, prepared: Prepared) -> Stored:
+        return self._issues.store(session, prepared)
+
+    async def _write_in_worker(self, prepared: Prepared) -> Stored | None:
+        """Prepare and store the batch in the worker process, in one transaction there; None
+        when it could not (the batch is then prepared here, to be stored here)."""
+        assert self._pool is not None
+        works, prepared.works = prepared.works, []
+        batch = WorkerBatch(
+            prepared.start, prepared.next, works, self._max_attachment, self._worker_may_be_stale
+        )
+        try:
+            stored = await self._pool.transaction(prepare_and_store, batch)
+        except CursorMoved:
+            self._cursor = None
+            return Stored()
+        except Exception as error:  # here, where a bad envelope can be set aside as received
+            self._worker_may_be_stale = True
+            if not isinstance(error, Unprepared):
+                log.warning("errors: the digest's worker process failed (%r); storing here", error)
+            take(prepared, await self._ctx.transaction(self._prepare_here, works, read_only=True))
+            return None
+        self._worker_may_be_stale = False
+        self._issues.forget()  # the worker may have changed what this process had cached
         self._moved(prepared.next)
         return stored
 
@@ -279,24 +271,6 @@ class Digest:
         if self._inbox.spool is not None:
             self._inbox.spool.release(cursor)
 
-    def _remember(self, stored: Stored) -> None:
-        """Take what a committed write learnt into the caches."""
-        if len(self._refs) > CACHE_LIMIT:
-            self._refs.clear()
-            self._by_id.clear()
-        if len(self._facets) > CACHE_LIMIT:
-            self._facets.clear()
-        for key, ref in stored.new_refs.items():
-            self._refs[key] = self._by_id[ref.id] = ref
-        for issue_id, state in stored.changed_states.items():
-            ref = self._by_id.get(issue_id)
-            if ref is not None:
-                self._by_id[issue_id] = ref = IssueRef(ref.id, state, None)
-                for key, cached in list(self._refs.items()):
-                    if cached.id == issue_id:
-                        self._refs[key] = ref
-        self._facets |= stored.new_facets
-
     # --- 1. read and prepare (read-only; a large batch's CPU work in a worker process) ----
 
     async def _prepared(self, batch: Batch | None, start: int | None) -> Prepared:
@@ -304,10 +278,12 @@ class Digest:
         cursor (`start`, or as the table says), prepared: here if small, else in the worker
         process (what it hands back, in a second read)."""
         prepared = await self._ctx.transaction(self._read, batch, start, read_only=True)
-        works, prepared.works = prepared.works, []
-        if not works:
-            return prepared
+        if not prepared.works:
+            return prepared  # small: prepared here
         assert self._pool is not None
+        if self._pool.in_workers and not prepared.failed:
+            return prepared  # to be prepared and stored in the worker, in one go (`_write`)
+        works, prepared.works = prepared.works, []
         try:
             done = await self._pool.run(digest_work.prepare, works, self._max_attachment)
         except WorkerProcessError as error:  # prepare them here; the next batch tries again
@@ -317,13 +293,13 @@ class Digest:
         if again:
             redone = iter(await self._ctx.transaction(self._prepare_here, again, read_only=True))
             done = [next(redone) if one.needs_sources else one for one in done]
-        _take(prepared, done)
+        take(prepared, done)
         return prepared
 
     def _read(self, session: Session, batch: Batch | None, start: int | None) -> Prepared:
         """The batch, prepared unless it goes to the worker process (then in `works`)."""
         if start is None:
-            start = _read_cursor(session)
+            start = read_cursor(session)
         if batch is None:
             assert self._inbox.spool is not None, "the digest runs once the inbox is open"
             batch = self._inbox.spool.read(start, self._batch_size)
@@ -350,7 +326,7 @@ class Digest:
         if self._pool is not None and len(works) >= self._worker_min_batch:
             prepared.works = works
         else:
-            _take(prepared, self._prepare_here(session, works))
+            take(prepared, self._prepare_here(session, works))
         return prepared
 
     def _prepare_here(self, session: Session, works: list[digest_work.Work]) -> list[Done]:
@@ -363,370 +339,3 @@ class Digest:
             return self._symbolicate(event, project_id, lookup)
 
         return digest_work.prepare(works, self._max_attachment, symbolicate)
-
-    # --- 2. write (worker thread, one transaction) --------------------------------------
-
-    def _store(self, session: Session, prepared: Prepared) -> Stored:
-        # first, so the transaction holds the write lock from here on
-        _move_cursor(session, prepared.start, prepared.next)
-        if prepared.failed:
-            _set_aside(session, prepared)
-        if current_generation(session) != self._generation:
-            self._refs.clear()
-            self._facets.clear()
-            self._generation = current_generation(session)
-        stored = Stored()
-        fresh = _without_duplicates(session, prepared.events)
-        refs = self._issue_refs(session, fresh, stored)
-        by_issue: dict[int, list[Normalized]] = defaultdict(list)
-        for event in fresh:
-            by_issue[refs[(event.project_id, event.fingerprint)].id].append(event)
-        if fresh:
-            # straight to SQLite's cursor: SQLAlchemy's executemany cost more per row than
-            # the insert itself (14-44 of a batch's 25-55 µs an event)
-            direct_sql.insert_rows(
-                session.connection(), events, [_event_row(e, refs) for e in fresh]
-            )
-            session.execute(
-                _UPDATE_ISSUE, [_issue_change(i, group) for i, group in by_issue.items()]
-            )
-            self._regressions(session, refs, by_issue, stored)
-            _count_hours(session, by_issue)
-            _count_users(session, by_issue)
-            self._add_facets(session, by_issue, stored)
-        if prepared.counts:
-            _count_items(session, prepared.counts)
-        if prepared.attachments:
-            session.execute(insert(attachments), prepared.attachments)
-        stored.events = len(fresh)
-        created = [ref.id for ref in stored.new_refs.values() if ref.id in by_issue]
-        stored.announcements[:0] = _announce(session, IssueCreated, created)
-        return stored
-
-    def _issue_refs(
-        self, session: Session, fresh: list[Normalized], stored: Stored
-    ) -> dict[tuple[int, str], IssueRef]:
-        """The issue of every (project, hash) in the batch: cached, found, or created."""
-        wanted = {(e.project_id, e.fingerprint) for e in fresh}
-        refs = {key: self._refs[key] for key in wanted if key in self._refs}
-        missing = wanted - refs.keys()
-        if missing:
-            rows = session.execute(
-                select(
-                    fingerprints.c.project_id,
-                    fingerprints.c.hash,
-                    issues.c.id,
-                    issues.c.state,
-                    issues.c.resolved_in,
-                )
-                .join(issues, issues.c.id == fingerprints.c.issue_id)
-                .where(tuple_(fingerprints.c.project_id, fingerprints.c.hash).in_(list(missing)))
-            )
-            for project_id, group, issue_id, state, resolved_in in rows:
-                ref = IssueRef(issue_id, state, resolved_in)
-                refs[(project_id, group)] = stored.new_refs[(project_id, group)] = ref
-            firsts = {}
-            for event in fresh:
-                key = (event.project_id, event.fingerprint)
-                if key not in refs and key not in firsts:
-                    firsts[key] = event
-            for key, event in firsts.items():
-                issue_id = _create_issue(session, event)
-                refs[key] = stored.new_refs[key] = IssueRef(issue_id, "unresolved", None)
-        return refs
-
-    def _regressions(
-        self,
-        session: Session,
-        refs: dict[tuple[int, str], IssueRef],
-        by_issue: dict[int, list[Normalized]],
-        stored: Stored,
-    ) -> None:
-        """Resolved issues with an event of a later release are unresolved again."""
-        resolved = {ref.id: ref for ref in refs.values() if ref.state == "resolved"}
-        regressed: dict[int, str | None] = {}
-        for issue_id, ref in resolved.items():
-            for event in by_issue.get(issue_id, ()):
-                if is_later(event.release, ref.resolved_in):
-                    regressed[issue_id] = event.release
-                    break
-        if not regressed:
-            return
-        session.execute(
-            update(issues)
-            .where(issues.c.id.in_(list(regressed)))
-            .values(state="unresolved", regressed=True, resolved_in=None, resolved_at=None)
-        )
-        for issue_id in regressed:
-            stored.changed_states[issue_id] = "unresolved"
-        stored.announcements += _announce(session, IssueRegressed, list(regressed), regressed)
-
-    def _add_facets(
-        self, session: Session, by_issue: dict[int, list[Normalized]], stored: Stored
-    ) -> None:
-        seen: set[tuple[int, str, str]] = set()
-        for issue_id, group in by_issue.items():
-            for event in group:
-                if event.release:
-                    seen.add((issue_id, "release", event.release))
-                if event.environment:
-                    seen.add((issue_id, "environment", event.environment))
-        new = seen - self._facets
-        if new:
-            rows = [{"issue_id": i, "kind": k, "value": v} for i, k, v in new]
-            session.execute(_insert_ignoring(session, issue_facets), rows)
-            stored.new_facets = new
-
-
-# --- statements and helpers (worker thread) ----------------------------------------------
-
-_UPDATE_ISSUE = (
-    update(issues)
-    .where(issues.c.id == bindparam("b_id"))
-    .values(
-        count=issues.c.count + bindparam("b_count"),
-        last_seen=case(
-            (issues.c.last_seen < bindparam("b_last"), bindparam("b_last")),
-            else_=issues.c.last_seen,
-        ),
-        first_seen=case(
-            (issues.c.first_seen > bindparam("b_first"), bindparam("b_first")),
-            else_=issues.c.first_seen,
-        ),
-        level=bindparam("b_level"),
-        last_release=func.coalesce(bindparam("b_release"), issues.c.last_release),
-    )
-)
-
-
-def _issue_change(issue_id: int, group: list[Normalized]) -> dict[str, Any]:
-    latest = max(group, key=lambda e: e.timestamp)
-    return {
-        "b_id": issue_id,
-        "b_count": len(group),
-        "b_last": latest.timestamp,
-        "b_first": min(e.timestamp for e in group),
-        "b_level": latest.level,
-        "b_release": latest.release,
-    }
-
-
-def _create_issue(session: Session, event: Normalized) -> int:
-    issue_id = session.execute(
-        insert(issues).values(
-            project_id=event.project_id,
-            fingerprint=event.fingerprint,
-            title=event.title,
-            culprit=event.culprit,
-            exception_type=event.exception_type,
-            level=event.level,
-            state="unresolved",
-            regressed=False,
-            first_seen=event.timestamp,
-            last_seen=event.timestamp,
-            count=0,
-            users=0,
-            first_release=event.release,
-            last_release=event.release,
-        )
-    ).inserted_primary_key[0]
-    session.execute(
-        insert(fingerprints).values(
-            project_id=event.project_id, hash=event.fingerprint, issue_id=issue_id
-        )
-    )
-    return issue_id
-
-
-def _without_duplicates(session: Session, batch: list[Normalized]) -> list[Normalized]:
-    """The batch less events already stored (an SDK's retry) or repeated within it."""
-    wanted: dict[int, set[str]] = defaultdict(set)
-    for event in batch:
-        wanted[event.project_id].add(event.event_id)
-    stored = {
-        (project_id, event_id)
-        for project_id, ids in wanted.items()
-        for event_id in session.scalars(_STORED_IDS, {"project_id": project_id, "ids": list(ids)})
-    }
-    fresh = []
-    for event in batch:
-        key = (event.project_id, event.event_id)
-        if key not in stored:
-            stored.add(key)
-            fresh.append(event)
-    return fresh
-
-
-_STORED_IDS = select(events.c.event_id).where(
-    events.c.project_id == bindparam("project_id"),
-    events.c.event_id.in_(bindparam("ids", expanding=True)),
-)
-"""A project's event ids among `ids` (one bound list: a tuple `IN` is rendered as literals,
-which cost more than the look-up)."""
-
-
-def _event_row(event: Normalized, refs: dict[tuple[int, str], IssueRef]) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "project_id": event.project_id,
-        "issue_id": refs[(event.project_id, event.fingerprint)].id,
-        "timestamp": event.timestamp,
-        "received_at": event.received_at,
-        "level": event.level,
-        "release": event.release,
-        "environment": event.environment,
-        "user_id": event.user_id,
-        "user_email": event.user_email,
-        "user_name": event.user_name,
-        "user_key": event.user_key,
-        "title": event.title,
-        "data": event.data,
-    }
-
-
-def _insert_ignoring(session: Session, table: Any) -> Any:
-    """INSERT that skips rows whose key exists (SQLite and PostgreSQL alike)."""
-    return _dialect_insert(session, table).on_conflict_do_nothing()
-
-
-def _dialect_insert(session: Session, table: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table)
-
-
-def _adding(session: Session, table: Any, keys: list[str]) -> Any:
-    """INSERT … ON CONFLICT (keys) DO UPDATE SET count = count + the new count."""
-    statement = _dialect_insert(session, table)
-    return statement.on_conflict_do_update(
-        index_elements=keys, set_={"count": table.c.count + statement.excluded.count}
-    )
-
-
-def _count_hours(session: Session, by_issue: dict[int, list[Normalized]]) -> None:
-    counts: Counter[tuple[int, int, int]] = Counter()
-    for issue_id, group in by_issue.items():
-        for event in group:
-            counts[(issue_id, int(event.received_at // 3600), event.project_id)] += 1
-    rows = [
-        {"issue_id": i, "hour": h, "project_id": p, "count": n} for (i, h, p), n in counts.items()
-    ]
-    session.execute(_adding(session, issue_hours, ["issue_id", "hour"]), rows)
-
-
-def _count_users(session: Session, by_issue: dict[int, list[Normalized]]) -> None:
-    rows = {
-        (issue_id, event.user_key)
-        for issue_id, group in by_issue.items()
-        for event in group
-        if event.user_key
-    }
-    if not rows:
-        return
-    session.execute(
-        _insert_ignoring(session, issue_users),
-        [{"issue_id": i, "user_key": k} for i, k in rows],
-    )
-    recount_users(session, list({issue_id for issue_id, _ in rows}))
-
-
-def recount_users(session: Session, issue_ids: list[int]) -> None:
-    """Set each issue's `users` from `errors_issue_users`."""
-    counted = (
-        select(func.count())
-        .select_from(issue_users)
-        .where(issue_users.c.issue_id == issues.c.id)
-        .scalar_subquery()
-    )
-    session.execute(update(issues).where(issues.c.id.in_(issue_ids)).values(users=counted))
-
-
-def _count_items(session: Session, counts: Counter[tuple[int, int, str]]) -> None:
-    rows = [
-        {"project_id": p, "hour": h, "item_type": t, "count": n} for (p, h, t), n in counts.items()
-    ]
-    session.execute(_adding(session, item_counts, ["project_id", "hour", "item_type"]), rows)
-
-
-def _take(prepared: Prepared, done: list[Done]) -> None:
-    """Add what each record became to the batch."""
-    for one in done:
-        if one.failed is not None:
-            prepared.failed[one.position] = one.failed
-            continue
-        prepared.events.extend(one.events)
-        prepared.counts.update(one.counts)
-        prepared.attachments.extend(one.attachments)
-
-
-def _set_aside(session: Session, prepared: Prepared) -> None:
-    """The envelopes that failed, kept in `errors_inbox` as sent, with the reason."""
-    rows = []
-    for record in prepared.records:
-        reason = prepared.failed.get(record.position)
-        if reason is not None:
-            received_at, project_id, encoding, body = unpack(record.data)
-            rows.append(
-                {
-                    "project_id": project_id,
-                    "received_at": received_at,
-                    "body": body,
-                    "encoding": encoding,
-                    "error": reason,
-                }
-            )
-    if rows:
-        session.execute(insert(inbox), rows)
-
-
-def _read_cursor(session: Session) -> int:
-    found = session.execute(
-        select(spool_cursor.c.position).where(spool_cursor.c.name == SPOOL_NAME)
-    ).scalar_one_or_none()
-    return int(found or 0)
-
-
-def _move_cursor(session: Session, start: int, to: int) -> None:
-    """Move the cursor from `start` to `to`, or raise CursorMoved if it is not at `start`."""
-    if start == 0:
-        moved = session.execute(
-            _insert_ignoring(session, spool_cursor), {"name": SPOOL_NAME, "position": to}
-        ).rowcount
-        if moved == 1:
-            return
-    moved = session.execute(
-        update(spool_cursor)
-        .where(spool_cursor.c.name == SPOOL_NAME, spool_cursor.c.position == start)
-        .values(position=to)
-    ).rowcount
-    if moved != 1:
-        raise CursorMoved(f"the inbox cursor is not at {start}")
-
-
-def _announce(
-    session: Session,
-    kind: type[IssueCreated] | type[IssueRegressed],
-    issue_ids: list[int],
-    releases: dict[int, str | None] | None = None,
-) -> list[Event]:
-    if not issue_ids:
-        return []
-    rows = session.execute(select(issues).where(issues.c.id.in_(issue_ids))).mappings()
-    announcements: list[Event] = []
-    for row in rows:
-        fields = {
-            "issue_id": row["id"],
-            "project_id": row["project_id"],
-            "title": row["title"],
-            "level": row["level"],
-            "culprit": row["culprit"],
-            "first_seen": datetime.fromtimestamp(row["first_seen"], UTC),
-            "last_seen": datetime.fromtimestamp(row["last_seen"], UTC),
-            "count": row["count"],
-        }
-        if releases is not None:
-            fields["release"] = releases.get(row["id"])
-        announcements.append(kind(**fields))
-    return announcements

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .digest import recount_users
+from .digest_store import recount_users
 from .generation import bump_generation
 from .models import events, fingerprints, issue_facets, issue_hours, issue_users, issues
 

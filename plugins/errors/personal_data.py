@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mindframe.sdk import PluginContext, Subject
 
-from .digest import recount_users
+from .digest_store import recount_users
 from .models import events, issue_users
 from .reading import event_row
 

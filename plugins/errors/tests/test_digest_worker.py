@@ -1,7 +1,8 @@
-"""A large batch is decoded, normalised and fingerprinted in a worker process beside the
-intake (`digest_worker_min_batch`); what it stores is what the digest stores itself: the
+"""A large batch is decoded, normalised, fingerprinted and stored in a worker process beside
+the intake (`digest_worker_min_batch`); what it stores is what the digest stores itself: the
 same issues and counts, envelopes it cannot read set aside, events of a release with
-uploaded source maps symbolicated, and nothing lost when the worker is gone."""
+uploaded source maps symbolicated, issue states seen by both sides, and nothing lost when
+the worker is gone."""
 
 from __future__ import annotations
 
@@ -107,3 +108,36 @@ async def test_the_worker_starts_when_envelopes_arrive_not_at_boot(live_errors):
         with anyio.fail_after(20):  # started while the batch fills, before it is handed over
             while pool.workers == 0:
                 await anyio.sleep(0.05)
+
+
+async def test_batches_stored_in_turn_here_and_in_the_worker_see_each_others_states(
+    live_errors,
+):
+    """Each side caches issue states between its batches; a batch stored on one side after
+    the other stored one starts afresh, so a regression is announced once, not again by
+    the side that still remembered the issue as resolved."""
+    async with live_errors(**IN_WORKER) as live:
+        project = await live.project("turns")
+        sent = 0
+
+        async def send(release: str, count: int) -> dict[str, Any]:
+            nonlocal sent
+            bodies = [event_body(event("bug", release=release)) for _ in range(count)]
+            await send_and_digest(live, project, bodies)  # 5 or more: the worker's
+            sent += count
+            [issue] = await live.issues_counting(sent, project=project["id"])
+            return issue
+
+        issue = await send("app@1.0.0", 2)
+        resolve = f"/api/errors/issues/{issue['id']}/resolve"
+        assert (await live.manager.post(resolve)).status_code == 200
+        await send("app@1.0.0", 2)  # here: its cache now says resolved in 1.0.0
+        assert (await send("app@1.1.0", 6))["state"] == "unresolved"  # the worker regresses it
+        assert (await send("app@2.0.0", 2))["state"] == "unresolved"  # here: nothing to do
+        assert (await live.manager.post(resolve)).json()["resolved_in"] == "app@2.0.0"
+        await send("app@2.0.0", 6)  # the worker: its cache now says resolved in 2.0.0
+        await send("app@3.0.0", 2)  # here: regressed
+        await send("app@3.0.0", 6)  # the worker: nothing to do
+        regressions = live.kernel.bus_probe.topics().count("errors.issue.regressed")
+        assert regressions == 2
+        assert live.tracker.digest._pool.workers == 1

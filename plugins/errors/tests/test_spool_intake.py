@@ -89,7 +89,8 @@ async def test_an_envelope_that_cannot_be_digested_is_set_aside_and_the_rest_go_
     async with live_errors(rate_limit=0, **HELD) as live:
         digest = sys.modules[type(live.tracker.digest).__module__]  # the version running
         work = sys.modules[digest.__package__ + ".digest_work"]
-        normalize, create_issue = work.normalize, digest._create_issue
+        store = sys.modules[digest.__package__ + ".digest_store"]
+        normalize, create_issue = work.normalize, store._create_issue
 
         def failing_normalize(event, *args, **kwargs):
             if event.get("message") == "unreadable":
@@ -102,7 +103,7 @@ async def test_an_envelope_that_cannot_be_digested_is_set_aside_and_the_rest_go_
             return create_issue(session, event)
 
         monkeypatch.setattr(work, "normalize", failing_normalize)
-        monkeypatch.setattr(digest, "_create_issue", failing_create)
+        monkeypatch.setattr(store, "_create_issue", failing_create)
         project = await live.project("aside")
         for message in ["fine 1", "unreadable", "fine 2", "unstorable", "fine 3"]:
             body = envelope(({"type": "event"}, json.dumps(event(message)).encode()))
