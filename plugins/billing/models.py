@@ -77,6 +77,9 @@ subscriptions = Table(
     Column("status", String(24), nullable=False),  # trialing active past_due cancelled …
     Column("cancel_at_period_end", Boolean, nullable=False),
     Column("current_period_end", DateTime(timezone=True), nullable=True),
+    # when the first period we bill (Vipps) began: each period ends whole months or years
+    # after it, so one begun on the 31st ends on the 31st wherever a month has one
+    Column("period_anchor", DateTime(timezone=True), nullable=True),
     Column("trial_end", DateTime(timezone=True), nullable=True),
     Column("provider", String(16), nullable=False),
     Column("provider_ref", String(64), nullable=True, unique=True),

@@ -36,14 +36,35 @@ from .settings import BillingSettings
 from .vipps_recurring_gateway import VippsRecurringGateway
 
 
-def next_period_end(end: datetime, interval: str) -> datetime:
-    """One calendar month or year on (the 31st of January is followed by the end of
-    February)."""
-    months = 12 if interval == "year" else 1
-    month_index = end.month - 1 + months
-    year, month = end.year + month_index // 12, month_index % 12 + 1
-    return end.replace(
-        year=year, month=month, day=min(end.day, calendar.monthrange(year, month)[1])
+def next_period_end(end: datetime, interval: str, anchor: datetime | None = None) -> datetime:
+    """The end of the period after the one that ends at `end`: a whole number of calendar
+    months (or years) after `anchor`, when the first period began, on the anchor's day or the
+    month's last day where the month is shorter. So a period begun on the 31st of January
+    ends on the 28th of February and then on the 31st of March, not on the 28th ever after.
+    Without an anchor (subscriptions from before it was kept), one month or year after `end`."""
+    step = 12 if interval == "year" else 1
+    start = anchor or end
+    months = (end.year - start.year) * 12 + end.month - start.month
+    months -= months % step
+    while True:
+        candidate = _months_after(start, months)
+        if candidate > end:
+            return candidate
+        months += step
+
+
+def _aware(moment: datetime | None, now: datetime) -> datetime | None:
+    """`moment` with a zone (SQLite gives stored datetimes back without one)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=now.tzinfo)
+
+
+def _months_after(moment: datetime, months: int) -> datetime:
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    return moment.replace(
+        year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1])
     )
 
 
@@ -206,10 +227,8 @@ def _renew(
     ).one()
     if subscription.status != "active" or subscription.current_period_end is None:
         return []
-    period_end = subscription.current_period_end
-    if period_end.tzinfo is None:
-        period_end = period_end.replace(tzinfo=now.tzinfo)
-    if period_end > now:
+    period_end = _aware(subscription.current_period_end, now)
+    if period_end is None or period_end > now:
         return []
     plan = session.execute(select(plans).where(plans.c.id == subscription.plan_id)).one()
     claimed = session.execute(
@@ -219,7 +238,11 @@ def _renew(
             subscriptions.c.status == "active",
             subscriptions.c.current_period_end == subscription.current_period_end,
         )
-        .values(current_period_end=next_period_end(period_end, plan.interval))
+        .values(
+            current_period_end=next_period_end(
+                period_end, plan.interval, _aware(subscription.period_anchor, now)
+            )
+        )
     ).rowcount
     if not claimed:
         return []

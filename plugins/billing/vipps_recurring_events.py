@@ -104,7 +104,7 @@ def _agreement(session: Session, agreement_id: str, status: str) -> list[Event]:
         session.execute(
             update(subscriptions)
             .where(subscriptions.c.id == subscription.id)
-            .values(status="active", current_period_end=now)  # the first period is due now
+            .values(status="active", current_period_end=now, period_anchor=now)  # due now
         )
         return [
             SubscriptionUpdated(

@@ -280,3 +280,77 @@ async def _end_period(billing):
 
     await recurring(billing)._ctx.transaction(period_ended)
     return now
+
+
+async def test_periods_begun_on_the_31st_end_on_the_31st_wherever_a_month_has_one(billing):
+    """Each period ends whole months after the first began: after February's short period
+    the 31st comes back (a month on from each end would be the 28th ever after)."""
+    from datetime import UTC, datetime
+
+    from mindframe_plugins.billing.models import subscriptions
+    from sqlalchemy import update
+
+    await active_agreement(billing)
+    await eventually(lambda: _charges(billing))  # the first period, charged on activation
+    anchor = datetime(2026, 1, 31, 10, 0, tzinfo=UTC)
+
+    def begun_on_the_31st(session):
+        session.execute(
+            update(subscriptions).values(
+                period_anchor=anchor, current_period_end=datetime(2026, 2, 28, 10, 0, tzinfo=UTC)
+            )
+        )
+
+    await recurring(billing)._ctx.transaction(begun_on_the_31st)
+    ends = []
+    for _ in range(3):  # each run invoices the one period that ended
+        await recurring(billing).run()
+        end = (await one(billing, "subscriptions"))["current_period_end"]
+        ends.append(end.replace(tzinfo=UTC) if end.tzinfo is None else end)
+    assert [(e.month, e.day, e.hour) for e in ends] == [(3, 31, 10), (4, 30, 10), (5, 31, 10)]
+    assert len(await table_rows(billing, "invoices")) == 1 + 3  # the first period, and three
+
+
+def test_a_period_end_follows_its_anchor_not_the_end_before_it():
+    from datetime import UTC, datetime
+
+    from mindframe_plugins.billing.vipps_recurring import next_period_end
+
+    def chain(anchor: datetime, interval: str, count: int) -> list[tuple[int, int, int]]:
+        ends, end = [], anchor
+        for _ in range(count):
+            end = next_period_end(end, interval, anchor)
+            ends.append((end.year, end.month, end.day))
+        return ends
+
+    assert chain(datetime(2027, 1, 31, tzinfo=UTC), "month", 4) == [
+        (2027, 2, 28), (2027, 3, 31), (2027, 4, 30), (2027, 5, 31),
+    ]  # fmt: skip
+    assert chain(datetime(2028, 2, 29, tzinfo=UTC), "year", 4) == [
+        (2029, 2, 28), (2030, 2, 28), (2031, 2, 28), (2032, 2, 29),
+    ]  # fmt: skip
+    # an end already past the anchor's next date (a period that ran late) goes on from there
+    late = next_period_end(
+        datetime(2027, 3, 5, tzinfo=UTC), "month", datetime(2027, 1, 31, tzinfo=UTC)
+    )
+    assert (late.month, late.day) == (3, 31)
+
+
+async def test_a_database_from_before_the_anchor_gains_its_column_at_start(boot_kernel, tmp_path):
+    import sqlite3
+
+    data_dir = tmp_path / "anchored"
+    async with boot_kernel(["billing"], data_dir=data_dir):
+        pass
+    database = sqlite3.connect(data_dir / "mindframe.db")
+    with database:  # the subscriptions table as the version before the anchor left it
+        database.execute("ALTER TABLE billing_subscriptions DROP COLUMN period_anchor")
+        database.execute("DROP TABLE IF EXISTS billing_alembic_version")
+        database.execute("DELETE FROM kernel_schemas WHERE plugin = 'billing'")
+    database.close()
+    async with boot_kernel(["billing"], data_dir=data_dir):
+        pass
+    database = sqlite3.connect(data_dir / "mindframe.db")
+    columns = [row[1] for row in database.execute("PRAGMA table_info(billing_subscriptions)")]
+    database.close()
+    assert "period_anchor" in columns

@@ -206,11 +206,13 @@ async def test_a_yearly_per_seat_vipps_agreement_is_invoiced_and_charged_a_year_
     billing.vipps.collect(charge["id"])
     await billing.vipps.settled()
 
-    # a year has passed, to a period that ended on a leap day: renewed to the 28th
+    # a subscription begun on a leap day, its first year ended: renewed to the 28th
     leap_day = datetime(2024, 2, 29, 9, 30, tzinfo=UTC)
 
     def ended_on_a_leap_day(session):
-        session.execute(update(subscriptions).values(current_period_end=leap_day))
+        session.execute(
+            update(subscriptions).values(period_anchor=leap_day, current_period_end=leap_day)
+        )
 
     await recurring(billing)._ctx.transaction(ended_on_a_leap_day)
     await recurring(billing).run()
