@@ -92,3 +92,26 @@ async def test_a_failed_transaction_loses_no_answered_run(boot_kernel, tmp_path)
         assert health["ok"] and health["last_error"] is None
     whole = verify(data_dir)
     assert whole.stdout.strip() == "access audit: 80 rows, the chain is whole", whole.stderr
+
+
+async def test_runs_the_database_refused_until_the_stop_are_written_at_the_next_start(
+    boot_kernel, tmp_path
+):
+    data_dir = tmp_path / "data"
+    async with boot_kernel([AGENT, "auth"], data_dir=data_dir) as kernel:
+        nurse = await kernel.as_user([f"{AGENT}.run"])
+        store = kernel.runtime.container.resolve(AgentRegistry).store
+
+        async def refused(items):
+            raise OSError("disk full")
+
+        store.writer._transact = refused  # every transaction fails, to the end
+        await _burst(nurse, 12, 0)  # answered: durable in the spool
+        with anyio.fail_after(10):
+            while store.writer.last_error is None:
+                await anyio.sleep(0.02)
+    async with boot_kernel([AGENT, "auth"], data_dir=data_dir) as kernel:
+        store = kernel.runtime.container.resolve(AgentRegistry).store
+        assert len(await store.history(AGENT, limit=100)) == 12  # replayed from the spool
+    whole = verify(data_dir)
+    assert whole.stdout.strip() == "access audit: 12 rows, the chain is whole", whole.stderr
