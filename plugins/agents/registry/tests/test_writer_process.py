@@ -3,6 +3,8 @@ server's GIL), with the same outcome: every run in the history once, the audit c
 and a transaction that fails there (its worker died) loses no run that was already answered:
 those writes go again, first, and a later transaction cannot move the spool past them."""
 
+from contextlib import asynccontextmanager
+
 import anyio
 import pytest
 
@@ -56,31 +58,37 @@ def _die() -> None:
     os._exit(9)
 
 
-async def test_batches_are_written_by_a_worker_process_with_the_chain_whole(boot_kernel, tmp_path):
-    data_dir = tmp_path / "data"
+@asynccontextmanager
+async def writing_in_a_worker(boot_kernel, data_dir, *, fail_first: bool = False):
+    """The agent and auth served, the writer's worker started, its transactions counted in
+    `calls`; yields (kernel, a nurse's client, the store, calls)."""
     async with boot_kernel([AGENT, "auth"], data_dir=data_dir, settings=IN_WORKERS) as kernel:
         nurse = await kernel.as_user([f"{AGENT}.run"])
         store = kernel.runtime.container.resolve(AgentRegistry).store
         pool, calls = store._pool, []
         assert pool is not None and pool.in_workers
         await pool.warm()
-        _counting(pool, calls)
+        _counting(pool, calls, fail_first=fail_first)
+        yield kernel, nurse, store, calls
+
+
+def assert_chain_whole(data_dir, rows: int) -> None:
+    whole = verify(data_dir)
+    assert whole.stdout.strip() == f"access audit: {rows} rows, the chain is whole", whole.stderr
+
+
+async def test_batches_are_written_by_a_worker_process_with_the_chain_whole(boot_kernel, tmp_path):
+    async with writing_in_a_worker(boot_kernel, tmp_path / "data") as (kernel, nurse, store, calls):
         await _burst(nurse, 60, 0)
         await store.writer.settled()
-        assert sum(calls) >= 30 and pool.workers == 1  # most of the burst went to the worker
+        assert sum(calls) >= 30 and store._pool.workers == 1  # most went to the worker
         assert len(set(await _history(kernel))) == 60
-    whole = verify(data_dir)
-    assert whole.stdout.strip() == "access audit: 60 rows, the chain is whole", whole.stderr
+    assert_chain_whole(tmp_path / "data", 60)
 
 
 async def test_a_failed_transaction_loses_no_answered_run(boot_kernel, tmp_path):
-    data_dir = tmp_path / "data"
-    async with boot_kernel([AGENT, "auth"], data_dir=data_dir, settings=IN_WORKERS) as kernel:
-        nurse = await kernel.as_user([f"{AGENT}.run"])
-        store = kernel.runtime.container.resolve(AgentRegistry).store
-        pool, calls = store._pool, []
-        await pool.warm()
-        _counting(pool, calls, fail_first=True)
+    failing = writing_in_a_worker(boot_kernel, tmp_path / "data", fail_first=True)
+    async with failing as (kernel, nurse, store, calls):
         await _burst(nurse, 40, 0)
         await _burst(nurse, 40, 40)  # later transactions move the spool's cursor
         with anyio.fail_after(30):
@@ -90,8 +98,7 @@ async def test_a_failed_transaction_loses_no_answered_run(boot_kernel, tmp_path)
         assert len(set(await _history(kernel))) == 80  # the failed batch's runs too
         health = (await kernel.client.get("/health")).json()["plugins"]["agents"]
         assert health["ok"] and health["last_error"] is None
-    whole = verify(data_dir)
-    assert whole.stdout.strip() == "access audit: 80 rows, the chain is whole", whole.stderr
+    assert_chain_whole(tmp_path / "data", 80)
 
 
 async def test_runs_the_database_refused_until_the_stop_are_written_at_the_next_start(
@@ -113,5 +120,4 @@ async def test_runs_the_database_refused_until_the_stop_are_written_at_the_next_
     async with boot_kernel([AGENT, "auth"], data_dir=data_dir) as kernel:
         store = kernel.runtime.container.resolve(AgentRegistry).store
         assert len(await store.history(AGENT, limit=100)) == 12  # replayed from the spool
-    whole = verify(data_dir)
-    assert whole.stdout.strip() == "access audit: 12 rows, the chain is whole", whole.stderr
+    assert_chain_whole(data_dir, 12)
