@@ -11,6 +11,7 @@ other did starts with empty caches, so neither acts on a state the other changed
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -516,9 +517,29 @@ _STORE = IssueStore()
 """This worker process's caches (a worker lives as long as its plugin version)."""
 
 
-def ready(connection: Connection) -> None:
+def prepare_in(
+    session: Session,
+    works: list[Work],
+    max_attachment: int,
+    symbolicate: Callable[..., dict[str, Any]] = symbolication.symbolicate,
+) -> list[Done]:
+    """The records prepared where the database is at hand: events of a release with
+    uploaded files are symbolicated with the project's files, looked up once a batch."""
+    lookups: dict[int, symbolication.Lookup] = {}
+
+    def mapped(event: dict[str, Any], project_id: int) -> dict[str, Any]:
+        lookup = lookups.get(project_id)
+        if lookup is None:
+            lookup = lookups[project_id] = lookup_in(session, project_id)
+        return symbolicate(event, project_id, lookup)
+
+    return digest_work.prepare(works, max_attachment, mapped)
+
+
+def ready() -> None:
     """Nothing: called once ahead of the first batch, so the worker has imported this module
-    and opened the database before work waits for it."""
+    (and SQLAlchemy with it) before work waits for it. Not a transaction: an unload does not
+    wait for a worker still starting."""
 
 
 def prepare_and_store(connection: Connection, batch: WorkerBatch) -> Stored:
@@ -528,15 +549,7 @@ def prepare_and_store(connection: Connection, batch: WorkerBatch) -> Stored:
     if batch.forget:
         _STORE.forget()
     session = Session(bind=connection)
-    lookups: dict[int, symbolication.Lookup] = {}
-
-    def symbolicate(event: dict[str, Any], project_id: int) -> dict[str, Any]:
-        lookup = lookups.get(project_id)
-        if lookup is None:
-            lookup = lookups[project_id] = lookup_in(session, project_id)
-        return symbolication.symbolicate(event, project_id, lookup)
-
-    done = digest_work.prepare(batch.works, batch.max_attachment, symbolicate)
+    done = prepare_in(session, batch.works, batch.max_attachment)
     if any(one.failed is not None for one in done):
         raise Unprepared("an envelope of the batch cannot be digested")
     prepared = Prepared(-1, batch.start, batch.next)

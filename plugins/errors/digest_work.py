@@ -53,6 +53,10 @@ class Done:
     needs_sources: bool = False  # prepare it again where uploaded files can be read
 
 
+def ready() -> None:
+    """Nothing: called ahead of the first batch, so the worker has imported this module."""
+
+
 def prepare(
     works: list[Work], max_attachment: int, symbolicate: Symbolicate | None = None
 ) -> list[Done]:
