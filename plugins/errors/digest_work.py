@@ -3,9 +3,10 @@
 Pure (no database, no plugin context), so a large batch is prepared in a worker process
 (`ctx.process_pool`) while the server answers the SDKs; decoding, normalising and
 fingerprinting were ~40 % of the server's CPU under a burst, and in one process they took
-turns with the intake for the GIL. A small batch is prepared in the digest's own
-transaction, where a look-up of uploaded source files is at hand: an event of a release
-that has any needs one, so a worker hands such an envelope back (`needs_sources`).
+turns with the intake for the GIL. Beside the database (the server's digest, or the worker's
+`digest_store.prepare_and_store`) uploaded source files are at hand for an event of a
+release that has any; without it (a worker that cannot open the database) such an
+envelope comes back `needs_sources`, to be prepared in the server.
 """
 
 from __future__ import annotations

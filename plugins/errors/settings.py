@@ -27,8 +27,8 @@ class ErrorsSettings(AlertSettings):  # the alert_* and spike_* keys: alert_sett
     )
     digest_worker_min_batch: int = Field(
         ge=0,
-        description="batches of at least this many envelopes are decoded, normalised and "
-        "fingerprinted in a worker process, beside the intake (a burst); 0: never",
+        description="batches of at least this many envelopes are decoded, normalised, "
+        "fingerprinted and stored in a worker process, beside the intake (a burst); 0: never",
     )
     retention_days: float = Field(gt=0, description="events older than this are deleted")
     max_events: int = Field(ge=1, description="events kept per project, newest first")
