@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import anyio
 
 from .process_worker import HEADER, frame
+from .sqlite_file import in_worker_process
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -155,8 +156,6 @@ class ProcessPool:
         mid-transaction leaves nothing of it (SQLite rolls it back) and the call fails with
         `WorkerProcessError`."""
         if self._database is not None:
-            from .sqlite_file import in_worker_process
-
             work: Awaitable[T] = self.run(in_worker_process, self._database, fn, args, read_only)
         elif self._in_server is not None:
             work = self._in_server(fn, *args, read_only=read_only)

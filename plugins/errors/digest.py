@@ -60,7 +60,6 @@ from .digest_store import (
     take,
 )
 from .digest_work import Done
-from .generation import current_generation
 from .inbox import Inbox, unpack
 from .pacing import DigestPacing
 
@@ -301,7 +300,7 @@ class Digest:
         if batch is None:
             assert self._inbox.spool is not None, "the digest runs once the inbox is open"
             batch = self._inbox.spool.read(start, self._batch_size)
-        prepared = Prepared(current_generation(session), start, batch.next, batch.records)
+        prepared = Prepared(start, batch.next, batch.records)
         mapped: dict[int, frozenset[str]] = {}
         fresh = self._inbox.fresh
         works = []

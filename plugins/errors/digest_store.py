@@ -63,7 +63,6 @@ class CursorMoved(RuntimeError):
 class Prepared:
     """A batch read from the inbox's spool (from `start` to `next`) and made ready to store."""
 
-    generation: int
     start: int
     next: int
     records: list[Record] = field(default_factory=list)
@@ -132,10 +131,10 @@ class IssueStore:
         move_cursor(session, prepared.start, prepared.next)
         if prepared.failed:
             _set_aside(session, prepared)
-        if current_generation(session) != self._generation:
-            self._refs.clear()
-            self._facets.clear()
-            self._generation = current_generation(session)
+        generation = current_generation(session)
+        if generation != self._generation:  # changed elsewhere: what is cached may be stale
+            self.forget()
+            self._generation = generation
         stored = Stored()
         fresh = _without_duplicates(session, prepared.events)
         refs = self._issue_refs(session, fresh, stored)
@@ -552,7 +551,7 @@ def prepare_and_store(connection: Connection, batch: WorkerBatch) -> Stored:
     done = prepare_in(session, batch.works, batch.max_attachment)
     if any(one.failed is not None for one in done):
         raise Unprepared("an envelope of the batch cannot be digested")
-    prepared = Prepared(-1, batch.start, batch.next)
+    prepared = Prepared(batch.start, batch.next)
     take(prepared, done)
     try:
         stored = _STORE.store(session, prepared)

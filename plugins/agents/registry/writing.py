@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import delete, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from mindframe.sdk.agents import AuditEntry, RunChange, RunRecord, TraceEntry
@@ -90,8 +91,6 @@ def apply(connection: Connection, secret: bytes, writes: list[Write]) -> None:
 def move_cursor(connection: Connection, position: int) -> None:
     """Record, in this transaction, that the runs spooled before `position` are in the tables."""
     if connection.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
         upsert = sqlite_insert(spool_cursor).values(name=SPOOL, position=position)
         connection.execute(
             upsert.on_conflict_do_update(index_elements=["name"], set_={"position": position})
