@@ -149,49 +149,14 @@ class Spool:
     # --- reading (any thread) -----------------------------------------------------------
 
     def read(self, cursor: int, limit: int) -> Batch:
-        """Up to `limit` records from `cursor` on (0: from the start)."""
-        records: list[Record] = []
-        first, offset = split(cursor)
-        at = cursor
-        for number in self.segments():
-            if number < first:
-                continue
-            if number > first:
-                offset = 0
-            # a segment numbered above the writer's is one it is opening this moment
-            active = number >= self._segment and self._fd >= 0
-            offset, complete = self._read_segment(number, offset, limit, records)
-            at = position(number, offset)
-            if len(records) >= limit or active:
-                return Batch(records, at)
-            if not complete:
-                self._torn(number, offset)
-            at = position(number + 1, 0)
-        return Batch(records, at)
+        """Up to `limit` records from `cursor` on (0: from the start); a torn tail of a
+        closed segment is reported once and skipped."""
+        return self.reader().read(cursor, limit, on_torn=self._torn)
 
-    def _read_segment(
-        self, number: int, offset: int, limit: int, records: list[Record]
-    ) -> tuple[int, bool]:
-        """Append the segment's whole records from `offset` to `records` (up to `limit` in
-        all); the offset reached, and whether the segment's bytes ended there."""
-        try:
-            handle = self._path(number).open("rb")
-        except FileNotFoundError:  # released meanwhile
-            return offset, True
-        with handle:
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(offset)
-            while len(records) < limit and offset + HEADER.size <= size:
-                length, checksum = HEADER.unpack(handle.read(HEADER.size))
-                end = offset + HEADER.size + length
-                if end > size:
-                    break
-                data = handle.read(length)
-                if zlib.crc32(data) != checksum:
-                    break
-                records.append(Record(position(number, offset), position(number, end), data))
-                offset = end
-            return offset, offset >= size or len(records) >= limit
+    def reader(self) -> SpoolReader:
+        """A reader of this spool for another process (a worker's, through
+        `ctx.process_pool()`): it pickles, and reads what is written up to its `read`."""
+        return SpoolReader(self.directory, self._segment if self._fd >= 0 else None)
 
     def _torn(self, number: int, offset: int) -> None:
         if number in self._reported:
@@ -216,11 +181,7 @@ class Spool:
 
     def segments(self) -> list[int]:
         """The numbers of the segment files, in order."""
-        return sorted(
-            int(name[: -len(SUFFIX)])
-            for name in os.listdir(self.directory)
-            if name.endswith(SUFFIX) and name[: -len(SUFFIX)].isdigit()
-        )
+        return segment_numbers(self.directory)
 
     def waiting_bytes(self, cursor: int) -> int:
         """Bytes of records (and torn tails) after `cursor`."""
@@ -233,7 +194,88 @@ class Spool:
         return max(0, total)
 
     def _path(self, number: int) -> Path:
-        return self.directory / f"{number:012d}{SUFFIX}"
+        return segment_path(self.directory, number)
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolReader:
+    """Reads a spool's records from any thread or process; made by `Spool.reader()`.
+
+    Why apart from `Spool`: a worker process that digests a batch reads the records itself,
+    so the writer's process neither reads nor sends them. `writing_from` is the segment the
+    writer was appending to when the reader was made: from it on, a record cut short is one
+    still being written, and reading stops before it. Before it, such a tail was torn by a
+    crash: `Spool.read` reports and skips it; a reader elsewhere raises `TornRecord`, for the
+    writer's process to deal with."""
+
+    directory: Path
+    writing_from: int | None  # None: the spool is closed, every segment is
+
+    def read(
+        self, cursor: int, limit: int, on_torn: Callable[[int, int], None] | None = None
+    ) -> Batch:
+        """Up to `limit` records from `cursor` on (0: from the start). A torn tail of a
+        closed segment goes to `on_torn(segment, offset)`, and reading goes on with the next
+        segment; without `on_torn` it raises TornRecord."""
+        records: list[Record] = []
+        first, offset = split(cursor)
+        at = cursor
+        for number in segment_numbers(self.directory):
+            if number < first:
+                continue
+            if number > first:
+                offset = 0
+            # a segment numbered above the writer's is one it is opening this moment
+            active = self.writing_from is not None and number >= self.writing_from
+            offset, complete = self._read_segment(number, offset, limit, records)
+            at = position(number, offset)
+            if len(records) >= limit or active:
+                return Batch(records, at)
+            if not complete:
+                if on_torn is None:
+                    raise TornRecord(
+                        f"spool {self.directory}: segment {number} is torn at offset {offset}"
+                    )
+                on_torn(number, offset)
+            at = position(number + 1, 0)
+        return Batch(records, at)
+
+    def _read_segment(
+        self, number: int, offset: int, limit: int, records: list[Record]
+    ) -> tuple[int, bool]:
+        """Append the segment's whole records from `offset` to `records` (up to `limit` in
+        all); the offset reached, and whether the segment's bytes ended there."""
+        try:
+            handle = segment_path(self.directory, number).open("rb")
+        except FileNotFoundError:  # released meanwhile
+            return offset, True
+        with handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(offset)
+            while len(records) < limit and offset + HEADER.size <= size:
+                length, checksum = HEADER.unpack(handle.read(HEADER.size))
+                end = offset + HEADER.size + length
+                if end > size:
+                    break
+                data = handle.read(length)
+                if zlib.crc32(data) != checksum:
+                    break
+                records.append(Record(position(number, offset), position(number, end), data))
+                offset = end
+            return offset, offset >= size or len(records) >= limit
+
+
+def segment_numbers(directory: Path) -> list[int]:
+    """The numbers of a spool's segment files, in order."""
+    return sorted(
+        int(name[: -len(SUFFIX)])
+        for name in os.listdir(directory)
+        if name.endswith(SUFFIX) and name[: -len(SUFFIX)].isdigit()
+    )
+
+
+def segment_path(directory: Path, number: int) -> Path:
+    return directory / f"{number:012d}{SUFFIX}"
 
 
 class SpoolRegistry:

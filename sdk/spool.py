@@ -14,6 +14,6 @@ nothing, a power cut may lose the last moments. A record torn by a crash mid-wri
 skipped and reported once; everything before it is read. See `mindframe.kernel.spool`.
 """
 
-from mindframe.kernel.spool import Batch, Record, Spool, SpoolBusy, TornRecord
+from mindframe.kernel.spool import Batch, Record, Spool, SpoolBusy, SpoolReader, TornRecord
 
-__all__ = ["Batch", "Record", "Spool", "SpoolBusy", "TornRecord"]
+__all__ = ["Batch", "Record", "Spool", "SpoolBusy", "SpoolReader", "TornRecord"]

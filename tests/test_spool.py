@@ -1,6 +1,7 @@
 """Spools (`mindframe.kernel.spool`): what was appended is read back in order from a cursor,
 a crash's torn record is skipped and reported while everything before and after it is read,
-and a spool is written by one process and shared by a plugin's versions."""
+a reader in a worker process reads the same records (and leaves a torn one to the writer's
+process), and a spool is written by one process and shared by a plugin's versions."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mindframe.kernel.spool import SPOOLS, Spool, SpoolBusy, TornRecord, split
+from mindframe.kernel.process_pool import ProcessPool
+from mindframe.kernel.spool import SPOOLS, Spool, SpoolBusy, SpoolReader, TornRecord, split
 
 
 def read_all(spool: Spool, cursor: int = 0, limit: int = 1000) -> tuple[list[bytes], int]:
@@ -87,6 +89,47 @@ def test_an_incomplete_record_in_the_segment_being_written_is_waited_for(tmp_pat
     records, cursor = read_all(spool)
     assert records == [b"whole"] and reports == []
     assert read_all(spool, cursor) == ([], cursor)
+
+
+@pytest.mark.anyio
+async def test_a_reader_in_a_worker_process_reads_what_the_writer_appended(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "s", segment_bytes=100)
+    for n in range(5):
+        spool.append(bytes([n]) * 40)
+    pool = ProcessPool("test", None, None, 1)
+    try:
+        there = await pool.run(SpoolReader.read, spool.reader(), 0, 4)
+        assert await pool.run(os.getpid) != os.getpid()
+    finally:
+        await pool.close()
+    assert [r.data for r in there.records] == [bytes([n]) * 40 for n in range(4)]
+    assert there == spool.read(0, 4)
+    spool.append(b"after the reader was made")  # read too: appended before its `read`
+    assert spool.reader().read(there.next, 10).records[-1].data == b"after the reader was made"
+
+
+def test_a_reader_elsewhere_raises_at_a_torn_tail_and_waits_at_one_being_written(
+    tmp_path: Path,
+) -> None:
+    """Elsewhere nobody reports a torn tail: the reader raises, for the writer's process to
+    report and skip it; in the segment being written it stops, as the writer's read does."""
+    first = Spool(tmp_path / "s")
+    first.append(b"kept")
+    first.close()
+    segment = tmp_path / "s" / f"{first.segments()[-1]:012d}.spool"
+    with segment.open("ab") as torn:
+        torn.write(b"\x40\x00\x00\x00\x00\x00\x00\x00half a rec")
+    second = Spool(tmp_path / "s")
+    second.append(b"new")
+    with pytest.raises(TornRecord):
+        second.reader().read(0, 10)
+    assert [r.data for r in second.read(0, 10).records] == [b"kept", b"new"]
+    writing = tmp_path / "s" / f"{second.segments()[-1]:012d}.spool"
+    with writing.open("ab") as unfinished:
+        unfinished.write(b"\x05\x00\x00\x00")
+    skipped = second.read(0, 10).next
+    assert second.reader().read(skipped, 10) == second.read(skipped, 10)  # nothing, no raise
+    assert second.reader().read(skipped, 10).records == []
 
 
 def test_what_a_killed_writer_appended_is_read_after_a_restart(tmp_path: Path) -> None:

@@ -13,10 +13,12 @@ transactions each:
    The cursor moves only from where the batch was read (compare and set): a digest that
    finds it moved (another version's, during a reload) stores nothing and reads again.
 
-A batch of `digest_worker_min_batch` envelopes or more (a burst) is prepared and written in
-the plugin's worker process instead, in one transaction there (`digest_store.prepare_and_store`),
-so the server's GIL is left to the intake; one with an envelope that cannot be read or
-digested is done here, where it can be set aside as it was received.
+While `digest_worker_min_batch` envelopes or more wait (a burst, or a backlog), the plugin's
+worker process takes the batches instead: it reads the records from the spool itself, then
+prepares and stores them in one transaction there (`digest_store.prepare_and_store`), so the
+server's GIL is left to the intake and the server neither reads nor sends the bodies. A
+batch with an envelope that cannot be read or digested is done here, where it can be set
+aside as it was received, as is a torn spool record, reported here.
 
 While a full batch waits, the next batch is read and prepared (1.) while this one is written
 (2.): the two overlap on worker threads. It is read from where this batch ends, a cursor not
@@ -42,10 +44,9 @@ from sqlalchemy.orm import Session
 
 from mindframe.sdk import Event, PluginContext
 from mindframe.sdk.processes import ProcessPool, WorkerProcessError
-from mindframe.sdk.spool import Batch
+from mindframe.sdk.spool import Batch, TornRecord
 
 from . import digest_work, symbolication
-from .artifacts import releases_with_artifacts
 from .digest_store import (
     CursorMoved,
     IssueStore,
@@ -58,9 +59,10 @@ from .digest_store import (
     read_cursor,
     ready,
     take,
+    works_of,
 )
 from .digest_work import Done
-from .inbox import Inbox, unpack
+from .inbox import Inbox
 from .pacing import DigestPacing
 
 log = logging.getLogger(__name__)
@@ -125,9 +127,19 @@ class Digest:
     async def _run_batches(self) -> None:
         ahead: asyncio.Task[Prepared] | None = None
         accepted_before = 0  # when the batch being read began to be read
+        backlog = False  # the last batch was full: more may wait than the pacing counted
         try:
             while True:
                 started = time.perf_counter()
+                if ahead is None and self._for_the_worker(backlog):
+                    taken = await self._worker_batch(started)
+                    if taken == 0:
+                        return  # caught up
+                    if taken is not None:
+                        backlog = taken >= self._batch_size
+                        if not self._for_the_worker(backlog) and not self._worth_another_batch(0):
+                            return
+                        continue
                 if ahead is not None:
                     prepared, ahead = await ahead, None
                 else:
@@ -151,7 +163,8 @@ class Digest:
                 self.digested += stored.events
                 self.last_batch_seconds = time.perf_counter() - started
                 await self._announce(stored.announcements)
-                if ahead is None and not self._worth_another_batch(prepared):
+                backlog = len(prepared.records) >= self._batch_size
+                if ahead is None and not self._worth_another_batch(len(prepared.records)):
                     return
         finally:
             if ahead is not None:  # a transaction runs to its end: wait for it
@@ -166,10 +179,18 @@ class Digest:
         is committed when it is written, compare and set as ever)."""
         return self._pacing is not None and self._pacing.pending >= self._batch_size
 
-    def _worth_another_batch(self, prepared: Prepared) -> bool:
+    def _for_the_worker(self, backlog: bool) -> bool:
+        """Whether the worker process takes the next batch: enough waits (by the pacing's
+        count, or because the last batch was full) and it can open the database."""
+        if self._pool is None or not self._pool.in_workers or not self._worker_min_batch:
+            return False
+        pending = self._pacing.pending if self._pacing is not None else 0
+        return backlog or pending >= self._worker_min_batch
+
+    def _worth_another_batch(self, records: int) -> bool:
         """After a full batch (a backlog, perhaps from before a restart), or when the
         pacing says so (a full batch waits, or the intake is quiet)."""
-        if len(prepared.records) >= self._batch_size:
+        if records >= self._batch_size:
             return True
         return self._pacing is not None and self._pacing.worth_another_batch()
 
@@ -191,13 +212,8 @@ class Digest:
         return spool.waiting_bytes(cursor)
 
     async def _write(self, prepared: Prepared) -> Stored:
-        """Store the batch (a large one prepared and stored in the worker process); if that
-        fails, store its envelopes one by one, so one that cannot be stored is set aside and
-        the others go in."""
-        if prepared.works:
-            in_worker = await self._write_in_worker(prepared)
-            if in_worker is not None:
-                return in_worker
+        """Store the batch; if that fails, store its envelopes one by one, so one that
+        cannot be stored is set aside and the others go in."""
         try:
             stored = await self._ctx.transaction(self._store, prepared)
         except CursorMoved:
@@ -238,28 +254,42 @@ class Digest:
     def _store(self, session: Session, prepared: Prepared) -> Stored:
         return self._issues.store(session, prepared)
 
-    async def _write_in_worker(self, prepared: Prepared) -> Stored | None:
-        """Prepare and store the batch in the worker process, in one transaction there; None
-        when it could not (the batch is then prepared here, to be stored here)."""
-        assert self._pool is not None
-        works, prepared.works = prepared.works, []
+    async def _worker_batch(self, started: float) -> int | None:
+        """Have the worker process digest the next batch: the records it took (0: none
+        waited), or None when it did not take the batch (then it is done here)."""
+        accepted_before = self._accepted_so_far()
+        stored = await self._digest_in_worker()
+        if stored is None:
+            return None
+        if self._pacing is not None:
+            self._pacing.taken(stored.records)
+            if not stored.records:
+                self._pacing.caught_up(accepted_before)
+        self.digested += stored.events
+        self.last_batch_seconds = time.perf_counter() - started
+        await self._announce(stored.announcements)
+        return stored.records
+
+    async def _digest_in_worker(self) -> Stored | None:
+        """The next batch read, prepared and stored by the worker process; None when it did
+        not (the batch is then done here)."""
+        assert self._pool is not None and self._inbox.spool is not None
         batch = WorkerBatch(
-            prepared.start, prepared.next, works, self._max_attachment, self._worker_may_be_stale
+            self._inbox.spool.reader(),
+            self._batch_size,
+            self._max_attachment,
+            self._worker_may_be_stale,
         )
         try:
             stored = await self._pool.transaction(prepare_and_store, batch)
-        except CursorMoved:
-            self._cursor = None
-            return Stored()
         except Exception as error:  # here, where a bad envelope can be set aside as received
             self._worker_may_be_stale = True
-            if not isinstance(error, Unprepared):
+            if not isinstance(error, Unprepared | TornRecord):
                 log.warning("errors: the digest's worker process failed (%r); storing here", error)
-            take(prepared, await self._ctx.transaction(self._prepare_here, works, read_only=True))
             return None
         self._worker_may_be_stale = False
         self._issues.forget()  # the worker may have changed what this process had cached
-        self._moved(prepared.next)
+        self._moved(stored.next)
         return stored
 
     def _moved(self, cursor: int) -> None:
@@ -273,13 +303,12 @@ class Digest:
     async def _prepared(self, batch: Batch | None, start: int | None) -> Prepared:
         """`batch` read from `start`, or the next `digest_batch` envelopes after the committed
         cursor (`start`, or as the table says), prepared: here if small, else in the worker
-        process (what it hands back, in a second read)."""
+        process (what it hands back, in a second read; only where a worker cannot store,
+        as on PostgreSQL)."""
         prepared = await self._ctx.transaction(self._read, batch, start, read_only=True)
         if not prepared.works:
-            return prepared  # small: prepared here
+            return prepared  # prepared here
         assert self._pool is not None
-        if self._pool.in_workers and not prepared.failed:
-            return prepared  # to be prepared and stored in the worker, in one go (`_write`)
         works, prepared.works = prepared.works, []
         try:
             done = await self._pool.run(digest_work.prepare, works, self._max_attachment)
@@ -301,26 +330,11 @@ class Digest:
             assert self._inbox.spool is not None, "the digest runs once the inbox is open"
             batch = self._inbox.spool.read(start, self._batch_size)
         prepared = Prepared(start, batch.next, batch.records)
-        mapped: dict[int, frozenset[str]] = {}
-        fresh = self._inbox.fresh
-        works = []
-        for record in batch.records:
-            try:
-                received_at, project_id, encoding, body = unpack(record.data)
-            except Exception as error:
-                log.exception("errors: record at %d cannot be read; set aside", record.position)
-                prepared.failed[record.position] = f"{type(error).__name__}: {error}"[:2000]
-                continue
-            unpacked = fresh.pop(record.position, None)
-            if unpacked is not None:
-                body, encoding = unpacked, None
-            releases = mapped.get(project_id)
-            if releases is None:
-                releases = mapped[project_id] = releases_with_artifacts(session, project_id)
-            works.append(
-                digest_work.Work(record.position, project_id, received_at, encoding, body, releases)
-            )
-        if self._pool is not None and len(works) >= self._worker_min_batch:
+        works, prepared.failed = works_of(session, batch.records)
+        for position in prepared.failed:
+            log.error("errors: record at %d cannot be read; set aside", position)
+        pool = self._pool
+        if pool is not None and not pool.in_workers and len(works) >= self._worker_min_batch:
             prepared.works = works
         else:
             take(prepared, self._prepare_here(session, works))

@@ -2,10 +2,11 @@
 transaction, with the spool cursor moved past it (see `digest.py`).
 
 Here, apart from the digest's scheduling, so a worker process can run it too: under a burst
-a batch is prepared and stored in the plugin's worker process (`prepare_and_store`, through
-`pool.transaction`), off the server's GIL, and only a summary comes back. The issue look-ups
-cached between batches then live in the worker; whichever side stores a batch after the
-other did starts with empty caches, so neither acts on a state the other changed.
+a batch is read from the spool, prepared and stored in the plugin's worker process
+(`prepare_and_store`, through `pool.transaction`), off the server's GIL; the server sends a
+spool reader and gets back a summary. The issue look-ups cached between batches then live
+in the worker; whichever side stores a batch after the other did starts with empty caches,
+so neither acts on a state the other changed.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from mindframe.sdk import Event, direct_sql
-from mindframe.sdk.spool import Record
+from mindframe.sdk.spool import Record, SpoolReader
 
 from . import digest_work, symbolication
-from .artifacts import lookup_in
+from .artifacts import lookup_in, releases_with_artifacts
 from .digest_work import Done, Work
 from .events import IssueCreated, IssueRegressed
 from .generation import current_generation
@@ -89,6 +90,8 @@ class Stored:
     new_facets: set[tuple[int, str, str]] = field(default_factory=set)
     announcements: list[Event] = field(default_factory=list)
     events: int = 0
+    records: int = 0  # spool records the batch took (a worker's, which read them itself)
+    next: int = 0  # where the cursor is now (likewise)
 
 
 class IssueStore:
@@ -421,6 +424,24 @@ def take(prepared: Prepared, done: list[Done]) -> None:
         prepared.attachments.extend(one.attachments)
 
 
+def works_of(session: Session, records: list[Record]) -> tuple[list[Work], dict[int, str]]:
+    """The spool records as work to prepare, and why each that cannot be read could not."""
+    mapped: dict[int, frozenset[str]] = {}
+    works: list[Work] = []
+    failed: dict[int, str] = {}
+    for record in records:
+        try:
+            received_at, project_id, encoding, body = unpack(record.data)
+        except Exception as error:
+            failed[record.position] = f"{type(error).__name__}: {error}"[:2000]
+            continue
+        releases = mapped.get(project_id)
+        if releases is None:
+            releases = mapped[project_id] = releases_with_artifacts(session, project_id)
+        works.append(Work(record.position, project_id, received_at, encoding, body, releases))
+    return works, failed
+
+
 def _set_aside(session: Session, prepared: Prepared) -> None:
     """The envelopes that failed, kept in `errors_inbox` as sent, with the reason."""
     rows = []
@@ -502,12 +523,10 @@ class Unprepared(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class WorkerBatch:
-    """A batch for `prepare_and_store`: the spool records' contents as `Work`, and where the
-    batch lies in the spool (the cursor moves from `start` to `next`)."""
+    """What `prepare_and_store` needs: where to read the batch, and how much of it."""
 
-    start: int
-    next: int
-    works: list[Work]
+    reader: SpoolReader
+    limit: int  # records at most
     max_attachment: int
     forget: bool  # the server stored the batch before: the worker's caches may be stale
 
@@ -542,16 +561,24 @@ def ready() -> None:
 
 
 def prepare_and_store(connection: Connection, batch: WorkerBatch) -> Stored:
-    """In a worker process (`pool.transaction`): prepare the batch, with uploaded source
-    files at hand, and store it. Returns what the server needs (events stored, what to
-    announce), not the caches' changes, which stay here."""
+    """In a worker process (`pool.transaction`): read the next records after the cursor,
+    prepare them, with uploaded source files at hand, and store them. The cursor is read in
+    this transaction, which holds the write lock from its start, so no other digest can
+    take the same records. Returns what the server needs (records taken, the cursor, events
+    stored, what to announce), not the caches' changes, which stay here. Raises Unprepared,
+    or TornRecord, for a batch the server must digest itself."""
     if batch.forget:
         _STORE.forget()
     session = Session(bind=connection)
-    done = prepare_in(session, batch.works, batch.max_attachment)
-    if any(one.failed is not None for one in done):
+    start = read_cursor(session)
+    read = batch.reader.read(start, batch.limit)
+    if not read.records and read.next == start:
+        return Stored(next=start)
+    works, unreadable = works_of(session, read.records)
+    done = prepare_in(session, works, batch.max_attachment)
+    if unreadable or any(one.failed is not None for one in done):
         raise Unprepared("an envelope of the batch cannot be digested")
-    prepared = Prepared(batch.start, batch.next)
+    prepared = Prepared(start, read.next, read.records)
     take(prepared, done)
     try:
         stored = _STORE.store(session, prepared)
@@ -559,4 +586,9 @@ def prepare_and_store(connection: Connection, batch: WorkerBatch) -> Stored:
         _STORE.forget()  # its look-ups may name rows this rollback removes
         raise
     _STORE.remember(stored)  # committed right after this returns, or the server says forget
-    return Stored(events=stored.events, announcements=stored.announcements)
+    return Stored(
+        announcements=stored.announcements,
+        events=stored.events,
+        records=len(read.records),
+        next=read.next,
+    )

@@ -5,10 +5,6 @@ Appending is one `write` system call on the event loop: no transaction, no threa
 waiting, and as durable against a killed process as an SQLite commit in WAL mode with
 `synchronous=NORMAL` (see `mindframe.sdk.spool`). The digest reads the spool from a cursor
 it moves in the same transaction as the events it stores.
-
-The envelope the door just unpacked is kept in memory for the digest (`fresh`, keyed by
-its position in the spool, bounded): the digest then does not unpack it a second time;
-after a restart, or past the bound, it unpacks the record.
 """
 
 from __future__ import annotations
@@ -30,15 +26,10 @@ SPOOL_NAME = "inbox"
 
 
 class Inbox:
-    def __init__(
-        self, ctx: PluginContext, on_accept: Callable[[int], None], fresh_limit: int
-    ) -> None:
+    def __init__(self, ctx: PluginContext, on_accept: Callable[[int], None]) -> None:
         self._ctx = ctx
         self._on_accept = on_accept
-        self._fresh_limit = fresh_limit
         self.spool: Spool | None = None
-        self.fresh: dict[int, bytes] = {}
-        """Unpacked envelopes by spool position, for the digest (it pops them)."""
         self.accepted = 0  # envelopes appended since start, for health
         self.last_error: str | None = None
 
@@ -51,11 +42,9 @@ class Inbox:
         project_id: int,
         body: bytes,
         encoding: str | None = None,
-        unpacked: bytes | None = None,
     ) -> int:
         """Append one envelope as sent (compressed by `encoding`: a sixth of the bytes to
-        write); its position once durable (OSError if it could not be written).
-        `unpacked` is the envelope decompressed, if the caller has it, for the digest."""
+        write); its position once durable (OSError if it could not be written)."""
         if self.spool is None:
             raise RuntimeError("the error tracker is not started")
         name = (encoding or "").encode("ascii", "replace")[:255]
@@ -67,8 +56,6 @@ class Inbox:
             raise
         self.last_error = None
         self.accepted += 1
-        if unpacked is not None and len(self.fresh) < self._fresh_limit:
-            self.fresh[at] = unpacked
         self._on_accept(1)
         return at
 

@@ -94,9 +94,9 @@ class Intake:
                 limit=limit,
             )
         if content_encoding and content_encoding.strip().lower() not in ("", "identity"):
-            self._inbox.add(project.id, body, content_encoding, unpacked=data)
+            self._inbox.add(project.id, body, content_encoding)
         else:
-            self._inbox.add(project.id, data, unpacked=data)
+            self._inbox.add(project.id, data)
         return Accepted(parsed.event_id, events)
 
 

@@ -21,11 +21,13 @@ class ErrorTracker:
         self.ctx = ctx
         self.settings: ErrorsSettings = ctx.settings
         self.projects = Projects(ctx)
-        self.inbox = Inbox(
-            ctx, on_accept=self.wake_digest, fresh_limit=4 * self.settings.digest_batch
-        )
+        self.inbox = Inbox(ctx, on_accept=self.wake_digest)
+        min_batch = self.settings.digest_worker_min_batch
+        pool = ctx.process_pool() if min_batch else None
+        # with a worker to take batches, wake the digest once a worker's batch waits
+        full = min(min_batch, self.settings.digest_batch) if pool and pool.in_workers else 0
         self.pacing = DigestPacing(
-            self.settings.digest_batch,
+            full or self.settings.digest_batch,
             self.settings.digest_wait,
             self.settings.digest_quiet,
             self._wake_job,
@@ -39,8 +41,8 @@ class ErrorTracker:
             self.settings.digest_batch,
             self.settings.max_attachment_bytes,
             pacing=self.pacing,
-            pool=ctx.process_pool() if self.settings.digest_worker_min_batch else None,
-            worker_min_batch=self.settings.digest_worker_min_batch,
+            pool=pool,
+            worker_min_batch=min_batch,
         )
         self.digest_job: Job | None = None
         self.builtin: Project | None = None

@@ -27,8 +27,9 @@ class ErrorsSettings(AlertSettings):  # the alert_* and spike_* keys: alert_sett
     )
     digest_worker_min_batch: int = Field(
         ge=0,
-        description="batches of at least this many envelopes are decoded, normalised, "
-        "fingerprinted and stored in a worker process, beside the intake (a burst); 0: never",
+        description="while this many envelopes wait (a burst), a worker process beside the "
+        "intake reads, decodes, normalises, fingerprints and stores the batches, and the "
+        "digest starts once this many wait, not digest_batch; 0: never",
     )
     retention_days: float = Field(gt=0, description="events older than this are deleted")
     max_events: int = Field(ge=1, description="events kept per project, newest first")

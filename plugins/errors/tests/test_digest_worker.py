@@ -143,24 +143,27 @@ async def test_batches_stored_in_turn_here_and_in_the_worker_see_each_others_sta
         assert live.tracker.digest._pool.workers == 1
 
 
-async def test_a_worker_batch_with_an_envelope_it_cannot_digest_stores_nothing_there(live_errors):
-    """The worker cannot set an envelope aside as it was received: it refuses the whole batch
-    (the server then digests it, setting that one aside), and nothing of it is stored."""
+async def test_a_worker_batch_with_an_envelope_it_cannot_digest_is_digested_here(live_errors):
+    """The worker cannot set an envelope aside as it was received: it refuses the whole batch,
+    storing nothing, and the server digests it, setting that one aside."""
     import sys
 
     async with live_errors(**IN_WORKER) as live:
         project = await live.project("refused")
         package = type(live.tracker.digest).__module__.rsplit(".", 1)[0]
         store = sys.modules[package + ".digest_store"]
-        good = event_body(event("fine"))
-        works = [
-            store.Work(1, project["id"], 3600.0, None, good, frozenset()),
-            store.Work(2, project["id"], 3600.0, "gzip", b"not gzip at all", frozenset()),
-        ]
-        ctx = live.tracker.digest._ctx
+        inbox, ctx = live.tracker.inbox, live.tracker.digest._ctx
+        inbox.add(project["id"], event_body(event("fine")))
+        inbox.add(project["id"], b"not gzip at all", "gzip")  # as a crash might leave it
         cursor = await ctx.transaction(store.read_cursor, read_only=True)
-        batch = store.WorkerBatch(cursor, cursor + 99, works, 0, True)
+        batch = store.WorkerBatch(inbox.spool.reader(), 99, 0, True)
         with pytest.raises(store.Unprepared):
             await ctx.transaction(store.prepare_and_store, batch, core=True)
         assert await ctx.transaction(store.read_cursor, read_only=True) == cursor  # not moved
         assert await live.issues(project=project["id"]) == []
+        for _ in range(3):  # five waiting: the worker's, which refuses them
+            inbox.add(project["id"], event_body(event("fine")))
+        [issue] = await live.issues_counting(4, project=project["id"])
+        assert issue["title"] == "fine"
+        assert await inbox.set_aside() == 1
+        assert live.tracker.digest._pool.workers == 1  # the worker was asked first
