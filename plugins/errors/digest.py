@@ -1,7 +1,8 @@
 """The digest: inbox envelopes become stored events, grouped into issues, off the request path.
 
 It runs as the plugin's singleton job `digest` (woken once `digest_batch` envelopes wait,
-when the intake goes quiet, or `digest_wait` seconds after one arrived: `pacing.py`) and
+or `digest_worker_min_batch` where a worker takes them; when the intake goes quiet; or
+`digest_wait` seconds after one arrived: `pacing.py`) and
 works in batches of up to `digest_batch` envelopes read from the inbox's spool, two
 transactions each:
 
@@ -18,7 +19,9 @@ worker process takes the batches instead: it reads the records from the spool it
 prepares and stores them in one transaction there (`digest_store.prepare_and_store`), so the
 server's GIL is left to the intake and the server neither reads nor sends the bodies. A
 batch with an envelope that cannot be read or digested is done here, where it can be set
-aside as it was received, as is a torn spool record, reported here.
+aside as it was received, as is a torn spool record, reported here. The worker reads the
+cursor in its transaction, which holds the write lock from the start, so no other digest
+takes the same records.
 
 While a full batch waits, the next batch is read and prepared (1.) while this one is written
 (2.): the two overlap on worker threads. It is read from where this batch ends, a cursor not

@@ -71,7 +71,7 @@ class Prepared:
     counts: Counter[tuple[int, int, str]] = field(default_factory=Counter)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)  # by record position
-    works: list[digest_work.Work] = field(default_factory=list)  # for the worker process
+    works: list[digest_work.Work] = field(default_factory=list)  # to prepare in a worker
 
 
 @dataclass(slots=True)
