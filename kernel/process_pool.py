@@ -118,7 +118,7 @@ class ProcessPool:
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._starting = 0  # workers whose process is starting, counted against the size
-        self._free = asyncio.Condition()
+        self._waiting: list[asyncio.Future[None]] = []  # callers waiting for a worker
         self._closed = False
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -132,9 +132,8 @@ class ProcessPool:
         except BaseException:
             self._busy.discard(worker)
             worker.kill()  # at once: a cancelled caller may not wait for the reaping
+            self._wake_waiting()  # before any await: a cancelled caller may not get past one
             await asyncio.shield(worker.stop())
-            async with self._free:
-                self._free.notify()
             raise
         await self._give_back(worker)
         if ok:
@@ -172,19 +171,15 @@ class ProcessPool:
     async def warm(self) -> None:
         """Start a worker now if none is alive or starting, so a first call soon to come
         does not wait for a Python to start and import (~0.3 s, more on a busy machine)."""
-        async with self._free:
-            if self._closed or self._idle or self._busy or self._starting:
-                return
-            self._starting += 1
-        try:
-            worker = await _Worker.start(self._start)
-        finally:
-            self._starting -= 1
+        if self._closed or self._idle or self._busy or self._starting:
+            return
+        worker = await self._started()
         await self._give_back(worker)
 
     async def close(self) -> None:
         """Stop every worker; a call still running fails with `WorkerProcessError`."""
         self._closed = True
+        self._wake_waiting()
         workers = [*self._idle, *self._busy]
         self._idle.clear()
         await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
@@ -195,34 +190,50 @@ class ProcessPool:
         return len(self._idle) + len(self._busy)
 
     async def _take(self) -> _Worker:
-        async with self._free:
-            while True:
-                if self._closed:
-                    raise WorkerProcessError(f"plugin '{self.owner}': its process pool is closed")
-                while self._idle:
-                    worker = self._idle.pop()
-                    if worker.process.returncode is None:
-                        self._busy.add(worker)
-                        return worker
-                if len(self._busy) + self._starting < self._size:
-                    break
-                await self._free.wait()
-            self._starting += 1
-        try:
-            worker = await _Worker.start(self._start)
-        finally:
-            self._starting -= 1
+        while True:
+            if self._closed:
+                raise WorkerProcessError(f"plugin '{self.owner}': its process pool is closed")
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.process.returncode is None:
+                    self._busy.add(worker)
+                    return worker
+            if len(self._busy) + self._starting < self._size:
+                break
+            waiting = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiting)
+            await waiting
+        worker = await self._started()
         if self._closed:
             await worker.stop()
             raise WorkerProcessError(f"plugin '{self.owner}': its process pool is closed")
         self._busy.add(worker)
         return worker
 
+    async def _started(self) -> _Worker:
+        """A new worker process, counted against the size while it starts."""
+        self._starting += 1
+        try:
+            return await _Worker.start(self._start)
+        except BaseException:
+            self._wake_waiting()  # its place is free again
+            raise
+        finally:
+            self._starting -= 1
+
     async def _give_back(self, worker: _Worker) -> None:
         self._busy.discard(worker)
+        self._wake_waiting()
         if self._closed:
             await worker.stop()
             return
-        async with self._free:
-            self._idle.append(worker)
-            self._free.notify()
+        self._idle.append(worker)
+
+    def _wake_waiting(self) -> None:
+        """A place or a worker is free, or the pool closed: every waiting caller looks
+        again. Synchronous, so no cancellation between a release and the wake-up can lose
+        it (a lost one left a caller waiting for ever)."""
+        waiting, self._waiting = self._waiting, []
+        for future in waiting:
+            if not future.done():
+                future.set_result(None)

@@ -132,6 +132,56 @@ async def test_a_caller_cancelled_mid_call_stops_that_worker(boot_kernel, plugin
         assert await pool.run(work.square, 5) == 25
 
 
+async def test_a_caller_waiting_for_a_worker_gets_one_when_the_busy_callers_are_cancelled(
+    boot_kernel, plugin_factory
+):
+    """A cancelled caller frees its worker's place at once: a caller waiting for a worker
+    is never left waiting for a wake-up the cancellation skipped (it hung the errors digest
+    during a reload)."""
+    _make(plugin_factory)
+    async with boot_kernel(["crunch"], builtin=False) as kernel:
+        pool, work = _pool(kernel), _work()
+        answers: list[int] = []
+
+        async def waiting() -> None:
+            await anyio.sleep(0.5)  # once both places are taken
+            answers.append(await pool.run(work.square, 6))
+
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as group:
+                group.start_soon(waiting)
+                async with anyio.create_task_group() as busy:
+                    for _ in range(2):
+                        busy.start_soon(pool.run, work.slow, 30)
+                    await anyio.sleep(1.0)
+                    busy.cancel_scope.cancel()
+        assert answers == [36]
+
+
+async def test_closing_the_pool_fails_the_callers_waiting_for_a_worker(boot_kernel, plugin_factory):
+    from mindframe.sdk.processes import WorkerProcessError
+
+    _make(plugin_factory)
+    async with boot_kernel(["crunch"], builtin=False) as kernel:
+        pool, work = _pool(kernel), _work()
+        outcomes: list[str] = []
+
+        async def call(seconds: float) -> None:
+            try:
+                await pool.run(work.slow, seconds)
+                outcomes.append("answered")
+            except WorkerProcessError:
+                outcomes.append("failed")
+
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as group:
+                for _ in range(3):  # the third waits for a place
+                    group.start_soon(call, 30)
+                await anyio.sleep(0.5)
+                await pool.close()
+        assert outcomes == ["failed"] * 3
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

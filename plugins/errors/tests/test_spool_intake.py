@@ -19,8 +19,13 @@ HELD = {"digest_batch": 1000, "digest_wait": 600, "digest_quiet": 600, "digest_i
 """A digest that does not run while the test sends."""
 
 
-async def test_a_reload_during_a_burst_loses_nothing_and_repeats_nothing(live_errors):
-    async with live_errors(rate_limit=0) as live:
+@pytest.mark.parametrize("worker_min_batch", [100, 5], ids=["mostly-here", "in-the-worker"])
+async def test_a_reload_during_a_burst_loses_nothing_and_repeats_nothing(
+    live_errors, worker_min_batch
+):
+    """Two versions digest side by side during a reload, here or in their workers (each
+    worker reads the cursor under the write lock): every envelope stored once."""
+    async with live_errors(rate_limit=0, digest_worker_min_batch=worker_min_batch) as live:
         project = await live.project("reloaded")
         accepted: list[str] = []
 
