@@ -158,6 +158,39 @@ async def test_a_caller_waiting_for_a_worker_gets_one_when_the_busy_callers_are_
         assert answers == [36]
 
 
+async def test_a_caller_waiting_for_a_worker_gets_one_when_the_starting_callers_are_cancelled(
+    boot_kernel, plugin_factory, monkeypatch
+):
+    """Cancelled while their workers start: their places are free again at once."""
+    from mindframe.kernel import process_pool
+
+    start = process_pool._Worker.start.__func__
+
+    async def slow_start(cls, settings):  # as on a loaded machine: a start takes a while
+        await anyio.sleep(1.0)
+        return await start(cls, settings)
+
+    _make(plugin_factory)
+    async with boot_kernel(["crunch"], builtin=False) as kernel:
+        pool, work = _pool(kernel), _work()
+        monkeypatch.setattr(process_pool._Worker, "start", classmethod(slow_start))
+        answers: list[int] = []
+
+        async def waiting() -> None:
+            await anyio.sleep(0.2)  # once both places are starting
+            answers.append(await pool.run(work.square, 7))
+
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as group:
+                group.start_soon(waiting)
+                async with anyio.create_task_group() as starting:
+                    for _ in range(2):
+                        starting.start_soon(pool.run, work.square, 1)
+                    await anyio.sleep(0.5)
+                    starting.cancel_scope.cancel()
+        assert answers == [49]
+
+
 async def test_closing_the_pool_fails_the_callers_waiting_for_a_worker(boot_kernel, plugin_factory):
     from mindframe.sdk.processes import WorkerProcessError
 
