@@ -71,6 +71,12 @@ from .pacing import DigestPacing
 log = logging.getLogger(__name__)
 
 
+def workers_take_batches(pool: ProcessPool | None, min_batch: int) -> bool:
+    """Whether the worker process reads, prepares and stores batches itself: there is one,
+    it can open the database, and batches are given to it at all."""
+    return pool is not None and pool.in_workers and min_batch > 0
+
+
 class Digest:
     def __init__(
         self,
@@ -86,6 +92,7 @@ class Digest:
         self._pacing = pacing
         self._pool = pool
         self._worker_min_batch = worker_min_batch
+        self._workers_take_batches = workers_take_batches(pool, worker_min_batch)
         self._worker_cold = pool is not None
         self._ctx = ctx
         self._inbox = inbox
@@ -140,7 +147,8 @@ class Digest:
                         return  # caught up
                     if taken is not None:
                         backlog = taken >= self._batch_size
-                        if not self._for_the_worker(backlog) and not self._worth_another_batch(0):
+                        more = self._for_the_worker(backlog) or self._worth_another_batch(taken)
+                        if not more:
                             return
                         continue
                 if ahead is not None:
@@ -185,7 +193,7 @@ class Digest:
     def _for_the_worker(self, backlog: bool) -> bool:
         """Whether the worker process takes the next batch: enough waits (by the pacing's
         count, or because the last batch was full) and it can open the database."""
-        if self._pool is None or not self._pool.in_workers or not self._worker_min_batch:
+        if not self._workers_take_batches:
             return False
         pending = self._pacing.pending if self._pacing is not None else 0
         return backlog or pending >= self._worker_min_batch

@@ -7,7 +7,7 @@ from __future__ import annotations
 from mindframe.sdk import Job, PluginContext
 
 from .artifacts import Artifacts
-from .digest import Digest
+from .digest import Digest, workers_take_batches
 from .inbox import Inbox
 from .intake import Intake
 from .pacing import DigestPacing
@@ -24,10 +24,11 @@ class ErrorTracker:
         self.inbox = Inbox(ctx, on_accept=self.wake_digest)
         min_batch = self.settings.digest_worker_min_batch
         pool = ctx.process_pool() if min_batch else None
-        # with a worker to take batches, wake the digest once a worker's batch waits
-        full = min(min_batch, self.settings.digest_batch) if pool and pool.in_workers else 0
+        full = self.settings.digest_batch
+        if workers_take_batches(pool, min_batch):  # wake the digest once a worker's batch waits
+            full = min(min_batch, full)
         self.pacing = DigestPacing(
-            full or self.settings.digest_batch,
+            full,
             self.settings.digest_wait,
             self.settings.digest_quiet,
             self._wake_job,
