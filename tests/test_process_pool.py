@@ -132,6 +132,27 @@ async def test_a_caller_cancelled_mid_call_stops_that_worker(boot_kernel, plugin
         assert await pool.run(work.square, 5) == 25
 
 
+async def _answer_after_both_places_are_cancelled(pool, fn, *args, taken_after: float) -> int:
+    """Both places taken by `fn(*args)` calls, a third caller waiting for one; the first two
+    cancelled `taken_after` seconds in: what the third call answers (within 20 s)."""
+    answers: list[int] = []
+
+    async def waiting() -> None:
+        await anyio.sleep(taken_after / 2)  # once both places are taken
+        answers.append(await pool.run(_work().square, 6))
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            group.start_soon(waiting)
+            async with anyio.create_task_group() as taking:
+                for _ in range(2):
+                    taking.start_soon(pool.run, fn, *args)
+                await anyio.sleep(taken_after)
+                taking.cancel_scope.cancel()
+    [answer] = answers
+    return answer
+
+
 async def test_a_caller_waiting_for_a_worker_gets_one_when_the_busy_callers_are_cancelled(
     boot_kernel, plugin_factory
 ):
@@ -141,21 +162,10 @@ async def test_a_caller_waiting_for_a_worker_gets_one_when_the_busy_callers_are_
     _make(plugin_factory)
     async with boot_kernel(["crunch"], builtin=False) as kernel:
         pool, work = _pool(kernel), _work()
-        answers: list[int] = []
-
-        async def waiting() -> None:
-            await anyio.sleep(0.5)  # once both places are taken
-            answers.append(await pool.run(work.square, 6))
-
-        with anyio.fail_after(20):
-            async with anyio.create_task_group() as group:
-                group.start_soon(waiting)
-                async with anyio.create_task_group() as busy:
-                    for _ in range(2):
-                        busy.start_soon(pool.run, work.slow, 30)
-                    await anyio.sleep(1.0)
-                    busy.cancel_scope.cancel()
-        assert answers == [36]
+        assert (
+            await _answer_after_both_places_are_cancelled(pool, work.slow, 30, taken_after=1.0)
+            == 36
+        )
 
 
 async def test_a_caller_waiting_for_a_worker_gets_one_when_the_starting_callers_are_cancelled(
@@ -174,21 +184,10 @@ async def test_a_caller_waiting_for_a_worker_gets_one_when_the_starting_callers_
     async with boot_kernel(["crunch"], builtin=False) as kernel:
         pool, work = _pool(kernel), _work()
         monkeypatch.setattr(process_pool._Worker, "start", classmethod(slow_start))
-        answers: list[int] = []
-
-        async def waiting() -> None:
-            await anyio.sleep(0.2)  # once both places are starting
-            answers.append(await pool.run(work.square, 7))
-
-        with anyio.fail_after(20):
-            async with anyio.create_task_group() as group:
-                group.start_soon(waiting)
-                async with anyio.create_task_group() as starting:
-                    for _ in range(2):
-                        starting.start_soon(pool.run, work.square, 1)
-                    await anyio.sleep(0.5)
-                    starting.cancel_scope.cancel()
-        assert answers == [49]
+        assert (
+            await _answer_after_both_places_are_cancelled(pool, work.square, 1, taken_after=0.5)
+            == 36
+        )
 
 
 async def test_closing_the_pool_fails_the_callers_waiting_for_a_worker(boot_kernel, plugin_factory):
